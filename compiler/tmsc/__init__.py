@@ -1,0 +1,1 @@
+"""tmsc: compile a TMS platform spec into Terraform JSON."""

@@ -1,0 +1,291 @@
+"""Non-functional requirements → concrete settings, each with the reason it was chosen.
+
+Every rule is a pure function of one environment's requirements. Rules are
+monotonic: a stricter requirement (higher availability, smaller RPO or RTO)
+never yields a weaker setting; tests/test_derive.py holds them to that. A
+requirement the AWS services cannot meet is refused here, with the reason,
+before a single block of Terraform is produced.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterator
+from typing import Generic, TypeVar
+
+import attrs
+
+from tmsc.model import Environment, Platform
+
+T = TypeVar("T")
+
+# RDS, EC2 and ElastiCache cover a single-AZ deployment for 99.5% a month; a
+# target above that needs a standby in a second AZ.
+SINGLE_AZ_SLA_PERCENT = 99.5
+# Amazon MQ's SLA for a cluster broker is 99.9%, EKS and RDS Multi-AZ 99.95%:
+# a platform that needs all of them in one region cannot promise more.
+MAX_TARGET_PERCENT = 99.9
+# RDS uploads transaction logs to S3 every five minutes; that bounds PITR.
+RDS_LOG_SHIPPING_MINUTES = 5
+# A point-in-time restore builds a new instance (tens of minutes before log
+# replay) and clients must be repointed: an hour is the least we promise.
+MIN_RTO_HOURS = 1.0
+# Security Hub RDS.11 and most audit baselines ask for a week of backups.
+PROD_GRADE_RETENTION_DAYS = 7
+MIN_SUBNET_PREFIX = 28  # AWS refuses subnets smaller than /28
+HA_AZ_COUNT = 3
+BASE_AZ_COUNT = 2  # EKS and RDS subnet groups need subnets in two AZs at least
+
+BROKER_MODES = ("SINGLE_INSTANCE", "CLUSTER_MULTI_AZ")  # weakest first
+
+
+@attrs.frozen
+class Decision(Generic[T]):
+    value: T
+    reason: str
+
+
+@attrs.frozen
+class Refusal:
+    """A requirement that cannot be met; path is the spec key to change."""
+
+    path: tuple[str, ...]
+    message: str
+    hint: str
+
+
+class Infeasible(Exception):
+    def __init__(self, refusals: list[Refusal]):
+        self.refusals = tuple(refusals)
+        super().__init__("; ".join(r.message for r in refusals))
+
+
+@attrs.frozen
+class SubnetLayout:
+    """CIDRs per tier, one per AZ, in AZ order."""
+
+    public: tuple[str, ...]
+    private: tuple[str, ...]
+    database: tuple[str, ...]
+
+
+@attrs.frozen
+class EnvironmentPlan:
+    """Everything the NFRs decide for one environment. Field order is the order `explain` prints."""
+
+    name: str
+    environment: Environment = attrs.field(repr=False)
+    high_availability: Decision[bool] = attrs.field(metadata={"setting": "availability.high_availability"})
+    az_count: Decision[int] = attrs.field(metadata={"setting": "network.az_count"})
+    availability_zones: Decision[tuple[str, ...]] = attrs.field(metadata={"setting": "network.availability_zones"})
+    nat_gateways: Decision[int] = attrs.field(metadata={"setting": "network.nat_gateways"})
+    subnets: Decision[SubnetLayout] = attrs.field(metadata={"setting": "network.subnets"})
+    cluster_node_groups: Decision[int] = attrs.field(metadata={"setting": "cluster.node_groups"})
+    database_multi_az: Decision[bool] = attrs.field(metadata={"setting": "database.multi_az"})
+    database_pitr: Decision[bool] = attrs.field(metadata={"setting": "database.point_in_time_recovery"})
+    database_backup_retention_days: Decision[int] = attrs.field(metadata={"setting": "database.backup_retention_days"})
+    database_cross_region_backup: Decision[str | None] = attrs.field(metadata={"setting": "database.cross_region_backup_region"})
+    cache_automatic_failover: Decision[bool] = attrs.field(metadata={"setting": "cache.automatic_failover"})
+    cache_replicas: Decision[int] = attrs.field(metadata={"setting": "cache.replicas"})
+    broker_deployment_mode: Decision[str] = attrs.field(metadata={"setting": "broker.deployment_mode"})
+    deletion_protection: Decision[bool] = attrs.field(metadata={"setting": "data.deletion_protection"})
+    log_retention_days: Decision[int] = attrs.field(metadata={"setting": "logs.retention_days"})
+
+    def decisions(self) -> Iterator[tuple[str, Decision[object]]]:
+        """(setting name as `explain` shows it, decision), in field order."""
+        for field in attrs.fields(type(self)):
+            if "setting" in field.metadata:
+                yield field.metadata["setting"], getattr(self, field.name)
+
+
+# --------------------------------------------------------------------------- rules
+
+
+def high_availability(env: Environment) -> Decision[bool]:
+    target = env.availability.target_percent
+    if target > SINGLE_AZ_SLA_PERCENT:
+        return Decision(True, f"availability {target:g}% > {SINGLE_AZ_SLA_PERCENT:g}% single-AZ SLA")
+    return Decision(False, f"availability {target:g}% ≤ {SINGLE_AZ_SLA_PERCENT:g}% single-AZ SLA")
+
+
+def az_count(ha: Decision[bool]) -> Decision[int]:
+    if ha.value:
+        return Decision(HA_AZ_COUNT, f"{ha.reason}: {HA_AZ_COUNT} AZs keep a majority when one fails")
+    return Decision(BASE_AZ_COUNT, f"{ha.reason}: {BASE_AZ_COUNT} AZs, the least EKS and RDS subnet groups accept")
+
+
+def availability_zones(region: str, count: Decision[int]) -> Decision[tuple[str, ...]]:
+    zones = tuple(f"{region}{letter}" for letter in "abcdef"[: count.value])
+    return Decision(zones, f"the first {count.value} AZs of {region}")
+
+
+def nat_gateways(ha: Decision[bool], count: Decision[int]) -> Decision[int]:
+    if ha.value:
+        return Decision(count.value, f"{ha.reason}: one NAT gateway per AZ, so losing an AZ cuts no other AZ off")
+    return Decision(1, f"{ha.reason}: one shared NAT gateway (an AZ outage may cut egress)")
+
+
+def subnet_layout(env: Environment, count: Decision[int]) -> Decision[SubnetLayout] | Refusal:
+    """Private subnets (EKS pods) get a quarter of the VPC each; public and database share the last quarter."""
+    vpc = env.network.network
+    quarters = list(vpc.subnets(prefixlen_diff=2))
+    eighths_of_last = list(quarters[3].subnets(prefixlen_diff=3))
+    small_prefix = eighths_of_last[0].prefixlen
+    if small_prefix > MIN_SUBNET_PREFIX:
+        largest = MIN_SUBNET_PREFIX - 5
+        return Refusal(
+            ("network", "cidr"),
+            f"VPC {vpc} is too small: its public and database subnets would be /{small_prefix}, and AWS needs at least /{MIN_SUBNET_PREFIX}",
+            f"use a /{largest} or larger range, e.g. {ipaddress.IPv4Network((vpc.network_address, largest), strict=False)}",
+        )
+    n = count.value
+    layout = SubnetLayout(
+        public=tuple(str(s) for s in eighths_of_last[:n]),
+        private=tuple(str(s) for s in quarters[:n]),
+        database=tuple(str(s) for s in eighths_of_last[4 : 4 + n]),
+    )
+    return Decision(layout, f"{vpc}: a quarter per AZ for private (pod) subnets; public and database /{small_prefix} in the last quarter")
+
+
+def database_multi_az(ha: Decision[bool]) -> Decision[bool]:
+    if ha.value:
+        return Decision(True, f"{ha.reason}: a synchronous standby in a second AZ fails over in 1-2 minutes")
+    return Decision(False, f"{ha.reason}: single-AZ instance; an AZ outage means a restore")
+
+
+def database_pitr(env: Environment) -> Decision[bool] | Refusal:
+    rpo = env.recovery.rpo_minutes
+    if rpo < RDS_LOG_SHIPPING_MINUTES:
+        return Refusal(
+            ("recovery", "rpo_minutes"),
+            f"RPO {rpo} min cannot be met: RDS ships transaction logs to S3 every {RDS_LOG_SHIPPING_MINUTES} minutes, "
+            "so point-in-time recovery may lose up to 5 minutes",
+            f"set rpo_minutes to {RDS_LOG_SHIPPING_MINUTES} or more (or run a synchronous cross-region design tmsc does not build)",
+        )
+    return Decision(True, f"RPO {rpo} min ≥ {RDS_LOG_SHIPPING_MINUTES} min log-shipping interval: point-in-time recovery meets it")
+
+
+def backup_retention_days(env: Environment, ha: Decision[bool]) -> Decision[int]:
+    prod_grade = ha.value or env.purpose == "production"
+    if prod_grade:
+        why = ha.reason if ha.value else "production data"
+        return Decision(PROD_GRADE_RETENTION_DAYS, f"{why}: {PROD_GRADE_RETENTION_DAYS} days of PITR window (Security Hub RDS.11)")
+    return Decision(1, "not production-grade: 1 day of PITR window covers the RPO at least cost")
+
+
+def recovery_time(env: Environment) -> Refusal | None:
+    rto = env.recovery.rto_hours
+    if rto < MIN_RTO_HOURS:
+        return Refusal(
+            ("recovery", "rto_hours"),
+            f"RTO {rto:g} h is shorter than a point-in-time restore can take (a new instance plus log replay and repointing clients)",
+            f"set rto_hours to {MIN_RTO_HOURS:g} or more",
+        )
+    return None
+
+
+def availability_ceiling(env: Environment) -> Refusal | None:
+    target = env.availability.target_percent
+    if target > MAX_TARGET_PERCENT:
+        return Refusal(
+            ("availability", "target_percent"),
+            f"availability {target:g}% cannot be met in one region: Amazon MQ promises 99.9% for a cluster broker, "
+            "EKS and RDS Multi-AZ 99.95%",
+            f"set target_percent to {MAX_TARGET_PERCENT:g} or less",
+        )
+    return None
+
+
+def cross_region_backup(env: Environment, platform: Platform) -> Decision[str | None] | Refusal:
+    target = env.recovery.cross_region_backup_region
+    if target is None:
+        return Decision(None, "no regional DR asked: backups stay in the region")
+    if target == platform.region:
+        return Refusal(
+            ("recovery", "cross_region_backup_region"),
+            f"the DR region {target} is the platform's own region",
+            "name another region, or remove the key",
+        )
+    return Decision(target, f"regional DR asked: automated backups replicated to {target}")
+
+
+def cache_automatic_failover(ha: Decision[bool]) -> Decision[bool]:
+    if ha.value:
+        return Decision(True, f"{ha.reason}: automatic failover and Multi-AZ replicas")
+    return Decision(False, f"{ha.reason}: a single node; a restart loses the cache, not data")
+
+
+def cache_replicas(ha: Decision[bool], count: Decision[int]) -> Decision[int]:
+    if ha.value:
+        return Decision(count.value - 1, f"{ha.reason}: one replica in each other AZ ({count.value - 1})")
+    return Decision(0, f"{ha.reason}: no replicas")
+
+
+def broker_deployment_mode(ha: Decision[bool]) -> Decision[str]:
+    if ha.value:
+        return Decision("CLUSTER_MULTI_AZ", f"{ha.reason}: a three-node RabbitMQ cluster across AZs")
+    return Decision("SINGLE_INSTANCE", f"{ha.reason}: one broker node")
+
+
+def deletion_protection(env: Environment) -> Decision[bool]:
+    if env.purpose == "development":
+        return Decision(False, "development data is disposable: destroy works without extra steps")
+    return Decision(True, f"{env.purpose} data: deletion protection and final snapshots on every data store")
+
+
+def log_retention_days(env: Environment) -> Decision[int]:
+    days = {"development": 30, "preproduction": 90, "production": 365}[env.purpose]
+    return Decision(days, f"{env.purpose}: logs kept {days} days")
+
+
+# --------------------------------------------------------------------------- assembly
+
+
+def plan_environment(platform: Platform, name: str) -> EnvironmentPlan:
+    """All decisions for one environment, or Infeasible listing every requirement refused."""
+    env = platform.environments[name]
+    refusals: list[Refusal] = [r for r in (availability_ceiling(env), recovery_time(env)) if r is not None]
+    ha = high_availability(env)
+    count = az_count(ha)
+    subnets = subnet_layout(env, count)
+    pitr = database_pitr(env)
+    cross_region = cross_region_backup(env, platform)
+    for outcome in (subnets, pitr, cross_region):
+        if isinstance(outcome, Refusal):
+            refusals.append(outcome)
+    if refusals:
+        raise Infeasible([attrs.evolve(r, path=("environments", name) + r.path) for r in refusals])
+    assert isinstance(subnets, Decision) and isinstance(pitr, Decision) and isinstance(cross_region, Decision)
+    return EnvironmentPlan(
+        name=name,
+        environment=env,
+        high_availability=ha,
+        az_count=count,
+        availability_zones=availability_zones(platform.region, count),
+        nat_gateways=nat_gateways(ha, count),
+        subnets=subnets,
+        cluster_node_groups=Decision(count.value, f"one managed node group per AZ ({count.value})"),
+        database_multi_az=database_multi_az(ha),
+        database_pitr=pitr,
+        database_backup_retention_days=backup_retention_days(env, ha),
+        database_cross_region_backup=cross_region,
+        cache_automatic_failover=cache_automatic_failover(ha),
+        cache_replicas=cache_replicas(ha, count),
+        broker_deployment_mode=broker_deployment_mode(ha),
+        deletion_protection=deletion_protection(env),
+        log_retention_days=log_retention_days(env),
+    )
+
+
+def plan_platform(platform: Platform) -> dict[str, EnvironmentPlan]:
+    """Plans of every environment, collecting the refusals of all of them."""
+    plans: dict[str, EnvironmentPlan] = {}
+    refusals: list[Refusal] = []
+    for name in sorted(platform.environments):
+        try:
+            plans[name] = plan_environment(platform, name)
+        except Infeasible as exc:
+            refusals.extend(exc.refusals)
+    if refusals:
+        raise Infeasible(refusals)
+    return plans

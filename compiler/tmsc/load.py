@@ -1,0 +1,359 @@
+"""platform.yaml → Platform, with every error pointing at a file, a line and a fix.
+
+YAML is composed into nodes (which know their lines) and turned into plain
+Python values here rather than by PyYAML's constructor, so that duplicate keys,
+alias bombs and absurd nesting are refused with a position instead of being
+silently accepted or exhausting memory.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import attrs
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from tmsc.diagnostics import Diagnostic, SpecError
+from tmsc.model import SECRET_FIELD_WORDS, SERVICE_KINDS, Platform, SpecRuleError
+
+MAX_SPEC_BYTES = 1_000_000  # a platform spec is a few KiB; a megabyte is a mistake or an attack
+MAX_NODES = 50_000  # after alias expansion: stops "billion laughs" documents
+MAX_DEPTH = 32
+
+KeyPath = tuple[Any, ...]
+
+
+class _Positions:
+    """Key path → 1-based line, filled while the document is walked."""
+
+    def __init__(self) -> None:
+        self.lines: dict[KeyPath, int] = {}
+
+    def line_of(self, path: KeyPath) -> int | None:
+        # The nearest recorded ancestor: an error about a missing key points at its parent.
+        while True:
+            if path in self.lines:
+                return self.lines[path]
+            if not path:
+                return None
+            path = path[:-1]
+
+
+class _Walker:
+    def __init__(self, file: str, loader: yaml.SafeLoader):
+        self.file = file
+        self.loader = loader
+        self.positions = _Positions()
+        self.nodes = 0
+        self.errors: list[Diagnostic] = []
+
+    def fail(self, node: yaml.Node, path: KeyPath, message: str, hint: str | None = None) -> None:
+        self.errors.append(Diagnostic(self.file, node.start_mark.line + 1, format_path(path), message, hint))
+
+    def value(self, node: yaml.Node, path: KeyPath, depth: int) -> Any:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise _Abort(
+                Diagnostic(
+                    self.file,
+                    node.start_mark.line + 1,
+                    format_path(path),
+                    f"the document expands to more than {MAX_NODES} values (aliases repeated too often?)",
+                    "write the spec out plainly; a platform spec needs no nested aliases",
+                )
+            )
+        if depth > MAX_DEPTH:
+            raise _Abort(
+                Diagnostic(
+                    self.file,
+                    node.start_mark.line + 1,
+                    format_path(path),
+                    f"nesting deeper than {MAX_DEPTH} levels",
+                    "a platform spec is a few levels deep; check the indentation",
+                )
+            )
+        self.positions.lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            return self.mapping(node, path, depth)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.value(item, path + (i,), depth + 1) for i, item in enumerate(node.value)]
+        return self.loader.construct_object(node, deep=True)
+
+    def mapping(self, node: yaml.MappingNode, path: KeyPath, depth: int) -> dict[Any, Any]:
+        own_keys: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
+                key = self.loader.construct_object(key_node)
+                if key in own_keys:
+                    self.fail(
+                        key_node,
+                        path + (key,),
+                        f"duplicate key {key!r} (first defined at line {own_keys[key]})",
+                        "remove one of the two; YAML would otherwise keep only the last silently",
+                    )
+                else:
+                    own_keys[key] = key_node.start_mark.line + 1
+        self.loader.flatten_mapping(node)  # resolves "<<" merge keys like PyYAML does
+        result: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.fail(key_node, path, "a key must be a plain string", "quote the key or remove the brackets")
+                continue
+            key = self.loader.construct_object(key_node)
+            if key is None or key == "":
+                self.fail(key_node, path, "a key is empty", "give the entry a name (e.g. an environment name such as 'dev')")
+                continue
+            if not isinstance(key, str):
+                key = str(key) if isinstance(key, (int, float, bool)) else key
+            self.positions.lines[path + (key,)] = key_node.start_mark.line + 1
+            result[key] = self.value(value_node, path + (key,), depth + 1)
+            # The key's own line is the better pointer than the value's first line.
+            self.positions.lines[path + (key,)] = key_node.start_mark.line + 1
+        return result
+
+
+class _Abort(Exception):
+    def __init__(self, diagnostic: Diagnostic):
+        self.diagnostic = diagnostic
+
+
+def format_path(path: KeyPath) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def parse_yaml(text: str, file: str) -> tuple[Any, _Positions]:
+    """YAML text → (plain Python data, positions). Raises SpecError on any YAML problem."""
+    loader = yaml.SafeLoader(text)
+    try:
+        try:
+            node = loader.get_single_node()
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = mark.line + 1 if mark is not None else None
+            problem = exc.problem or exc.context or "invalid YAML"
+            raise SpecError(
+                [Diagnostic(file, line, "", f"not valid YAML: {problem}", "check the indentation and quoting on that line")]
+            ) from None
+        except yaml.YAMLError as exc:
+            raise SpecError([Diagnostic(file, None, "", f"not valid YAML: {exc}", None)]) from None
+        if node is None:
+            raise SpecError([Diagnostic(file, 1, "", "the spec is empty", "start from spec/platform.yaml")])
+        walker = _Walker(file, loader)
+        try:
+            data = walker.value(node, (), 0)
+        except _Abort as abort:
+            raise SpecError([abort.diagnostic]) from None
+        except (yaml.YAMLError, ValueError, TypeError, RecursionError) as exc:
+            raise SpecError([Diagnostic(file, exc.problem_mark.line + 1 if getattr(exc, "problem_mark", None) else None, "", f"not valid YAML: {getattr(exc, 'problem', None) or exc}", None)]) from None
+        if walker.errors:
+            raise SpecError(walker.errors)
+        return data, walker.positions
+    finally:
+        loader.dispose()
+
+
+def read_spec_text(path: Path) -> str:
+    file = str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise SpecError([Diagnostic(file, None, "", "no such file", "pass the path of a platform spec such as spec/platform.yaml")]) from None
+    except IsADirectoryError:
+        raise SpecError([Diagnostic(file, None, "", "is a directory, not a spec file", "pass the path of the YAML file")]) from None
+    except OSError as exc:
+        raise SpecError([Diagnostic(file, None, "", f"cannot be read: {exc.strerror}", None)]) from None
+    if len(raw) > MAX_SPEC_BYTES:
+        raise SpecError(
+            [Diagnostic(file, None, "", f"is {len(raw)} bytes; a spec may be at most {MAX_SPEC_BYTES}", "split generated content out of the spec")]
+        )
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise SpecError(
+            [Diagnostic(file, line, "", f"byte 0x{raw[exc.start]:02x} is not UTF-8", "save the file as UTF-8")]
+        ) from None
+
+
+@attrs.frozen
+class LoadedSpec:
+    """A valid platform and where each of its keys came from, to point later errors at lines."""
+
+    platform: Platform
+    file: str
+    positions: _Positions = attrs.field(eq=False, repr=False)
+
+    def diagnostic(self, path: KeyPath, message: str, hint: str | None) -> Diagnostic:
+        return Diagnostic(self.file, self.positions.line_of(path), format_path(path), message, hint)
+
+
+def load_spec(path: Path | str) -> LoadedSpec:
+    """Read, parse and validate a spec file. Raises SpecError with every problem found."""
+    path = Path(path)
+    return load_spec_text(read_spec_text(path), str(path))
+
+
+def load_platform(path: Path | str) -> Platform:
+    return load_spec(path).platform
+
+
+def load_platform_text(text: str, file: str) -> Platform:
+    return load_spec_text(text, file).platform
+
+
+def load_spec_text(text: str, file: str) -> LoadedSpec:
+    if "\x00" in text:
+        raise SpecError([Diagnostic(file, text.count("\n", 0, text.index("\x00")) + 1, "", "contains a NUL character", "save the file as plain UTF-8 text")])
+    data, positions = parse_yaml(text, file)
+    if not isinstance(data, dict):
+        raise SpecError(
+            [Diagnostic(file, 1, "", f"the spec must be a mapping of keys (platform, region, ...), not a {type(data).__name__}", "start from spec/platform.yaml")]
+        )
+    try:
+        return LoadedSpec(Platform.model_validate(data), file, positions)
+    except ValidationError as exc:
+        raise SpecError(list(_diagnostics(exc, data, positions, file))) from None
+
+
+# --------------------------------------------------------------------------- ValidationError → Diagnostic
+
+
+def _diagnostics(exc: ValidationError, data: Any, positions: _Positions, file: str) -> Iterator[Diagnostic]:
+    seen: set[tuple[str, str]] = set()
+    for error in exc.errors(include_url=False):
+        loc = tuple(error["loc"])
+        data_path = _data_path(loc, data)
+        message, hint = _explain(error, loc, data_path)
+        ctx_error = (error.get("ctx") or {}).get("error")
+        if isinstance(ctx_error, SpecRuleError):
+            data_path = data_path + ctx_error.path
+            message, hint = ctx_error.message, ctx_error.hint
+        key = (format_path(data_path), message)
+        if key in seen:
+            continue
+        seen.add(key)
+        yield Diagnostic(file, positions.line_of(data_path), format_path(data_path), message, hint)
+
+
+def _data_path(loc: KeyPath, data: Any) -> KeyPath:
+    """Pydantic's loc also holds union tags ('postgres') and 'function-after[...]' steps; keep what is in the data."""
+    path: list[Any] = []
+    current = data
+    for part in loc:
+        if isinstance(current, dict) and part in current:
+            path.append(part)
+            current = current[part]
+        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+            path.append(part)
+            current = current[part]
+        elif isinstance(current, dict) and isinstance(part, str) and not _is_pydantic_step(part):
+            # A missing or unknown key: it belongs in the path though the data lacks it.
+            path.append(part)
+            current = None
+    return tuple(path)
+
+
+def _is_pydantic_step(part: str) -> bool:
+    return "[" in part or part in SERVICE_KINDS
+
+
+def _explain(error: dict[str, Any], loc: KeyPath, data_path: KeyPath) -> tuple[str, str | None]:
+    kind = error["type"]
+    message = error["msg"]
+    field = data_path[-1] if data_path else None
+    if kind == "extra_forbidden":
+        allowed = sorted(_allowed_keys(loc[:-1]))
+        if isinstance(field, str) and any(word in field.lower() for word in SECRET_FIELD_WORDS):
+            return (
+                f"{field!r} would put a secret in the spec, and a spec holds no secrets",
+                "delete it: passwords are generated by AWS (RDS-managed master secret) or by Terraform "
+                "into write-only arguments, and pods read them from Secrets Manager",
+            )
+        close = difflib.get_close_matches(str(field), allowed, n=1, cutoff=0.6)
+        if close:
+            return f"{field!r} is not a known key here (did you mean {close[0]!r}?)", f"rename it to {close[0]!r}"
+        return f"{field!r} is not a known key here", f"allowed keys: {', '.join(allowed)}" if allowed else None
+    if kind == "missing":
+        return f"required key {field!r} is missing", f"add '{field}:' here ({_description(loc) or 'see spec/platform.schema.json'})"
+    if kind == "union_tag_invalid":
+        return message.replace("'kind'", "kind"), f"set kind to one of: {', '.join(SERVICE_KINDS)}"
+    if kind == "union_tag_not_found":
+        return "the service has no 'kind'", f"add 'kind:' with one of: {', '.join(SERVICE_KINDS)}"
+    description = _description(loc)
+    if kind.startswith("value_error"):
+        message = message.removeprefix("Value error, ")
+    return message, description
+
+
+def _unwrap(annotation: Any, part: Any) -> Any:
+    """Strip Annotated/Optional; pick the member of a tagged union named by part."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+            continue
+        if origin in (typing.Union, types.UnionType):
+            members = [a for a in typing.get_args(annotation) if a is not type(None)]
+            if len(members) == 1:
+                annotation = members[0]
+                continue
+            for member in members:
+                if isinstance(member, type) and issubclass(member, BaseModel):
+                    kind = member.model_fields.get("kind")
+                    if kind is not None and typing.get_args(kind.annotation) == (part,):
+                        return _TagStep(member)
+            return annotation
+        return annotation
+
+
+class _TagStep:
+    """Marks a loc element that is a union tag: the next element addresses the chosen member."""
+
+    def __init__(self, model: type[BaseModel]):
+        self.model = model
+
+
+def _resolve(loc: KeyPath) -> tuple[Any, str | None]:
+    annotation: Any = Platform
+    description: str | None = None
+    for part in loc:
+        annotation = _unwrap(annotation, part)
+        if isinstance(annotation, _TagStep):
+            annotation = annotation.model
+            continue
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            field = annotation.model_fields.get(part) if isinstance(part, str) else None
+            if field is None:
+                return None, None
+            description = field.description
+            annotation = field.annotation
+            continue
+        origin = typing.get_origin(annotation)
+        args = typing.get_args(annotation)
+        if origin is dict:
+            annotation = args[1]
+        elif origin is list:
+            annotation = args[0]
+        else:
+            return None, description
+    return _unwrap(annotation, None), description
+
+
+def _allowed_keys(loc: KeyPath) -> set[str]:
+    annotation, _ = _resolve(loc)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return set(annotation.model_fields)
+    return set()
+
+
+def _description(loc: KeyPath) -> str | None:
+    return _resolve(loc)[1]

@@ -1,0 +1,1 @@
+"""One module per service family; each turns the model and the plan into Terraform blocks."""

@@ -1,0 +1,64 @@
+"""The terraform and provider blocks, the remote-state backend and the data sources every stack reads."""
+
+from __future__ import annotations
+
+from tmsc.ir import Block, DataSource, Provider, Settings
+from tmsc.model import Platform
+
+REQUIRED_TERRAFORM = ">= 1.11"  # write-only arguments and ephemeral resources need 1.11
+AWS_PROVIDER_VERSION = "~> 5.100"
+MANAGED_BY = "tmsc"
+
+
+def state_bucket_name(platform: Platform) -> str:
+    return platform.state.bucket or f"{platform.platform}-tfstate-{platform.region}"
+
+
+def lock_table_name(platform: Platform) -> str:
+    return platform.state.lock_table or f"{platform.platform}-tfstate-locks"
+
+
+def state_key(platform: Platform, stack: str) -> str:
+    return f"{platform.platform}/{stack}/terraform.tfstate"
+
+
+def settings(platform: Platform, stack: str, remote_state: bool) -> Settings:
+    body: dict[str, object] = {
+        "required_version": REQUIRED_TERRAFORM,
+        "required_providers": {"aws": {"source": "hashicorp/aws", "version": AWS_PROVIDER_VERSION}},
+    }
+    if remote_state:
+        body["backend"] = {
+            "s3": {
+                "bucket": state_bucket_name(platform),
+                "key": state_key(platform, stack),
+                "region": platform.region,
+                "encrypt": True,
+                # Both lock mechanisms: the S3 lockfile is the current one, the
+                # DynamoDB table what existing tooling and runbooks expect.
+                "use_lockfile": True,
+                "dynamodb_table": lock_table_name(platform),
+            }
+        }
+    return Settings(body)
+
+
+def aws_provider(platform: Platform, stack: str) -> Provider:
+    return Provider(
+        "aws",
+        {
+            "region": platform.region,
+            "default_tags": {"tags": {"platform": platform.platform, "environment": stack, "managed-by": MANAGED_BY}},
+        },
+    )
+
+
+def common_data() -> tuple[DataSource, DataSource]:
+    return (
+        DataSource("aws_caller_identity", "current", {}),
+        DataSource("aws_partition", "current", {}),
+    )
+
+
+def emit_providers(platform: Platform, stack: str, remote_state: bool) -> tuple[Block, ...]:
+    return (settings(platform, stack, remote_state), aws_provider(platform, stack), *common_data())

@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE_SPEC = REPO / "spec" / "platform.yaml"
+OUT = REPO / "out"
+
+settings.register_profile("default", max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("ci", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "default"))
+
+
+@pytest.fixture(scope="session")
+def example_spec() -> Path:
+    return EXAMPLE_SPEC
+
+
+@pytest.fixture(scope="session")
+def example_stacks() -> dict[str, dict[str, str]]:
+    from tmsc.pipeline import build
+
+    return build(EXAMPLE_SPEC)
