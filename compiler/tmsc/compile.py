@@ -11,49 +11,108 @@ from typing import Any
 
 from tmsc.derive import EnvironmentPlan, plan_platform
 from tmsc.ir import Block, File, Output, Ref, Stack
-from tmsc.model import Bucket, Platform
+from tmsc.model import Api, Bucket, EksCluster, Platform, Postgres, RabbitMQ, Redis
+from tmsc.services.api import emit_api
+from tmsc.services.cache import emit_cache
+from tmsc.services.cluster import cluster_name, emit_cluster
 from tmsc.services.context import Context
+from tmsc.services.database import emit_database
+from tmsc.services.identity import emit_identities, secrets_controller_role_arn, workload_role_arn
 from tmsc.services.keys import logs_key
+from tmsc.services.messaging import emit_messaging
 from tmsc.services.network import emit_network
 from tmsc.services.providers import emit_providers
+from tmsc.services.secrets import connection_secret_arn, emit_secrets_key
 from tmsc.services.state import BOOTSTRAP, emit_bootstrap
 from tmsc.services.storage import emit_service_bucket
 
+Emission = dict[str, tuple[Block, ...]]  # file (family) name → blocks
+
 # One emitter per service kind (sqlglot-style dispatch rather than if-chains).
-# Each returns the blocks of one service; the file it lands in is named after its family.
-ServiceEmitter = Callable[[Context, str, Any], tuple[Block, ...]]
-SERVICE_EMITTERS: dict[type, tuple[str, ServiceEmitter]] = {
-    Bucket: ("storage", emit_service_bucket),
+SERVICE_EMITTERS: dict[type, Callable[[Context, str, Any], Emission]] = {
+    EksCluster: emit_cluster,
+    Postgres: emit_database,
+    Redis: emit_cache,
+    RabbitMQ: emit_messaging,
+    Bucket: emit_service_bucket,
+    Api: emit_api,
 }
 
 
 def compile_environment(platform: Platform, plan: EnvironmentPlan) -> Stack:
     ctx = Context(platform, plan)
-    key, alias = logs_key(ctx)
     files: dict[str, list[Block]] = {
-        "providers": list(emit_providers(platform, plan.name, remote_state=True)),
-        "keys": [key, alias],
-        "network": list(emit_network(ctx, key)),
+        "providers": list(emit_providers(platform, plan.name, remote_state=True, dr_region=plan.database_cross_region_backup.value)),
+        "keys": [*logs_key(ctx)],
+        "network": list(emit_network(ctx)),
+        "secrets": list(emit_secrets_key(ctx)),
+        "identity": list(emit_identities(ctx)),
     }
     for name, service in sorted(platform.services.items()):
-        family, emitter = SERVICE_EMITTERS.get(type(service), (None, None))
-        if family is None or emitter is None:
-            continue  # emitted by a later family module; the model already accepts it
-        files.setdefault(family, []).extend(emitter(ctx, name, service))
-    files["outputs"] = list(contract_outputs(platform))
+        for family, blocks in SERVICE_EMITTERS[type(service)](ctx, name, service).items():
+            files.setdefault(family, []).extend(blocks)
+    files["outputs"] = list(contract_outputs(platform)) + list(helpful_outputs(platform))
     return Stack(plan.name, tuple(File(f"{family}.tf.json", tuple(blocks)) for family, blocks in sorted(files.items())))
 
 
+# The outputs the Kubernetes repository reads from this state by name: a strict contract.
+CONTRACT_OUTPUTS = (
+    "eks_cluster_name",
+    "eks_cluster_oidc_issuer_url",
+    "rds_endpoint_secret_arn",
+    "redis_endpoint_secret_arn",
+    "rabbitmq_endpoint_secret_arn",
+    "s3_bucket_name",
+)
+
+
 def contract_outputs(platform: Platform) -> tuple[Output, ...]:
-    """The outputs the Kubernetes repository reads by name: a strict contract."""
-    bucket_name, _ = platform.service_of_kind("bucket")
-    return (
+    cluster = cluster_name(platform)
+    database, _ = platform.service_of_kind("postgres")
+    cache, _ = platform.service_of_kind("redis")
+    broker, _ = platform.service_of_kind("rabbitmq")
+    bucket, _ = platform.service_of_kind("bucket")
+    outputs = (
+        Output("eks_cluster_name", Ref(f"aws_eks_cluster.{cluster}", "name"), "Name of the EKS cluster running the TMS workloads."),
         Output(
-            "s3_bucket_name",
-            Ref(f"aws_s3_bucket.{bucket_name}", "id"),
-            "Name of the S3 bucket holding file attachments (receipts, PODs).",
+            "eks_cluster_oidc_issuer_url",
+            Ref(f"aws_eks_cluster.{cluster}", "identity[0].oidc[0].issuer"),
+            "OIDC issuer URL of the EKS cluster (IRSA trust).",
         ),
+        Output(
+            "rds_endpoint_secret_arn",
+            connection_secret_arn(database),
+            "ARN of the Secrets Manager secret with the PostgreSQL connection (host, port, dbname, username, password secret ARN).",
+        ),
+        Output(
+            "redis_endpoint_secret_arn",
+            connection_secret_arn(cache),
+            "ARN of the Secrets Manager secret with the Redis connection (host, port, TLS, IAM auth user).",
+        ),
+        Output(
+            "rabbitmq_endpoint_secret_arn",
+            connection_secret_arn(broker),
+            "ARN of the Secrets Manager secret with the RabbitMQ connection (AMQPS URL, vhost, username, password).",
+        ),
+        Output("s3_bucket_name", Ref(f"aws_s3_bucket.{bucket}", "id"), "Name of the S3 bucket holding file attachments (receipts, PODs)."),
     )
+    assert tuple(sorted(o.name for o in outputs)) == tuple(sorted(CONTRACT_OUTPUTS))
+    return outputs
+
+
+def helpful_outputs(platform: Platform) -> tuple[Output, ...]:
+    api, _ = platform.service_of_kind("api")
+    outputs = [
+        Output(f"irsa_role_arn_{name}", workload_role_arn(name), f"IAM role for service account {w.namespace}/{w.service_account} (eks.amazonaws.com/role-arn).")
+        for name, w in sorted(platform.workloads.items())
+    ]
+    outputs += [
+        Output("secrets_controller_role_arn", secrets_controller_role_arn(), "IAM role for the External Secrets Operator service account."),
+        Output("api_endpoint", Ref(f"aws_apigatewayv2_api.{api}", "api_endpoint"), "Public URL of the TMS API."),
+        Output("api_target_group_arn", Ref(f"aws_lb_target_group.{api}", "arn"), "Target group the API pods bind to (TargetGroupBinding)."),
+        Output("secrets_kms_key_arn", Ref("aws_kms_key.secrets", "arn"), "KMS key encrypting the connection secrets."),
+    ]
+    return tuple(outputs)
 
 
 def compile_platform(platform: Platform, only: str | None = None) -> list[Stack]:

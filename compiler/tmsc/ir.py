@@ -132,7 +132,9 @@ def refs_in(value: Any) -> Iterator[Ref]:
     elif isinstance(value, JsonDocument):
         yield from refs_in(value.value)
     elif isinstance(value, Mapping):
-        for item in value.values():
+        for key, item in value.items():
+            if isinstance(key, Template):
+                yield from refs_in(key)
             yield from refs_in(item)
     elif isinstance(value, (list, tuple)):
         for item in value:

@@ -104,6 +104,20 @@ class ClusterSizing(Strict):
     nodes_per_az_desired: int = Field(1, ge=0, le=100, description="Desired nodes in each AZ's node group at creation.")
     disk_gib: int = Field(50, ge=20, le=2000, description="Root volume size of each node in GiB.")
 
+    @property
+    def arm64(self) -> bool:
+        """Graviton types carry a 'g' right after the generation digit: m7g, c6gn, t4g."""
+        return is_graviton(self.instance_types[0])
+
+    @model_validator(mode="after")
+    def _one_architecture(self) -> ClusterSizing:
+        if len({is_graviton(t) for t in self.instance_types}) > 1:
+            raise ValueError(
+                f"instance_types mix Graviton (arm64) and x86_64 types ({', '.join(self.instance_types)}); "
+                "a node group runs one AMI architecture"
+            )
+        return self
+
     @model_validator(mode="after")
     def _ordered(self) -> ClusterSizing:
         if not self.nodes_per_az_min <= self.nodes_per_az_desired <= self.nodes_per_az_max:
@@ -188,7 +202,6 @@ class EksCluster(Strict):
     addon_versions: dict[Literal["vpc-cni", "coredns", "kube-proxy", "aws-ebs-csi-driver"], str] = Field(
         {}, description="Pinned add-on versions; an add-on left out gets the default version for the cluster version."
     )
-    log_retention_days: int = Field(90, ge=1, le=3653, description="Retention of control-plane logs in days.")
 
 
 class Postgres(Strict):
@@ -369,6 +382,10 @@ def _overlapping_networks(environments: dict[str, Environment]) -> tuple[str, st
             if env_a.network.network.overlaps(env_b.network.network):
                 return name_a, name_b
     return None
+
+
+def is_graviton(instance_type: str) -> bool:
+    return re.match(r"^[a-z]+[0-9]+[a-z]*g[a-z]*\.", instance_type) is not None
 
 
 def is_valid_name(value: str) -> bool:

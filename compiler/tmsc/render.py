@@ -75,7 +75,8 @@ def _json_document(value: Any) -> str:
         if isinstance(item, Template):
             return expression_value(item)
         if isinstance(item, Mapping):
-            return {str(k): convert(v) for k, v in item.items()}
+            # Keys may be templates too: IRSA conditions are keyed "<issuer>:sub".
+            return {(expression_value(k) if isinstance(k, Template) else escape_literal(str(k))): convert(v) for k, v in item.items()}
         if isinstance(item, (list, tuple)):
             return [convert(v) for v in item]
         if isinstance(item, str):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from tmsc.ir import JsonDocument, Resource
+from tmsc.ir import JsonDocument, Ref, Resource
 from tmsc.services.context import ACCOUNT_ROOT, Context, arn, policy
 
 # Key administration for the account, spelled out rather than "kms:*": IAM
@@ -42,12 +42,15 @@ def customer_key(
     alias: str,
     description: str,
     extra_statements: Sequence[dict[str, Any]] = (),
+    provider: str | None = None,
 ) -> tuple[Resource, Resource]:
-    """A symmetric CMK with yearly rotation, and its alias."""
+    """A symmetric CMK with yearly rotation, and its alias; provider names an aliased provider (another region)."""
+    placement = {"provider": provider} if provider else {}
     key = Resource(
         "aws_kms_key",
         address,
         {
+            **placement,
             "description": description,
             "enable_key_rotation": True,
             "rotation_period_in_days": 365,
@@ -56,7 +59,7 @@ def customer_key(
             "policy": JsonDocument(policy(*account_statements(), *extra_statements)),
         },
     )
-    return key, Resource("aws_kms_alias", address, {"name": f"alias/{alias}", "target_key_id": key.ref("key_id")})
+    return key, Resource("aws_kms_alias", address, {**placement, "name": f"alias/{alias}", "target_key_id": key.ref("key_id")})
 
 
 def logs_key(ctx: Context) -> tuple[Resource, Resource]:
@@ -76,4 +79,17 @@ def logs_key(ctx: Context) -> tuple[Resource, Resource]:
                 "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": log_groups}},
             }
         ],
+    )
+
+
+LOGS_KEY_ARN = Ref("aws_kms_key.logs", "arn")
+
+
+def encrypted_log_group(ctx: Context, address: str, name: str) -> Resource:
+    """A CloudWatch log group under the environment's logs key, kept as long as the plan says."""
+    return Resource(
+        "aws_cloudwatch_log_group",
+        address,
+        {"name": name, "retention_in_days": ctx.plan.log_retention_days.value, "kms_key_id": LOGS_KEY_ARN},
+        because=(ctx.plan.log_retention_days.reason,),
     )

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from tmsc.ir import Block, JsonDocument, Ref, Resource
 from tmsc.services.context import ACCOUNT_ID, Context, join, policy
+from tmsc.services.keys import encrypted_log_group
 
 TIERS = ("public", "private", "database")
 
 
-def emit_network(ctx: Context, logs_key: Resource) -> tuple[Block, ...]:
+def emit_network(ctx: Context) -> tuple[Block, ...]:
     plan = ctx.plan
     layout = plan.subnets.value
     zones = plan.availability_zones.value
@@ -106,22 +107,13 @@ def emit_network(ctx: Context, logs_key: Resource) -> tuple[Block, ...]:
             },
         )
     )
-    blocks.extend(flow_logs(ctx, vpc, logs_key))
+    blocks.extend(flow_logs(ctx, vpc))
     return tuple(blocks)
 
 
-def flow_logs(ctx: Context, vpc: Resource, logs_key: Resource) -> tuple[Block, ...]:
+def flow_logs(ctx: Context, vpc: Resource) -> tuple[Block, ...]:
     """Every accepted and rejected flow to a KMS-encrypted log group (CIS 3.9)."""
-    group = Resource(
-        "aws_cloudwatch_log_group",
-        "flow_logs",
-        {
-            "name": f"/aws/vpc/{ctx.name()}/flow-logs",
-            "retention_in_days": ctx.plan.log_retention_days.value,
-            "kms_key_id": logs_key.ref("arn"),
-        },
-        because=(ctx.plan.log_retention_days.reason,),
-    )
+    group = encrypted_log_group(ctx, "flow_logs", f"/aws/vpc/{ctx.name()}/flow-logs")
     role = Resource(
         "aws_iam_role",
         "flow_logs",

@@ -8,6 +8,8 @@ from tmsc.model import Platform
 REQUIRED_TERRAFORM = ">= 1.11"  # write-only arguments and ephemeral resources need 1.11
 AWS_PROVIDER_VERSION = "~> 5.100"
 MANAGED_BY = "tmsc"
+DR_ALIAS = "dr"
+DR_PROVIDER = f"aws.{DR_ALIAS}"  # the disaster-recovery region, for replicated backups
 
 
 def state_bucket_name(platform: Platform) -> str:
@@ -43,14 +45,14 @@ def settings(platform: Platform, stack: str, remote_state: bool) -> Settings:
     return Settings(body)
 
 
-def aws_provider(platform: Platform, stack: str) -> Provider:
-    return Provider(
-        "aws",
-        {
-            "region": platform.region,
-            "default_tags": {"tags": {"platform": platform.platform, "environment": stack, "managed-by": MANAGED_BY}},
-        },
-    )
+def aws_provider(platform: Platform, stack: str, region: str, alias: str | None = None) -> Provider:
+    body: dict[str, object] = {
+        "region": region,
+        "default_tags": {"tags": {"platform": platform.platform, "environment": stack, "managed-by": MANAGED_BY}},
+    }
+    if alias:
+        body["alias"] = alias
+    return Provider("aws", body)
 
 
 def common_data() -> tuple[DataSource, DataSource]:
@@ -60,5 +62,8 @@ def common_data() -> tuple[DataSource, DataSource]:
     )
 
 
-def emit_providers(platform: Platform, stack: str, remote_state: bool) -> tuple[Block, ...]:
-    return (settings(platform, stack, remote_state), aws_provider(platform, stack), *common_data())
+def emit_providers(platform: Platform, stack: str, remote_state: bool, dr_region: str | None = None) -> tuple[Block, ...]:
+    providers = [aws_provider(platform, stack, platform.region)]
+    if dr_region:
+        providers.append(aws_provider(platform, stack, dr_region, DR_ALIAS))
+    return (settings(platform, stack, remote_state), *providers, *common_data())

@@ -114,23 +114,18 @@ def emit_bucket(spec: BucketSpec) -> tuple[Block, ...]:
     )
 
 
-def emit_service_bucket(ctx: Context, name: str, service: Bucket) -> tuple[Block, ...]:
+def emit_service_bucket(ctx: Context, name: str, service: Bucket) -> dict[str, tuple[Block, ...]]:
     """A bucket service of an environment, e.g. the attachments (receipts, PODs)."""
     key, alias = customer_key(name, ctx.name(name), f"S3 bucket {ctx.name(name)}")
     protect = ctx.plan.deletion_protection
     # Bucket names are global: the account id keeps two accounts' platforms apart.
     bucket_name = Template((ctx.name(name) + "-", ACCOUNT_ID))
-    return (
-        key,
-        alias,
-        *emit_bucket(
-            BucketSpec(
-                address=name,
-                name=bucket_name,
-                key_arn=key.ref("arn"),
-                noncurrent_version_days=service.noncurrent_version_days,
-                protect=protect.value,
-                because=(protect.reason,),
-            )
-        ),
+    bucket = BucketSpec(
+        address=name,
+        name=bucket_name,
+        key_arn=key.ref("arn"),
+        noncurrent_version_days=service.noncurrent_version_days,
+        protect=protect.value,
+        because=(protect.reason,),
     )
+    return {"storage": (key, alias, *emit_bucket(bucket))}

@@ -1,0 +1,127 @@
+"""ElastiCache (Redis 7 or Valkey): TLS required, CMK at rest, IAM authentication, failover and replicas from the plan.
+
+Pods authenticate as an ElastiCache RBAC user with IAM authentication: they
+sign a token with their IRSA role (elasticache:Connect), so no password exists
+anywhere. The built-in "default" user is switched off.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tmsc.ir import Block, Resource
+from tmsc.model import Redis
+from tmsc.services.cluster import cluster_security_group
+from tmsc.services.context import Context
+from tmsc.services.identity import readers_of
+from tmsc.services.keys import customer_key, encrypted_log_group
+from tmsc.services.network import subnet_ids
+from tmsc.services.secrets import connection_secret
+from tmsc.services.security import ingress_from_group, security_group
+
+PORT = 6379
+SNAPSHOT_WINDOW = "01:00-02:00"
+MAINTENANCE_WINDOW = "sun:03:00-sun:04:00"
+
+
+def emit_cache(ctx: Context, name: str, service: Redis) -> dict[str, tuple[Block, ...]]:
+    plan = ctx.plan
+    full_name = ctx.name(name)
+    key, alias = customer_key(name, full_name, f"Data at rest of {full_name}")
+    group = security_group(ctx, name, f"{service.engine} {full_name}: reachable from the EKS cluster only")
+    subnets = Resource("aws_elasticache_subnet_group", name, {"name": full_name, "subnet_ids": subnet_ids(ctx, "database")})
+    slow_log = encrypted_log_group(ctx, f"{name}_slow_log", f"/aws/elasticache/{full_name}/slow-log")
+    # The "default" user must be in every user group; it is kept but can do nothing.
+    default_user = Resource(
+        "aws_elasticache_user",
+        f"{name}_default",
+        {
+            "user_id": ctx.name(name, "default"),
+            "user_name": "default",
+            "engine": service.engine,
+            "access_string": "off -@all",
+            "authentication_mode": {"type": "no-password-required"},
+        },
+    )
+    app_user_id = ctx.name(name, "app")
+    app_user = Resource(
+        "aws_elasticache_user",
+        f"{name}_app",
+        {
+            # IAM authentication needs user_id and user_name to be equal.
+            "user_id": app_user_id,
+            "user_name": app_user_id,
+            "engine": service.engine,
+            "access_string": "on ~* +@all -@dangerous",
+            "authentication_mode": {"type": "iam"},
+        },
+    )
+    user_group = Resource(
+        "aws_elasticache_user_group",
+        name,
+        {"user_group_id": full_name, "engine": service.engine, "user_ids": [default_user.ref("user_id"), app_user.ref("user_id")]},
+    )
+    failover = plan.cache_automatic_failover
+    body: dict[str, Any] = {
+        "replication_group_id": full_name,
+        "description": f"Cache of {full_name}",
+        "engine": service.engine,
+        "engine_version": service.engine_version,
+        "node_type": ctx.environment.sizing.cache_node_type,
+        "port": PORT,
+        "num_cache_clusters": 1 + plan.cache_replicas.value,
+        "automatic_failover_enabled": failover.value,
+        "multi_az_enabled": failover.value,
+        "at_rest_encryption_enabled": True,
+        "kms_key_id": key.ref("arn"),
+        "transit_encryption_enabled": True,
+        "transit_encryption_mode": "required",
+        "user_group_ids": [user_group.ref("user_group_id")],
+        "subnet_group_name": subnets.ref("name"),
+        "security_group_ids": [group.ref()],
+        "snapshot_retention_limit": service.snapshot_retention_days,
+        "snapshot_window": SNAPSHOT_WINDOW,
+        "maintenance_window": MAINTENANCE_WINDOW,
+        "auto_minor_version_upgrade": True,
+        "apply_immediately": False,
+        "log_delivery_configuration": [
+            {"destination": slow_log.ref("name"), "destination_type": "cloudwatch-logs", "log_format": "json", "log_type": "slow-log"}
+        ],
+    }
+    if plan.deletion_protection.value:
+        body["final_snapshot_identifier"] = ctx.name(name, "final")
+    group_resource = Resource(
+        "aws_elasticache_replication_group",
+        name,
+        body,
+        because=(failover.reason, plan.cache_replicas.reason),
+    )
+    blocks: tuple[Block, ...] = (
+        key,
+        alias,
+        group,
+        ingress_from_group(f"{name}_from_cluster", group.ref(), cluster_security_group(ctx.platform), PORT, f"{service.engine} from EKS pods and nodes"),
+        subnets,
+        slow_log,
+        default_user,
+        app_user,
+        user_group,
+        group_resource,
+    )
+    secret = connection_secret(
+        ctx,
+        name,
+        readers_of(ctx.platform, name),
+        {
+            "engine": service.engine,
+            "host": group_resource.ref("primary_endpoint_address"),
+            "reader_host": group_resource.ref("reader_endpoint_address"),
+            "port": PORT,
+            "tls": True,
+            "auth": "iam",
+            "username": app_user_id,
+            "replication_group_id": full_name,
+        },
+        write_only=False,
+    )
+    return {"cache": blocks, "secrets": secret}

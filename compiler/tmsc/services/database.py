@@ -1,0 +1,156 @@
+"""RDS for PostgreSQL 16: Multi-AZ, retention and PITR from the plan, CMK storage, TLS forced, no password in out/ or state.
+
+RDS generates the master password and keeps it in its own Secrets Manager
+secret (manage_master_user_password); the connection secret points at it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tmsc.ir import Block, Ref, Resource
+from tmsc.model import Postgres
+from tmsc.services.cluster import cluster_security_group, managed_policy, service_role
+from tmsc.services.context import Context
+from tmsc.services.identity import readers_of
+from tmsc.services.keys import customer_key
+from tmsc.services.network import subnet_ids
+from tmsc.services.providers import DR_PROVIDER
+from tmsc.services.secrets import SECRETS_KEY, connection_secret
+from tmsc.services.security import ingress_from_group, security_group
+
+PORT = 5432
+BACKUP_WINDOW = "01:00-02:00"  # UTC, before the maintenance window and outside business hours
+MAINTENANCE_WINDOW = "sun:02:30-sun:03:30"
+
+
+def parameter_family(engine_version: str) -> str:
+    return f"postgres{engine_version.split('.')[0]}"
+
+
+def emit_database(ctx: Context, name: str, service: Postgres) -> dict[str, tuple[Block, ...]]:
+    plan = ctx.plan
+    sizing = ctx.environment.sizing
+    protect = plan.deletion_protection
+    full_name = ctx.name(name)
+    key, alias = customer_key(name, full_name, f"Storage, snapshots and Performance Insights of {full_name}")
+    group = security_group(ctx, name, f"PostgreSQL {full_name}: reachable from the EKS cluster only")
+    subnets = Resource("aws_db_subnet_group", name, {"name": full_name, "subnet_ids": subnet_ids(ctx, "database")})
+    parameters = Resource(
+        "aws_db_parameter_group",
+        name,
+        {
+            "name": full_name,
+            "family": parameter_family(service.engine_version),
+            "parameter": [
+                {"name": "rds.force_ssl", "value": "1", "apply_method": "pending-reboot"},
+                {"name": "log_min_duration_statement", "value": str(service.log_min_duration_ms), "apply_method": "immediate"},
+                {"name": "log_statement", "value": "ddl", "apply_method": "immediate"},
+                {"name": "log_connections", "value": "1", "apply_method": "immediate"},
+                {"name": "log_disconnections", "value": "1", "apply_method": "immediate"},
+            ],
+            "lifecycle": {"create_before_destroy": True},
+        },
+    )
+    monitoring = service_role(f"{name}_monitoring", ctx.name(name, "monitoring"), "monitoring.rds.amazonaws.com")
+    body: dict[str, Any] = {
+        "identifier": full_name,
+        "engine": "postgres",
+        "engine_version": service.engine_version,
+        "instance_class": sizing.database_instance_class,
+        "allocated_storage": sizing.database_storage_gib,
+        "max_allocated_storage": sizing.database_max_storage_gib,
+        "storage_type": "gp3",
+        "storage_encrypted": True,
+        "kms_key_id": key.ref("arn"),
+        "db_name": service.database_name,
+        "username": service.master_username,
+        "manage_master_user_password": True,
+        "master_user_secret_kms_key_id": SECRETS_KEY,
+        "iam_database_authentication_enabled": True,
+        "multi_az": plan.database_multi_az.value,
+        "backup_retention_period": plan.database_backup_retention_days.value,
+        "backup_window": BACKUP_WINDOW,
+        "maintenance_window": MAINTENANCE_WINDOW,
+        "copy_tags_to_snapshot": True,
+        "deletion_protection": protect.value,
+        "skip_final_snapshot": not protect.value,
+        "delete_automated_backups": not protect.value,
+        "db_subnet_group_name": subnets.ref("name"),
+        "vpc_security_group_ids": [group.ref()],
+        "parameter_group_name": parameters.ref("name"),
+        "publicly_accessible": False,
+        "auto_minor_version_upgrade": True,
+        "performance_insights_enabled": True,
+        "performance_insights_kms_key_id": key.ref("arn"),
+        "performance_insights_retention_period": 7,
+        "monitoring_interval": 60,
+        "monitoring_role_arn": monitoring.ref("arn"),
+        "enabled_cloudwatch_logs_exports": ["postgresql", "upgrade"],
+        "ca_cert_identifier": "rds-ca-rsa2048-g1",
+        "depends_on": [Ref(f"aws_iam_role_policy_attachment.{name}_monitoring")],
+    }
+    if protect.value:
+        body["final_snapshot_identifier"] = ctx.name(name, "final")
+    instance = Resource(
+        "aws_db_instance",
+        name,
+        body,
+        because=(plan.database_multi_az.reason, plan.database_backup_retention_days.reason, plan.database_pitr.reason, protect.reason),
+    )
+    blocks: list[Block] = [
+        key,
+        alias,
+        group,
+        ingress_from_group(f"{name}_from_cluster", group.ref(), cluster_security_group(ctx.platform), PORT, "PostgreSQL from EKS pods and nodes"),
+        subnets,
+        parameters,
+        monitoring,
+        Resource("aws_iam_role_policy_attachment", f"{name}_monitoring", {"role": monitoring.ref("name"), "policy_arn": managed_policy("service-role/AmazonRDSEnhancedMonitoringRole")}),
+        instance,
+    ]
+    blocks.extend(cross_region_backups(ctx, name, instance))
+    secret = connection_secret(
+        ctx,
+        name,
+        readers_of(ctx.platform, name),
+        {
+            "engine": "postgres",
+            "host": instance.ref("address"),
+            "port": PORT,
+            "dbname": service.database_name,
+            "username": service.master_username,
+            "sslmode": "verify-full",
+            # RDS keeps the password in its own secret (rotated by RDS); read it from there.
+            "password_secret_arn": instance.ref("master_user_secret[0].secret_arn"),
+        },
+        write_only=False,
+    )
+    return {"database": tuple(blocks), "secrets": secret}
+
+
+def cross_region_backups(ctx: Context, name: str, instance: Resource) -> list[Block]:
+    decision = ctx.plan.database_cross_region_backup
+    if decision.value is None:
+        return []
+    key, alias = customer_key(
+        f"{name}_dr",
+        ctx.name(name, "dr"),
+        f"Replicated automated backups of {ctx.name(name)} in {decision.value}",
+        provider=DR_PROVIDER,
+    )
+    return [
+        key,
+        alias,
+        Resource(
+            "aws_db_instance_automated_backups_replication",
+            name,
+            {
+                "provider": DR_PROVIDER,
+                "source_db_instance_arn": instance.ref("arn"),
+                "kms_key_id": key.ref("arn"),
+                "retention_period": ctx.plan.database_backup_retention_days.value,
+            },
+            because=(decision.reason,),
+        ),
+    ]
