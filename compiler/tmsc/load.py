@@ -83,7 +83,19 @@ class _Walker:
             return self.mapping(node, path, depth)
         if isinstance(node, yaml.SequenceNode):
             return [self.value(item, path + (i,), depth + 1) for i, item in enumerate(node.value)]
-        return self.loader.construct_object(node, deep=True)
+        return self.scalar(node, path)
+
+    def scalar(self, node: yaml.Node, path: KeyPath) -> Any:
+        # An explicit tag PyYAML cannot apply (`!!int fifteen`, `!!timestamp 6am`) raises
+        # all sorts of exceptions without a position; the node knows its line.
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except yaml.MarkedYAMLError as exc:
+            problem = exc.problem or exc.context or "cannot be read"
+        except (yaml.YAMLError, ValueError, TypeError, AttributeError, OverflowError, IndexError) as exc:
+            problem = f"{node.tag.rsplit(':', 1)[-1]} value {node.value!r} cannot be read ({type(exc).__name__})"
+        self.fail(node, path, f"not valid YAML: {problem}", "remove the explicit !!tag or write a plain value")
+        return None
 
     def mapping(self, node: yaml.MappingNode, path: KeyPath, depth: int) -> dict[Any, Any]:
         own_keys: dict[Any, int] = {}
@@ -136,6 +148,10 @@ def parse_yaml(text: str, file: str) -> tuple[Any, _Positions]:
     try:
         try:
             node = loader.get_single_node()
+        except RecursionError:
+            raise SpecError(
+                [Diagnostic(file, _deepest_line(text), "", f"nesting deeper than {MAX_DEPTH} levels", "a platform spec is a few levels deep; check the brackets")]
+            ) from None
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark is not None else None
@@ -159,6 +175,22 @@ def parse_yaml(text: str, file: str) -> tuple[Any, _Positions]:
         return data, walker.positions
     finally:
         loader.dispose()
+
+
+def _deepest_line(text: str) -> int | None:
+    """The line where bracket nesting first passes MAX_DEPTH (the parser gave up before telling)."""
+    depth = 0
+    line = 1
+    for char in text:
+        if char == "\n":
+            line += 1
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return line
+        elif char in "]}":
+            depth -= 1
+    return None
 
 
 def read_spec_text(path: Path) -> str:
@@ -233,6 +265,8 @@ def _diagnostics(exc: ValidationError, data: Any, positions: _Positions, file: s
         loc = tuple(error["loc"])
         data_path = _data_path(loc, data)
         message, hint = _explain(error, loc, data_path)
+        if error["type"] == "union_tag_invalid" and isinstance(_lookup(data, data_path), dict) and "kind" in _lookup(data, data_path):
+            data_path = data_path + ("kind",)  # point at the wrong tag, not at the service
         ctx_error = (error.get("ctx") or {}).get("error")
         if isinstance(ctx_error, SpecRuleError):
             data_path = data_path + ctx_error.path
@@ -242,6 +276,15 @@ def _diagnostics(exc: ValidationError, data: Any, positions: _Positions, file: s
             continue
         seen.add(key)
         yield Diagnostic(file, positions.line_of(data_path), format_path(data_path), message, hint)
+
+
+def _lookup(data: Any, path: KeyPath) -> Any:
+    for part in path:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
 
 
 def _data_path(loc: KeyPath, data: Any) -> KeyPath:
@@ -288,10 +331,11 @@ def _explain(error: dict[str, Any], loc: KeyPath, data_path: KeyPath) -> tuple[s
         return message.replace("'kind'", "kind"), f"set kind to one of: {', '.join(SERVICE_KINDS)}"
     if kind == "union_tag_not_found":
         return "the service has no 'kind'", f"add 'kind:' with one of: {', '.join(SERVICE_KINDS)}"
-    description = _description(loc)
     if kind.startswith("value_error"):
-        message = message.removeprefix("Value error, ")
-    return message, description
+        # Our validators' messages already say what is wrong and what is allowed.
+        return message.removeprefix("Value error, "), None
+    description = _description(loc)
+    return message, f"set it to: {description[0].lower() + description[1:]}" if description else None
 
 
 def _unwrap(annotation: Any, part: Any) -> Any:

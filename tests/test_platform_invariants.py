@@ -1,0 +1,200 @@
+"""What the seed and the security baseline promise, checked on the example and on generated platforms."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from hypothesis import given
+
+from tmsc.compile import CONTRACT_OUTPUTS
+from tmsc.derive import SINGLE_AZ_SLA_PERCENT
+from tmsc.model import Platform
+
+from .conftest import EXAMPLE_SPEC
+from .stackview import StackView, as_list, compile_views, statements
+from .strategies import spec_documents
+
+ENVIRONMENT_STACKS = lambda views: {n: v for n, v in views.items() if n != "bootstrap"}  # noqa: E731
+
+
+@pytest.fixture(scope="module")
+def example_views() -> dict[str, StackView]:
+    from tmsc.load import load_platform
+
+    return compile_views(load_platform(EXAMPLE_SPEC))
+
+
+def test_the_six_contract_outputs_exist_in_every_environment_with_descriptions(example_views: dict[str, StackView]) -> None:
+    assert set(CONTRACT_OUTPUTS) == {
+        "eks_cluster_name",
+        "rds_endpoint_secret_arn",
+        "s3_bucket_name",
+        "rabbitmq_endpoint_secret_arn",
+        "redis_endpoint_secret_arn",
+        "eks_cluster_oidc_issuer_url",
+    }
+    for name, view in ENVIRONMENT_STACKS(example_views).items():
+        for output in CONTRACT_OUTPUTS:
+            assert output in view.outputs, f"{name} lacks {output}"
+            assert len(view.outputs[output]["description"]) > 20
+            assert view.outputs[output]["value"].startswith("${")
+
+
+def test_prod_follows_the_seed(example_views: dict[str, StackView]) -> None:
+    prod = example_views["prod"]
+    (db,) = prod.of("aws_db_instance").values()
+    assert db["engine"] == "postgres" and db["engine_version"].startswith("16")
+    assert db["multi_az"] is True and db["backup_retention_period"] >= 7 and db["deletion_protection"] is True
+    assert db["manage_master_user_password"] is True and "password" not in db
+    params = {p["name"]: p["value"] for p in next(iter(prod.of("aws_db_parameter_group").values()))["parameter"]}
+    assert params["rds.force_ssl"] == "1"
+    (broker,) = prod.of("aws_mq_broker").values()
+    assert broker["engine_type"] == "RabbitMQ" and broker["deployment_mode"] == "CLUSTER_MULTI_AZ" and broker["publicly_accessible"] is False
+    (cache,) = prod.of("aws_elasticache_replication_group").values()
+    assert cache["automatic_failover_enabled"] and cache["multi_az_enabled"] and cache["num_cache_clusters"] == 3
+    assert cache["transit_encryption_enabled"] is True
+    (cluster,) = prod.of("aws_eks_cluster").values()
+    assert len(cluster["vpc_config"]["subnet_ids"]) == 3
+    assert cluster["access_config"]["authentication_mode"] == "API"
+    assert sorted(cluster["enabled_cluster_log_types"]) == ["api", "audit", "authenticator", "controllerManager", "scheduler"]
+    assert len(prod.of("aws_eks_node_group")) == 3 and len(prod.of("aws_nat_gateway")) == 3
+    assert set(prod.of("aws_eks_addon")) >= {"cluster_vpc_cni", "cluster_coredns", "cluster_kube_proxy", "cluster_aws_ebs_csi_driver"}
+    assert len(prod.of("aws_secretsmanager_secret")) == 3
+    assert "aws_db_instance_automated_backups_replication" in prod.resources
+
+
+def test_dev_is_smaller_and_disposable(example_views: dict[str, StackView]) -> None:
+    dev = example_views["dev"]
+    (db,) = dev.of("aws_db_instance").values()
+    assert db["multi_az"] is False and db["deletion_protection"] is False and db["skip_final_snapshot"] is True
+    assert len(dev.of("aws_nat_gateway")) == 1 and len(dev.of("aws_eks_node_group")) == 2
+    (broker,) = dev.of("aws_mq_broker").values()
+    assert broker["deployment_mode"] == "SINGLE_INSTANCE" and len(broker["subnet_ids"]) == 1
+
+
+# --------------------------------------------------------------------------- properties over generated platforms
+
+CLUSTER_SG = re.compile(r"^\$\{aws_security_group\.[a-z0-9-]+\.id\}$")
+DATA_STORE_TYPES = {
+    "aws_db_instance": ("kms_key_id",),
+    "aws_elasticache_replication_group": ("kms_key_id",),
+    "aws_secretsmanager_secret": ("kms_key_id",),
+    "aws_cloudwatch_log_group": ("kms_key_id",),
+}
+
+
+def _platform_ha(doc: dict[str, Any], env: str) -> bool:
+    return doc["environments"][env]["availability"]["target_percent"] > SINGLE_AZ_SLA_PERCENT
+
+
+@given(doc=spec_documents())
+def test_every_data_store_and_log_group_uses_a_customer_managed_key(doc: dict[str, Any]) -> None:
+    for name, view in ENVIRONMENT_STACKS(compile_views(doc)).items():
+        keys = set(view.of("aws_kms_key"))
+        assert all(k["enable_key_rotation"] for k in view.of("aws_kms_key").values())
+        for rtype, fields in DATA_STORE_TYPES.items():
+            for address, body in view.of(rtype).items():
+                for field in fields:
+                    match = re.fullmatch(r"\$\{aws_kms_key\.([\w-]+)\.arn\}", body.get(field, ""))
+                    assert match and match.group(1) in keys, f"{name}: {rtype}.{address}.{field} = {body.get(field)!r}"
+        for body in view.of("aws_db_instance").values():
+            assert body["storage_encrypted"] and body["performance_insights_kms_key_id"].startswith("${aws_kms_key.")
+        for body in view.of("aws_elasticache_replication_group").values():
+            assert body["at_rest_encryption_enabled"] and body["transit_encryption_enabled"]
+
+
+@given(doc=spec_documents())
+def test_high_availability_switches_on_every_redundancy(doc: dict[str, Any]) -> None:
+    for name, view in ENVIRONMENT_STACKS(compile_views(doc)).items():
+        ha = _platform_ha(doc, name)
+        for db in view.of("aws_db_instance").values():
+            assert db["multi_az"] is ha
+        for cache in view.of("aws_elasticache_replication_group").values():
+            assert cache["automatic_failover_enabled"] is ha and cache["multi_az_enabled"] is ha
+            assert (cache["num_cache_clusters"] >= 2) is ha
+        for broker in view.of("aws_mq_broker").values():
+            assert broker["deployment_mode"] == ("CLUSTER_MULTI_AZ" if ha else "SINGLE_INSTANCE")
+        assert len(view.of("aws_nat_gateway")) == (3 if ha else 1)
+        assert len(view.of("aws_eks_node_group")) == (3 if ha else 2)
+
+
+@given(doc=spec_documents())
+def test_data_stores_admit_only_the_cluster_group(doc: dict[str, Any]) -> None:
+    platform = Platform.model_validate(doc)
+    cluster_name = platform.service_of_kind("eks")[0]
+    data_groups = {n for n, s in platform.services.items() if s.kind in ("postgres", "redis", "rabbitmq")}
+    for view in ENVIRONMENT_STACKS(compile_views(doc)).values():
+        admitted: dict[str, set[str]] = {}
+        for rule in view.of("aws_vpc_security_group_ingress_rule").values():
+            assert "cidr_ipv4" not in rule and "cidr_ipv6" not in rule, "no ingress from address ranges"
+            target = rule["security_group_id"].removeprefix("${aws_security_group.").removesuffix(".id}")
+            admitted.setdefault(target, set()).add(rule["referenced_security_group_id"])
+        for group in data_groups:
+            assert admitted[group] == {f"${{aws_security_group.{cluster_name}.id}}"}
+        for group in view.of("aws_security_group").values():
+            assert "ingress" not in group
+
+
+@given(doc=spec_documents())
+def test_iam_allows_no_wildcard_actions(doc: dict[str, Any]) -> None:
+    for view in compile_views(doc).values():
+        for address, document in view.policies():
+            for statement in statements(document):
+                if statement["Effect"] != "Allow":
+                    continue
+                for action in as_list(statement.get("Action", [])):
+                    assert action != "*" and not action.endswith(":*"), f"{address}: {action}"
+                if address.startswith(("aws_iam_role_policy.", "aws_iam_policy.")):
+                    assert statement["Resource"] != "*", f"{address}: Resource *"
+
+
+@given(doc=spec_documents())
+def test_every_irsa_role_trusts_exactly_one_service_account(doc: dict[str, Any]) -> None:
+    platform = Platform.model_validate(doc)
+    for view in ENVIRONMENT_STACKS(compile_views(doc)).values():
+        irsa = {a: b for a, b in view.of("aws_iam_role").items() if a.startswith("irsa_")}
+        assert {f"irsa_{w}" for w in platform.workloads} <= set(irsa)
+        for address, role in irsa.items():
+            (statement,) = statements(json.loads(role["assume_role_policy"]))
+            assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+            condition = statement["Condition"]["StringEquals"]
+            subs = [v for k, v in condition.items() if k.endswith(":sub")]
+            auds = [v for k, v in condition.items() if k.endswith(":aud")]
+            assert len(subs) == 1 and re.fullmatch(r"system:serviceaccount:[a-z0-9-]+:[a-z0-9.-]+", subs[0]), address
+            assert auds == ["sts.amazonaws.com"]
+            assert set(statement["Condition"]) == {"StringEquals"}
+
+
+@given(doc=spec_documents())
+def test_no_secret_literal_reaches_out(doc: dict[str, Any]) -> None:
+    secretish = re.compile(r"^(password|passwords|auth_token|secret_string|secret_string_wo|master_password|.*_password)$")
+
+    def walk(value: Any, path: str) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if secretish.search(key) and isinstance(item, str) and not key.endswith(("_arn", "_version")):
+                    assert item.startswith("${") or item.startswith("{"), f"{path}.{key} is a literal"
+                walk(item, f"{path}.{key}")
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                walk(item, f"{path}[{i}]")
+        elif isinstance(value, str) and value.startswith("{") and '"password"' in value:
+            inner = json.loads(value)
+            assert inner["password"].startswith("${"), path
+
+    for view in compile_views(doc).values():
+        for file, document in view.documents.items():
+            walk(document, f"{view.name}/{file}")
+
+
+@given(doc=spec_documents())
+def test_cluster_endpoint_is_public_only_with_a_cidr_list(doc: dict[str, Any]) -> None:
+    for view in ENVIRONMENT_STACKS(compile_views(doc)).values():
+        for cluster in view.of("aws_eks_cluster").values():
+            vpc = cluster["vpc_config"]
+            assert vpc["endpoint_private_access"] is True
+            if vpc["endpoint_public_access"]:
+                assert vpc["public_access_cidrs"] and "0.0.0.0/0" not in vpc["public_access_cidrs"]
