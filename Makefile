@@ -7,13 +7,18 @@ PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 
+# checkov pins heavy dependencies of its own: it lives in a venv of its own,
+# and tests/test_checkov.py calls it by path. The figures are for this version.
+CHECKOV_VERSION := 3.3.30
+CHECKOV_VENV    := .venv-checkov
+
 # Terraform downloads the AWS provider as usual; on a machine without registry
 # access, point TMSC_TF_PLUGIN_DIR at a filesystem mirror of it. A mirror in the
 # usual place of our CI image is used when present.
 TMSC_TF_PLUGIN_DIR ?= $(wildcard /opt/tf-plugins)
 export TMSC_TF_PLUGIN_DIR
 
-.PHONY: venv demo test compile schema clean
+.PHONY: venv checkov demo test compile schema clean
 
 venv: $(VENV)/.installed
 
@@ -21,6 +26,15 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+checkov: $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
+
+$(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION):
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install --quiet checkov==$(CHECKOV_VERSION)
+	rm -f $(CHECKOV_VENV)/.installed-*
 	touch $@
 
 compile: venv
@@ -33,8 +47,31 @@ demo: venv
 	$(BIN)/tmsc compile spec/platform.yaml
 	$(BIN)/python -m tests.emulator.demo --env dev
 
-test: venv
+test: venv checkov
 	$(BIN)/pytest
 
+# The checks of the pull-request workflow (.github/workflows/pull-request.yml);
+# the test suite runs them too.
+.PHONY: validate-specs check-out docs lint-workflows
+SPECS ?= spec/platform.yaml
+
+validate-specs: venv
+	@for spec in $(SPECS); do \
+	  $(BIN)/check-jsonschema --schemafile spec/platform.schema.json "$$spec" && $(BIN)/tmsc validate "$$spec" || exit 1; \
+	done
+
+check-out: venv
+	rm -rf build/out-check
+	$(BIN)/tmsc compile spec/platform.yaml --out build/out-check
+	diff -r -x '.terraform*' -x '*.tfstate*' -x tfplan build/out-check out || { echo "out/ is stale: run 'make compile' and commit it" >&2; exit 1; }
+
+# README's generated sections and docs/architecture.svg, from the spec and the rules.
+docs: venv
+	$(BIN)/python docs/generate.py
+
+lint-workflows: venv
+	$(BIN)/zizmor --offline .github/workflows
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .hypothesis

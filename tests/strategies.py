@@ -7,6 +7,7 @@ patterns and cross-field validators and produce mostly invalid specs.
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from hypothesis import strategies as st
@@ -15,6 +16,11 @@ from tmsc.model import Platform
 
 REGIONS = ["eu-west-1", "eu-central-1", "us-east-1", "ap-southeast-2"]
 SHORT_NAME = st.from_regex(r"\A[a-z][a-z0-9]{1,6}\Z")
+
+# Office/VPN ranges an operator may open the EKS API endpoint to: anything but a /0.
+public_cidrs = st.builds(
+    lambda address, prefix: str(ipaddress.IPv4Network((address, prefix), strict=False)), st.integers(1 << 24, (224 << 24) - 1), st.integers(8, 32)
+)
 
 availability_targets = st.one_of(st.sampled_from([95.0, 99.0, 99.5, 99.9]), st.floats(90.0, 99.9).map(lambda x: round(x, 2)))
 
@@ -34,6 +40,8 @@ def environments(draw: st.DrawFn, second_octet: int) -> dict[str, Any]:
         env["sizing"] = {"cluster": {"nodes_per_az_min": low, "nodes_per_az_desired": draw(st.integers(low, high)), "nodes_per_az_max": high}}
     if draw(st.booleans()):
         env["recovery"]["cross_region_backup_region"] = "us-west-2"
+    if draw(st.integers(0, 3)) == 0:
+        env["cluster_public_access_cidrs"] = draw(st.lists(public_cidrs, min_size=1, max_size=3, unique=True))
     return env
 
 

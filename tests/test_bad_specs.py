@@ -7,14 +7,23 @@ Each corpus file starts with comment lines:
     # xfail: <reason>         optional: a known bug in the message (strict xfail, flips when fixed)
     # xfail-exit: <reason>    optional: a known bug in the exit code (strict xfail, flips when fixed)
 
+Every refusal must also carry a `fix:` line. A case marked xfail-exit is a
+spec tmsc wrongly accepts (a known bug, reported); it compiles, so its out/
+check is expected to fail too.
+
+Files numbered 01-49 and 70-89 are spec/platform.yaml with one small edit
+("derived"); 50-69 are malformed documents written from scratch. Cases too big
+to commit are generated here, numbered 90 and up (a >1 MB file, a document of
+60,000 values, a 900 kB key).
+
 `tmsc compile` runs against a copy of an out/ directory compiled from
 spec/platform.yaml, and the copy must be byte- and mtime-identical afterwards.
 Every file is compiled and validated in-process through tmsc.cli.main, the
-console script's own entry point. The malformed files (numbered 50 and up, plus
-a >1 MB file generated here) are also compiled and validated as real
-subprocesses of the console script, as are a few derived ones (compile only);
-those subprocesses all start together in one session fixture, which keeps the
-suite fast. Where a case runs as a subprocess, compile's results come from it.
+console script's own entry point. The malformed and generated files are also
+compiled and validated as real subprocesses of the console script, as are a
+few derived ones (compile only); those subprocesses all start together in one
+session fixture, which keeps the suite fast. Where a case runs as a
+subprocess, compile's results come from it.
 """
 
 from __future__ import annotations
@@ -37,8 +46,8 @@ from tmsc import cli
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "bad_specs"
 GOOD_SPEC = ROOT / "spec" / "platform.yaml"
-MIN_CORPUS = 30
-MALFORMED_FROM = 50  # files numbered 50 and up are not derived from platform.yaml
+MIN_CORPUS = 60
+DERIVED_NUMBERS = (range(1, 50), range(70, 90))  # spec/platform.yaml with one edit; the rest are malformed
 # Derived specs that also run as subprocesses: a model error, a derive refusal, a YAML-level error.
 SUBPROCESS_DERIVED = {"08_rpo_below_log_shipping", "14_duplicate_key", "15_password_field"}
 TIMEOUT = 120
@@ -59,7 +68,7 @@ class Case:
     @property
     def malformed(self) -> bool:
         number = re.match(r"(\d+)_", self.name)
-        return number is None or int(number.group(1)) >= MALFORMED_FROM
+        return number is None or not any(int(number.group(1)) in numbers for numbers in DERIVED_NUMBERS)
 
     @property
     def in_subprocess(self) -> bool:
@@ -94,18 +103,31 @@ def corpus_files() -> list[Path]:
 
 CASES = [parse_header(p) for p in corpus_files()]
 HUGE = "99_huge_file"  # generated at run time (> 1 MB), never committed
+WIDE = "98_wide_document"
+LONG_KEY = "97_long_key"
+GENERATED = (HUGE, WIDE, LONG_KEY)
 
 
-def huge_case(directory: Path) -> Case:
-    """A spec over load.MAX_SPEC_BYTES: the good spec padded with comment lines."""
-    path = directory / f"{HUGE}.yaml"
-    padding = ("# " + "x" * 97 + "\n").encode() * 11_000  # 1.1 MB
-    path.write_bytes(GOOD_SPEC.read_bytes() + padding)
-    return Case(HUGE, path, None, ("bytes; a spec may be at most 1000000",))
+def generated_cases(directory: Path) -> list[Case]:
+    """Cases too big to commit, written at run time."""
+    huge = directory / f"{HUGE}.yaml"  # over load.MAX_SPEC_BYTES: the good spec padded with comment lines
+    huge.write_bytes(GOOD_SPEC.read_bytes() + ("# " + "x" * 97 + "\n").encode() * 11_000)  # 1.1 MB
+    wide = directory / f"{WIDE}.yaml"  # 700 kB, under the size limit, but 60,000 values: over load.MAX_NODES
+    wide.write_text("platform: tms\nx:\n" + "".join(f"  k{i}: 1\n" for i in range(60_000)))
+    long_key = directory / f"{LONG_KEY}.yaml"  # a 900 kB key: the message must not repeat it
+    long_key.write_text("platform: tms\n? " + "b" * 900_000 + "\n: 1\n")
+    return [
+        Case(HUGE, huge, None, ("bytes; a spec may be at most 1000000", "split generated content out")),
+        Case(WIDE, wide, 50_000, ("x.k49997", "the document holds more than 50000 values")),
+        Case(LONG_KEY, long_key, 2, ("bbbbbbbbbb...(900000 characters)", "is not a known key here", "allowed keys:")),
+    ]
 
 
 def params(*, message: bool, exit_code: bool, only_malformed: bool = False) -> list:
-    """Corpus cases (plus the huge file) as pytest params, with the strict xfails that apply."""
+    """Corpus cases (plus the generated ones) as pytest params, with the strict xfails that apply.
+
+    exit_code also covers the out/ check: a spec wrongly accepted is compiled, and writes.
+    """
     out = []
     for case in CASES:
         if only_malformed and not case.malformed:
@@ -113,7 +135,7 @@ def params(*, message: bool, exit_code: bool, only_malformed: bool = False) -> l
         reasons = [r for r, use in ((case.xfail, message), (case.xfail_exit, exit_code)) if r and use]
         marks = [pytest.mark.xfail(strict=True, reason="; ".join(reasons))] if reasons else []
         out.append(pytest.param(case.name, id=case.name, marks=marks))
-    out.append(pytest.param(HUGE, id=HUGE))
+    out.extend(pytest.param(name, id=name) for name in GENERATED)
     return out
 
 
@@ -213,8 +235,7 @@ def runner(tmp_path_factory: pytest.TempPathFactory) -> Runner:
     assert list(good_out.rglob("*.tf.json")), "compiling spec/platform.yaml wrote nothing"
     # A file tmsc does not own must survive a refused compile, too.
     (good_out / "dev" / ".terraform.lock.hcl").write_text("# not tmsc's\n")
-    huge = huge_case(work)
-    result = Runner(work, good_out, {c.name: c for c in CASES} | {huge.name: huge})
+    result = Runner(work, good_out, {c.name: c for c in CASES} | {c.name: c for c in generated_cases(work)})
     result.prefetch_subprocesses()
     return result
 
@@ -236,6 +257,8 @@ def assert_refused_cleanly(case: Case, run: Run) -> None:
         assert f"{case.path}:{case.line}:" in err, f"expected '{case.path}:{case.line}:' in stderr:\n{err}"
     for expected in case.expects:
         assert expected in err, f"expected {expected!r} in stderr:\n{err}"
+    assert "\n    fix: " in err, f"no fix: line in stderr:\n{err}"
+    assert len(err) < 20_000, f"{len(err)} characters of diagnostics"
     assert "nothing was written" in err, err
     assert run.stdout.strip() == "", f"a refused spec printed to stdout:\n{run.stdout}"
 
@@ -280,7 +303,7 @@ def test_compile_refuses_cleanly(name: str, runner: Runner) -> None:
     assert_refused_cleanly(runner.cases[name], compile_run(runner, name))
 
 
-@pytest.mark.parametrize("name", params(message=False, exit_code=False))
+@pytest.mark.parametrize("name", params(message=False, exit_code=True))
 def test_compile_leaves_out_untouched(name: str, runner: Runner) -> None:
     run = compile_run(runner, name)
     assert run.out_before is not None and run.out_after is not None

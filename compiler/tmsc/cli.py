@@ -2,94 +2,203 @@
 
 Exit codes: 0 success, 2 the spec is wrong (every problem printed with its
 file:line and fix), 1 anything else (a bug in tmsc: please report it).
+
+Importing Typer and building the pydantic adapters it makes for each
+parameter is about 8% of the work of compiling the example, so `tmsc compile
+SPEC [--out DIR] [--env NAME]`, the command run on every change, is parsed
+here when it is given in that plain form and succeeds. Everything else — other
+commands, --help, unusual arguments, a spec with errors — goes through the
+Typer app, which prints and exits exactly as it always has.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: the commands are defined inside
+# _build_app, and Typer needs their annotations as objects, not as strings it
+# would look up among this module's globals.
 
+import errno
+import os
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
-
-import typer
+from typing import Annotated, Any, Optional
 
 from tmsc.diagnostics import SpecError
-
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help="Compile a TMS platform spec into AWS Terraform JSON.")
 
 EXIT_SPEC_ERROR = 2
 EXIT_INTERNAL_ERROR = 1
 
-SpecArg = Annotated[Path, typer.Argument(help="The platform spec, e.g. spec/platform.yaml.", show_default=False)]
-EnvOpt = Annotated[Optional[str], typer.Option("--env", help="Only this environment.")]
+_HELP = "Compile a TMS platform spec into AWS Terraform JSON."
 
 
-def _fail_spec(error: SpecError) -> None:
-    for diagnostic in error.diagnostics:
-        typer.echo(diagnostic.render(), err=True)
-    count = len(error.diagnostics)
-    typer.echo(f"{count} error{'s' if count != 1 else ''}; nothing was written.", err=True)
-    raise typer.Exit(EXIT_SPEC_ERROR)
+def _build_app() -> Any:
+    import typer
+
+    app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help=_HELP)
+
+    SpecArg = Annotated[Path, typer.Argument(help="The platform spec, e.g. spec/platform.yaml.", show_default=False)]
+    EnvOpt = Annotated[Optional[str], typer.Option("--env", help="Only this environment.")]
+
+    def fail_spec(error: SpecError) -> None:
+        for diagnostic in error.diagnostics:
+            typer.echo(diagnostic.render(), err=True)
+        count = len(error.diagnostics)
+        typer.echo(f"{count} error{'s' if count != 1 else ''}; nothing was written.", err=True)
+        raise typer.Exit(EXIT_SPEC_ERROR)
+
+    @app.command()
+    def compile(spec: SpecArg, out: Annotated[Path, typer.Option("--out", help="Output directory.")] = Path("out"), env: EnvOpt = None) -> None:
+        """Write out/<environment>/*.tf.json for every environment (or one) and out/bootstrap/."""
+        try:
+            message = _compile(spec, out, env)
+        except SpecError as error:
+            fail_spec(error)
+        typer.echo(message)
+
+    @app.command()
+    def validate(spec: SpecArg) -> None:
+        """Check the spec and its requirements; print every error, write nothing."""
+        from tmsc.pipeline import check
+
+        try:
+            checked = check(spec)
+        except SpecError as error:
+            fail_spec(error)
+        typer.echo(f"{spec}: valid ({len(checked.plans)} environments)")
+
+    @app.command()
+    def schema() -> None:
+        """Print the JSON Schema of the spec (draft 2020-12)."""
+        from tmsc.schema import platform_schema_text
+
+        sys.stdout.write(platform_schema_text())
+
+    @app.command()
+    def explain(spec: SpecArg, env: EnvOpt = None) -> None:
+        """List every derived setting with the requirement that caused it."""
+        from tmsc.explain import explain_lines
+        from tmsc.pipeline import check
+
+        try:
+            checked = check(spec)
+        except SpecError as error:
+            fail_spec(error)
+        if env is not None and env not in checked.plans:
+            typer.echo(f"error: no environment named {env!r} (choose one of: {', '.join(sorted(checked.plans))})", err=True)
+            raise typer.Exit(EXIT_SPEC_ERROR)
+        plans = [plan for name, plan in sorted(checked.plans.items()) if env in (None, name)]
+        for line in explain_lines(plans):
+            typer.echo(line)
+
+    return app
 
 
-@app.command()
-def compile(spec: SpecArg, out: Annotated[Path, typer.Option("--out", help="Output directory.")] = Path("out"), env: EnvOpt = None) -> None:
-    """Write out/<environment>/*.tf.json for every environment (or one) and out/bootstrap/."""
+_app: Any = None
+
+
+def typer_app() -> Any:
+    """The Typer application, built on first use."""
+    global _app
+    if _app is None:
+        _app = _build_app()
+    return _app
+
+
+def __getattr__(name: str) -> Any:
+    """`tmsc.cli.app`, as before the application was built lazily."""
+    if name == "app":
+        return typer_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _compile(spec: Path, out: Path, env: Optional[str]) -> str:
+    """Build every stack (or one environment's) and write them; the summary line. Raises SpecError."""
     from tmsc.pipeline import build
     from tmsc.write import write_stacks
 
-    try:
-        stacks = build(spec, env)
-    except SpecError as error:
-        _fail_spec(error)
+    stacks = build(spec, env)
     changed = write_stacks(out, stacks, prune=env is None)
     files = sum(len(f) for f in stacks.values())
-    typer.echo(f"compiled {len(stacks)} stacks ({files} files) into {out}/; {len(changed)} changed")
+    return f"compiled {len(stacks)} stacks ({files} files) into {out}/; {len(changed)} changed"
 
 
-@app.command()
-def validate(spec: SpecArg) -> None:
-    """Check the spec and its requirements; print every error, write nothing."""
-    from tmsc.pipeline import check
+# --------------------------------------------------------------------------- the plain compile, without Typer
 
+
+def _plain_compile_arguments(args: list[str]) -> Optional[tuple[Path, Path, Optional[str]]]:
+    """(spec, out, env) when args are `compile SPEC [--out DIR] [--env NAME]` in a form Typer reads
+    the same way (options before or after SPEC, `--opt value` or `--opt=value`, each at most once,
+    no value that is empty or starts with '-'); None for anything else."""
+    if len(args) < 2 or args[0] != "compile":
+        return None
+    spec: Optional[str] = None
+    options: dict[str, str] = {}
+    rest = iter(args[1:])
+    for arg in rest:
+        if arg.startswith("-"):
+            name, eq, value = arg.partition("=")
+            if name not in ("--out", "--env") or name in options:
+                return None
+            if not eq:
+                value = next(rest, "")
+            if not value or value.startswith("-"):
+                return None
+            options[name] = value
+        elif spec is None:
+            spec = arg
+        else:
+            return None
+    if spec is None:
+        return None
+    spec_path, out_path = Path(spec), Path(options.get("--out", "out"))
+    for path in (spec_path, out_path):  # Typer refuses an existing path it cannot read
+        if os.path.exists(path) and not os.access(path, os.R_OK):
+            return None
+    return spec_path, out_path, options.get("--env")
+
+
+def _compile_without_typer(args: list[str]) -> bool:
+    """Run a plain, successful `tmsc compile`; False (having written nothing) when Typer must take over."""
+    parsed = _plain_compile_arguments(args)
+    if parsed is None or any(k.startswith("_") and k.endswith("_COMPLETE") for k in os.environ):
+        return False  # not plain, or a shell-completion request
     try:
-        checked = check(spec)
-    except SpecError as error:
-        _fail_spec(error)
-    typer.echo(f"{spec}: valid ({len(checked.plans)} environments)")
+        try:
+            message = _compile(*parsed)
+        except SpecError:
+            return False  # Typer compiles again and reports every diagnostic the way it always has
+        _echo(message)
+    except KeyboardInterrupt:
+        sys.exit(130)  # as Typer exits on Ctrl-C
+    except OSError as error:
+        if error.errno != errno.EPIPE:
+            raise
+        from typer._click.utils import PacifyFlushWrapper  # as Typer does when stdout is closed early
+
+        sys.stdout = PacifyFlushWrapper(sys.stdout)
+        sys.stderr = PacifyFlushWrapper(sys.stderr)
+        sys.exit(1)
+    return True
 
 
-@app.command()
-def schema() -> None:
-    """Print the JSON Schema of the spec (draft 2020-12)."""
-    from tmsc.schema import platform_schema_text
+def _echo(message: str) -> None:
+    """typer.echo(message) for a printable ASCII line, without importing Typer."""
+    if not (message.isascii() and message.isprintable()):  # click.echo may rewrite such text
+        import typer
 
-    sys.stdout.write(platform_schema_text())
-
-
-@app.command()
-def explain(spec: SpecArg, env: EnvOpt = None) -> None:
-    """List every derived setting with the requirement that caused it."""
-    from tmsc.explain import explain_lines
-    from tmsc.pipeline import check
-
-    try:
-        checked = check(spec)
-    except SpecError as error:
-        _fail_spec(error)
-    if env is not None and env not in checked.plans:
-        typer.echo(f"error: no environment named {env!r} (choose one of: {', '.join(sorted(checked.plans))})", err=True)
-        raise typer.Exit(EXIT_SPEC_ERROR)
-    plans = [plan for name, plan in sorted(checked.plans.items()) if env in (None, name)]
-    for line in explain_lines(plans):
-        typer.echo(line)
+        typer.echo(message)
+    elif sys.stdout is not None:
+        sys.stdout.write(message + "\n")
+        sys.stdout.flush()
 
 
 def main() -> None:
     try:
         # Standalone mode: usage errors exit 2 (a spec error of the command line), typer.Exit keeps its code.
-        app()
+        if not _compile_without_typer(sys.argv[1:]):
+            typer_app()()
     except Exception as exc:
         import traceback
+
+        import typer
 
         traceback.print_exc()
         typer.echo(f"internal error in tmsc: {exc!r} (this is a bug; out/ was not changed)", err=True)

@@ -9,6 +9,7 @@ silently accepted or exhausting memory.
 from __future__ import annotations
 
 import difflib
+import re
 import types
 import typing
 from collections.abc import Iterator
@@ -64,8 +65,8 @@ class _Walker:
                     self.file,
                     node.start_mark.line + 1,
                     format_path(path),
-                    f"the document expands to more than {MAX_NODES} values (aliases repeated too often?)",
-                    "write the spec out plainly; a platform spec needs no nested aliases",
+                    f"the document holds more than {MAX_NODES} values once aliases are expanded",
+                    "a platform spec has a few hundred values: split generated content out, and write aliases out plainly",
                 )
             )
         if depth > MAX_DEPTH:
@@ -93,15 +94,29 @@ class _Walker:
         except yaml.MarkedYAMLError as exc:
             problem = exc.problem or exc.context or "cannot be read"
         except (yaml.YAMLError, ValueError, TypeError, AttributeError, OverflowError, IndexError) as exc:
-            problem = f"{node.tag.rsplit(':', 1)[-1]} value {node.value!r} cannot be read ({type(exc).__name__})"
+            if isinstance(exc, ValueError) and "limit" in str(exc) and node.tag.endswith(":int"):
+                # Python refuses to convert integers of more than 4300 digits.
+                self.fail(node, path, f"an integer of {len(node.value)} digits is too long to be read", "write a number of sensible size")
+                return None
+            problem = f"{node.tag.rsplit(':', 1)[-1]} value {_shorten(node.value)} cannot be read ({type(exc).__name__})"
         self.fail(node, path, f"not valid YAML: {problem}", "remove the explicit !!tag or write a plain value")
         return None
 
+    def key(self, node: yaml.Node, path: KeyPath) -> tuple[bool, Any]:
+        """A mapping key's value, or (False, None) with a located error when its tag cannot be applied."""
+        errors = len(self.errors)
+        value = self.scalar(node, path)
+        return len(self.errors) == errors, value
+
     def mapping(self, node: yaml.MappingNode, path: KeyPath, depth: int) -> dict[Any, Any]:
         own_keys: dict[Any, int] = {}
+        unreadable: set[int] = set()  # key nodes whose tag failed: reported once, then skipped
         for key_node, _ in node.value:
             if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
-                key = self.loader.construct_object(key_node)
+                ok, key = self.key(key_node, path)
+                if not ok:
+                    unreadable.add(id(key_node))
+                    continue
                 if key in own_keys:
                     self.fail(
                         key_node,
@@ -117,7 +132,11 @@ class _Walker:
             if not isinstance(key_node, yaml.ScalarNode):
                 self.fail(key_node, path, "a key must be a plain string", "quote the key or remove the brackets")
                 continue
-            key = self.loader.construct_object(key_node)
+            if id(key_node) in unreadable:
+                continue
+            ok, key = self.key(key_node, path)
+            if not ok:
+                continue
             if key is None or key == "":
                 self.fail(key_node, path, "a key is empty", "give the entry a name (e.g. an environment name such as 'dev')")
                 continue
@@ -138,13 +157,22 @@ class _Abort(Exception):
 def format_path(path: KeyPath) -> str:
     out = ""
     for part in path:
+        if isinstance(part, str) and len(part) > 60:
+            part = f"{part[:40]}...({len(part)} characters)"  # a key may be a megabyte long
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
 
 
 def parse_yaml(text: str, file: str) -> tuple[Any, _Positions]:
     """YAML text → (plain Python data, positions). Raises SpecError on any YAML problem."""
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as exc:
+        # Raised before parsing starts, for a character YAML does not allow anywhere (C0 controls, U+FFFE...).
+        line = text.count("\n", 0, exc.position) + 1 if isinstance(exc.position, int) else None
+        raise SpecError(
+            [Diagnostic(file, line, "", f"not valid YAML: character U+{exc.character:04X} is not allowed in a YAML file", "delete it; only tab, newline and printable characters may appear")]
+        ) from None
     try:
         try:
             node = loader.get_single_node()
@@ -153,12 +181,7 @@ def parse_yaml(text: str, file: str) -> tuple[Any, _Positions]:
                 [Diagnostic(file, _deepest_line(text), "", f"nesting deeper than {MAX_DEPTH} levels", "a platform spec is a few levels deep; check the brackets")]
             ) from None
         except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            line = mark.line + 1 if mark is not None else None
-            problem = exc.problem or exc.context or "invalid YAML"
-            raise SpecError(
-                [Diagnostic(file, line, "", f"not valid YAML: {problem}", "check the indentation and quoting on that line")]
-            ) from None
+            raise SpecError([_yaml_diagnostic(exc, file)]) from None
         except yaml.YAMLError as exc:
             raise SpecError([Diagnostic(file, None, "", f"not valid YAML: {exc}", None)]) from None
         if node is None:
@@ -169,12 +192,49 @@ def parse_yaml(text: str, file: str) -> tuple[Any, _Positions]:
         except _Abort as abort:
             raise SpecError([abort.diagnostic]) from None
         except (yaml.YAMLError, ValueError, TypeError, RecursionError) as exc:
-            raise SpecError([Diagnostic(file, exc.problem_mark.line + 1 if getattr(exc, "problem_mark", None) else None, "", f"not valid YAML: {getattr(exc, 'problem', None) or exc}", None)]) from None
+            problem = str(getattr(exc, "problem", None) or exc)
+            hint = "'<<' merges a mapping or a list of mappings, e.g. <<: *defaults" if "merg" in problem else "check the indentation and quoting on that line"
+            raise SpecError([Diagnostic(file, exc.problem_mark.line + 1 if getattr(exc, "problem_mark", None) else None, "", f"not valid YAML: {problem}", hint)]) from None
         if walker.errors:
             raise SpecError(walker.errors)
         return data, walker.positions
     finally:
         loader.dispose()
+
+
+# Substrings of PyYAML's problems → the fix; the default suits most scanner and parser errors.
+_YAML_HINTS = (
+    ("another document", "a spec is one YAML document: remove the '---' line and what follows, or merge the two"),
+    ("undefined alias", "define the anchor (&name) before the alias (*name) that uses it, or write the value out"),
+    ("'\\t'", "indent with spaces; YAML does not allow tabs for indentation"),
+    ("end of stream", "close the quote or bracket opened there"),
+)
+
+
+def _yaml_diagnostic(exc: yaml.MarkedYAMLError, file: str) -> Diagnostic:
+    """A scanner/parser error with its context ("while scanning a quoted scalar") and the line to fix.
+
+    An unterminated quote or bracket is reported by PyYAML at the end of the file;
+    the line where it opens (the context mark) is the one to fix.
+    """
+    problem = exc.problem or "invalid YAML"
+    mark = exc.problem_mark or exc.context_mark
+    if exc.context:
+        opened = exc.context_mark
+        if opened is not None and mark is not None and opened.line != mark.line:
+            problem = f"{exc.context} (line {opened.line + 1}), {problem}" if exc.problem else exc.context
+        else:
+            problem = f"{exc.context}, {problem}" if exc.problem else exc.context
+        if "end of stream" in (exc.problem or "") and opened is not None:
+            mark = opened
+    hint = next((h for key, h in _YAML_HINTS if key in problem), "check the indentation and quoting on that line")
+    return Diagnostic(file, mark.line + 1 if mark is not None else None, "", f"not valid YAML: {problem}", hint)
+
+
+def _shorten(value: Any, limit: int = 40) -> str:
+    """repr of a value for a message, cut to a readable length (a scalar may be megabytes long)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 5]}...{text[-1]} ({len(str(value))} characters)"
 
 
 def _deepest_line(text: str) -> int | None:
@@ -321,10 +381,10 @@ def _explain(error: dict[str, Any], loc: KeyPath, data_path: KeyPath) -> tuple[s
                 "delete it: passwords are generated by AWS (RDS-managed master secret) or by Terraform "
                 "into write-only arguments, and pods read them from Secrets Manager",
             )
-        close = difflib.get_close_matches(str(field), allowed, n=1, cutoff=0.6)
+        close = difflib.get_close_matches(str(field), allowed, n=1, cutoff=0.6) if len(str(field)) <= 100 else []
         if close:
-            return f"{field!r} is not a known key here (did you mean {close[0]!r}?)", f"rename it to {close[0]!r}"
-        return f"{field!r} is not a known key here", f"allowed keys: {', '.join(allowed)}" if allowed else None
+            return f"{_shorten(field)} is not a known key here (did you mean {close[0]!r}?)", f"rename it to {close[0]!r}"
+        return f"{_shorten(field)} is not a known key here", f"allowed keys: {', '.join(allowed)}" if allowed else None
     if kind == "missing":
         return f"required key {field!r} is missing", f"add '{field}:' here ({_description(loc) or 'see spec/platform.schema.json'})"
     if kind == "union_tag_invalid":
@@ -332,10 +392,36 @@ def _explain(error: dict[str, Any], loc: KeyPath, data_path: KeyPath) -> tuple[s
     if kind == "union_tag_not_found":
         return "the service has no 'kind'", f"add 'kind:' with one of: {', '.join(SERVICE_KINDS)}"
     if kind.startswith("value_error"):
-        # Our validators' messages already say what is wrong and what is allowed.
-        return message.removeprefix("Value error, "), None
+        # Our validators' messages say what is wrong and what is allowed; the fix names what to change.
+        text = message.removeprefix("Value error, ")
+        return text, _rule_hint(text, loc)
+    if loc and loc[-1] == "[key]":
+        # A name used as a key (environments, services, workloads) that breaks the name pattern.
+        return message, f"rename it: {_lower_first(NAME_DESCRIPTION)}"
     description = _description(loc)
-    return message, f"set it to: {description[0].lower() + description[1:]}" if description else None
+    return message, f"set it to: {_lower_first(description)}" if description else None
+
+
+NAME_DESCRIPTION = "Lower-case letters, digits and '-', starting with a letter; 2-32 characters (they become parts of AWS names)."
+
+
+def _lower_first(text: str) -> str:
+    """'Uptime target...' → 'uptime target...', but 'IPv4 CIDR...' and 'PostgreSQL...' keep their spelling."""
+    word = text.split(" ", 1)[0]
+    return text if any(c.isupper() for c in word[1:]) else text[0].lower() + text[1:]
+
+
+def _rule_hint(message: str, loc: KeyPath) -> str | None:
+    """A cross-field rule of an object names the keys to change; a single field's rule, what the field takes."""
+    annotation, description = _resolve(loc)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        named = [f for f in annotation.model_fields if re.search(rf"(?<![\w.]){re.escape(f)}(?![\w])", message)]
+        if named:
+            keys = named[0] if len(named) == 1 else f"{', '.join(named[:-1])} or {named[-1]}"
+            return f"change {keys} here so that the rule holds"
+    if description:
+        return f"set it to: {_lower_first(description)}"
+    return None
 
 
 def _unwrap(annotation: Any, part: Any) -> Any:

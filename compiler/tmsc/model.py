@@ -289,6 +289,31 @@ class StateBackend(Strict):
     )
 
 
+GITHUB_REPOSITORY_PATTERN = r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$"
+# Names the CI roles' IAM scopes cannot share: "<platform>-tfstate-*" is the state bucket and lock table.
+DELIVERY_RESERVED_ENVIRONMENT_NAMES = ("tfstate",)
+
+
+class Delivery(Strict):
+    """How changes reach AWS: the GitHub repository whose workflows plan and apply, through OIDC roles of the bootstrap stack."""
+
+    github_repository: str = Field(
+        ...,
+        pattern=GITHUB_REPOSITORY_PATTERN,
+        description="owner/name of the GitHub repository, spelled exactly as GitHub shows it; the CI roles trust only its OIDC tokens.",
+    )
+    default_branch: str = Field(
+        "main",
+        pattern=r"^[A-Za-z0-9._-][A-Za-z0-9._/-]{0,99}$",
+        description="Branch whose pushes apply the environments and on which the drift check runs.",
+    )
+    github_oidc_provider: Literal["create", "existing"] = Field(
+        "create",
+        description="'create': the bootstrap stack creates the account's IAM OIDC provider for token.actions.githubusercontent.com; "
+        "'existing': the account has one already (there is at most one per URL) and the CI roles trust it.",
+    )
+
+
 class Platform(Strict):
     model_config = ConfigDict(
         extra="forbid",
@@ -302,6 +327,10 @@ class Platform(Strict):
     environments: dict[Name, Environment] = Field(..., min_length=1, description="Environments by name, e.g. dev, staging, prod.")
     services: dict[Name, Service] = Field(..., min_length=1, description="Services by name; the name appears in AWS names and Terraform addresses.")
     workloads: dict[Name, Workload] = Field({}, description="Workloads by name: what runs in the cluster and which services it reads.")
+    delivery: Delivery | None = Field(
+        None,
+        description="GitHub Actions delivery: the repository whose pull requests plan and whose merges apply (omit: no CI identity is emitted).",
+    )
 
     @model_validator(mode="after")
     def _cross_field(self) -> Platform:
@@ -365,6 +394,28 @@ class Platform(Strict):
                     "IRSA maps one service account to one role: give each workload its own",
                 )
             sa_owner[key] = workload_name
+        return self
+
+    @model_validator(mode="after")
+    def _delivery_scopes(self) -> Platform:
+        """The CI apply roles are scoped by name prefix (<platform>-<environment>-*): prefixes must not nest."""
+        if self.delivery is None:
+            return self
+        for env_name in sorted(self.environments):
+            if env_name in DELIVERY_RESERVED_ENVIRONMENT_NAMES:
+                raise SpecRuleError(
+                    f"'{env_name}' would give its CI apply role the scope {self.platform}-{env_name}-*, which holds the Terraform state",
+                    ("environments", env_name),
+                    "rename the environment",
+                )
+            for other in sorted(self.environments):
+                if other.startswith(env_name + "-"):
+                    raise SpecRuleError(
+                        f"names of environment '{other}' ({self.platform}-{other}-*) fall inside the IAM scope of "
+                        f"environment '{env_name}' ({self.platform}-{env_name}-*): its CI apply role could change them",
+                        ("environments", other),
+                        "rename one of them so that neither name starts with the other followed by '-'",
+                    )
         return self
 
     def service_of_kind(self, kind: str) -> tuple[str, Service]:

@@ -4,6 +4,18 @@ Sorted keys, two-space indent, a trailing newline: the same stack always gives
 the same bytes. Rendering refuses a stack whose references point at blocks it
 does not contain, or whose addresses collide, so such a mistake fails in the
 compiler rather than in `terraform plan`.
+
+Speed (the compiler renders every value of every block, once per environment,
+and the Hypothesis suite does so for thousands of platforms):
+
+- the hot functions test a value's exact type first (str, dict, list, Ref:
+  nearly all values) and only then the isinstance chain, whose order decides
+  what a subclass is taken for; both paths give the same result;
+- references are collected while the blocks are rendered, in one walk, and
+  checked against the stack's addresses afterwards; only when something is
+  wrong does check_stack walk the stack again, so that the error raised is
+  exactly the one a check before rendering would raise;
+- render_json writes with orjson where its bytes are json.dumps's bytes.
 """
 
 from __future__ import annotations
@@ -13,6 +25,29 @@ from collections.abc import Mapping
 from typing import Any
 
 from tmsc.ir import DataSource, JsonDocument, Output, Provider, Ref, Resource, Settings, Stack, Template, refs_in
+
+
+def _orjson() -> Any:
+    """orjson, a C serializer that render_json uses where its bytes are json.dumps's (see
+    _orjson_safe); None without it, or if this release formats a known value differently."""
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - a dependency; json alone gives the same bytes, slower
+        return None
+    canary = {
+        "f": [0.0, -0.0, 0.0001, 0.1, 1.5, 99.9, 123456.789, 1e15, 9999999999999998.0],
+        "i": [0, -(2**63), 2**64 - 1],
+        "s": "\x00\x1f\x7f\u2028 \"\\ ü ✓ 𝄞",
+        "z": {},
+        "": [[], True, None],
+    }
+    options = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE
+    if orjson.dumps(canary, option=options) != (json.dumps(canary, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode():
+        return None  # pragma: no cover
+    return orjson
+
+
+orjson = _orjson()
 
 
 class RenderError(Exception):
@@ -26,36 +61,100 @@ def escape_literal(text: str) -> str:
 
 def expression_value(value: Any) -> Any:
     """A body value → its JSON value, with references as "${...}" and literals escaped."""
+    return _expression(value, [])
+
+
+# Each function below takes `found`, the list the references met are appended to.
+
+
+def _expression(value: Any, found: list[Ref]) -> Any:
+    kind = type(value)
+    if kind is str:
+        return value.replace("${", "$${").replace("%{", "%%{") if "{" in value else value
+    if kind is dict:
+        return _mapping(value, found)
+    if kind is Ref:
+        if value.attribute is None:
+            raise RenderError(f"bare reference {value.address} outside depends_on")
+        found.append(value)
+        return "${" + value.expression + "}"
+    if kind is list or kind is tuple:
+        return [_expression(v, found) for v in value]
+    if value is None or kind is bool or kind is int or kind is float:
+        return value
+    if kind is Template:
+        return _template(value, found)
+    if kind is JsonDocument:
+        return _json_document(value.value, found)
+    return _expression_by_isinstance(value, found)
+
+
+def _expression_by_isinstance(value: Any, found: list[Ref]) -> Any:
     if isinstance(value, Ref):
         if value.attribute is None:
             raise RenderError(f"bare reference {value.address} outside depends_on")
+        found.append(value)
         return "${" + value.expression + "}"
     if isinstance(value, Template):
-        return "".join("${" + p.expression + "}" if isinstance(p, Ref) else escape_literal(p) for p in value.parts)
+        return _template(value, found)
     if isinstance(value, JsonDocument):
-        return _json_document(value.value)
+        return _json_document(value.value, found)
     if isinstance(value, str):
         return escape_literal(value)
     if isinstance(value, Mapping):
-        return {str(k): _body_item(str(k), v) for k, v in value.items()}
+        return _mapping(value, found)
     if isinstance(value, (list, tuple)):
-        return [expression_value(v) for v in value]
+        return [_expression(v, found) for v in value]
     if value is None or isinstance(value, (bool, int, float)):
         return value
     raise RenderError(f"cannot render {type(value).__name__}: {value!r}")
 
 
-def _body_item(key: str, value: Any) -> Any:
+def _template(value: Template, found: list[Ref]) -> str:
+    parts = []
+    for part in value.parts:
+        if isinstance(part, Ref):
+            found.append(part)
+            parts.append("${" + part.expression + "}")
+        else:
+            parts.append(escape_literal(part))
+    return "".join(parts)
+
+
+def _mapping(value: Mapping[Any, Any], found: list[Ref]) -> dict[str, Any]:
+    """{str(k): _body_item(str(k), v)}; only the meta-arguments need _body_item's special cases."""
+    rendered: dict[str, Any] = {}
+    for key, item in value.items():
+        if type(key) is not str:
+            if isinstance(key, Template):
+                found.extend(refs_in(key))  # rendered as str(key), but check_stack looks at it
+            key = str(key)
+        if key in _META_ARGUMENTS:
+            rendered[key] = _body_item(key, item, found)
+        elif type(item) is str:
+            rendered[key] = item.replace("${", "$${").replace("%{", "%%{") if "{" in item else item
+        else:
+            rendered[key] = _expression(item, found)
+    return rendered
+
+
+_META_ARGUMENTS = frozenset(("depends_on", "lifecycle", "provider"))
+
+
+def _body_item(key: str, value: Any, found: list[Ref]) -> Any:
     # Meta-arguments that take bare references rather than expressions.
     if key == "depends_on":
-        return [_bare(v) for v in value]
+        bare = [_bare(v) for v in value]
+        found.extend(refs_in(value))
+        return bare
     if key == "lifecycle" and isinstance(value, Mapping) and "ignore_changes" in value:
-        rendered = {k: expression_value(v) for k, v in value.items() if k != "ignore_changes"}
+        rendered = {k: _expression(v, found) for k, v in value.items() if k != "ignore_changes"}
         rendered["ignore_changes"] = list(value["ignore_changes"])
+        found.extend(refs_in(value))  # what check_stack reads: ignore_changes and template keys too
         return rendered
     if key == "provider" and isinstance(value, str):
         return value
-    return expression_value(value)
+    return _expression(value, found)
 
 
 def _bare(value: Any) -> str:
@@ -64,30 +163,45 @@ def _bare(value: Any) -> str:
     return value.address
 
 
-def _json_document(value: Any) -> str:
+def _json_document(value: Any, found: list[Ref]) -> str:
     """A policy as a JSON string whose references interpolate when Terraform evaluates it."""
 
     def convert(item: Any) -> Any:
+        kind = type(item)
+        if kind is str:
+            return item.replace("${", "$${").replace("%{", "%%{") if "{" in item else item
+        if kind is dict:
+            return {(k.replace("${", "$${").replace("%{", "%%{") if type(k) is str else key(k)): convert(v) for k, v in item.items()}
+        if kind is list or kind is tuple:
+            return [convert(v) for v in item]
         if isinstance(item, Ref):
             if item.attribute is None:
                 raise RenderError(f"bare reference {item.address} in a JSON document")
+            found.append(item)
             return "${" + item.expression + "}"
         if isinstance(item, Template):
-            return expression_value(item)
+            return _expression(item, found)
         if isinstance(item, Mapping):
             # Keys may be templates too: IRSA conditions are keyed "<issuer>:sub".
-            return {(expression_value(k) if isinstance(k, Template) else escape_literal(str(k))): convert(v) for k, v in item.items()}
+            return {key(k): convert(v) for k, v in item.items()}
         if isinstance(item, (list, tuple)):
             return [convert(v) for v in item]
         if isinstance(item, str):
             return escape_literal(item)
         return item
 
+    def key(k: Any) -> str:
+        return _expression(k, found) if isinstance(k, Template) else escape_literal(str(k))
+
     return json.dumps(convert(value), sort_keys=True, separators=(",", ":"))
 
 
 def render_block_body(body: Mapping[str, Any], because: tuple[str, ...] = ()) -> dict[str, Any]:
-    rendered = {str(k): _body_item(str(k), v) for k, v in body.items()}
+    return _block_body(body, because, [])
+
+
+def _block_body(body: Mapping[str, Any], because: tuple[str, ...], found: list[Ref]) -> dict[str, Any]:
+    rendered = _mapping(body, found)
     if because:
         # Terraform ignores "//" in a block body: the trace of the decisions that shaped this block.
         rendered["//"] = "; ".join(because)
@@ -96,32 +210,56 @@ def render_block_body(body: Mapping[str, Any], because: tuple[str, ...] = ()) ->
 
 def stack_documents(stack: Stack) -> dict[str, dict[str, Any]]:
     """file name → JSON document, after checking addresses and references."""
-    check_stack(stack)
+    addresses = _check_addresses(stack)
+    found: list[Ref] = []
+    try:
+        documents = _documents(stack, found)
+    except Exception as exc:  # the error a check before rendering would give comes first
+        failure: Exception | None = exc
+    else:
+        failure = None
+    if failure is not None:
+        _check_references(stack, addresses)
+        raise failure
+    for ref in found:
+        if ref.address not in addresses:
+            _check_references(stack, addresses)
+            break
+    return documents
+
+
+def _documents(stack: Stack, found: list[Ref]) -> dict[str, dict[str, Any]]:
     documents: dict[str, dict[str, Any]] = {}
     for file in stack.files:
         doc: dict[str, Any] = {}
         for block in file.blocks:
             if isinstance(block, Resource):
-                doc.setdefault("resource", {}).setdefault(block.type, {})[block.name] = render_block_body(block.body, block.because)
+                doc.setdefault("resource", {}).setdefault(block.type, {})[block.name] = _block_body(block.body, block.because, found)
             elif isinstance(block, DataSource):
-                doc.setdefault("data", {}).setdefault(block.type, {})[block.name] = render_block_body(block.body)
+                doc.setdefault("data", {}).setdefault(block.type, {})[block.name] = _block_body(block.body, (), found)
             elif isinstance(block, Output):
-                output = {"description": block.description, "value": expression_value(block.value)}
+                output = {"description": block.description, "value": _expression(block.value, found)}
                 if block.sensitive:
                     output["sensitive"] = True
                 doc.setdefault("output", {})[block.name] = output
             elif isinstance(block, Provider):
-                doc.setdefault("provider", {}).setdefault(block.name, []).append(render_block_body(block.body))
+                doc.setdefault("provider", {}).setdefault(block.name, []).append(_block_body(block.body, (), found))
             elif isinstance(block, Settings):
                 if "terraform" in doc:
                     raise RenderError(f"{stack.name}/{file.name}: two terraform blocks")
-                doc["terraform"] = render_block_body(block.body)
+                doc["terraform"] = _block_body(block.body, (), found)
+            else:
+                found.extend(refs_in(_references_of(block)))
         documents[file.name] = doc
     return documents
 
 
 def check_stack(stack: Stack) -> None:
     """Unique addresses and file names; every reference points at a block of this stack."""
+    _check_references(stack, _check_addresses(stack))
+
+
+def _check_addresses(stack: Stack) -> dict[str, str]:
     addresses: dict[str, str] = {}
     file_names: set[str] = set()
     for file in stack.files:
@@ -135,6 +273,10 @@ def check_stack(stack: Stack) -> None:
             if address in addresses:
                 raise RenderError(f"{stack.name}: {address} emitted twice ({addresses[address]} and {file.name})")
             addresses[address] = file.name
+    return addresses
+
+
+def _check_references(stack: Stack, addresses: Mapping[str, str]) -> None:
     for block in stack.blocks():
         for ref in refs_in(_references_of(block)):
             if ref.address not in addresses:
@@ -156,7 +298,60 @@ def _references_of(block: Any) -> Any:
 
 
 def render_json(document: Mapping[str, Any]) -> str:
+    """json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) and a newline.
+
+    json.dumps falls back to its pure-Python encoder when asked to indent;
+    orjson writes the same bytes several times faster for the values
+    _orjson_safe admits. Anything else (a float Python writes with an exponent,
+    NaN, a huge int, a key that is not a string, another type, a cycle) goes
+    to json.dumps, errors included.
+    """
+    if orjson is not None:
+        try:
+            safe = _orjson_safe(document)
+        except RecursionError:
+            safe = False
+        if safe:
+            try:
+                return orjson.dumps(document, option=_ORJSON_OPTIONS).decode("utf-8")
+            except (TypeError, ValueError):  # orjson.JSONEncodeError (a TypeError): nesting over 255 levels
+                pass
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+if orjson is not None:
+    _ORJSON_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE
+
+_ORJSON_INT_MIN, _ORJSON_INT_MAX = -(2**63), 2**64 - 1
+
+
+def _orjson_safe(value: Any) -> bool:
+    """Whether orjson writes value exactly as json.dumps(indent=2, sort_keys=True, ensure_ascii=False).
+
+    Exact types only: dicts with str keys, lists, tuples, str, bool, None; ints
+    orjson holds; finite floats that repr() writes without an exponent (the two
+    agree on those and differ on 1e-05 or 1e+16). Every str agrees: both escape
+    the same control characters and nothing else; a lone surrogate makes orjson
+    raise, and render_json then falls back. bench/check_identical.py checks all this.
+    """
+    kind = type(value)
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str or (type(item) is not str and not _orjson_safe(item)):
+                return False
+        return True
+    if kind is list or kind is tuple:
+        for item in value:
+            if type(item) is not str and not _orjson_safe(item):
+                return False
+        return True
+    if kind is str or kind is bool or value is None:
+        return True
+    if kind is int:
+        return _ORJSON_INT_MIN <= value <= _ORJSON_INT_MAX
+    if kind is float:
+        return value == 0.0 or 1e-4 <= abs(value) < 1e16
+    return False
 
 
 def render_stack(stack: Stack) -> dict[str, str]:

@@ -13,7 +13,7 @@ from tmsc.model import Postgres
 from tmsc.services.cluster import cluster_security_group, managed_policy, service_role
 from tmsc.services.context import Context
 from tmsc.services.identity import readers_of
-from tmsc.services.keys import customer_key
+from tmsc.services.keys import customer_key, encrypted_log_group
 from tmsc.services.network import subnet_ids
 from tmsc.services.providers import DR_PROVIDER
 from tmsc.services.secrets import SECRETS_KEY, connection_secret
@@ -22,6 +22,7 @@ from tmsc.services.security import ingress_from_group, security_group
 PORT = 5432
 BACKUP_WINDOW = "01:00-02:00"  # UTC, before the maintenance window and outside business hours
 MAINTENANCE_WINDOW = "sun:02:30-sun:03:30"
+LOG_EXPORTS = ("postgresql", "upgrade")
 
 
 def parameter_family(engine_version: str) -> str:
@@ -53,6 +54,9 @@ def emit_database(ctx: Context, name: str, service: Postgres) -> dict[str, tuple
         },
     )
     monitoring = service_role(f"{name}_monitoring", ctx.name(name, "monitoring"), "monitoring.rds.amazonaws.com")
+    # RDS exports to these exact names; creating them first gives them the logs CMK and a retention
+    # (RDS would create them with neither, kept forever).
+    log_groups = [encrypted_log_group(ctx, f"{name}_{log}", f"/aws/rds/instance/{full_name}/{log}") for log in LOG_EXPORTS]
     body: dict[str, Any] = {
         "identifier": full_name,
         "engine": "postgres",
@@ -86,9 +90,9 @@ def emit_database(ctx: Context, name: str, service: Postgres) -> dict[str, tuple
         "performance_insights_retention_period": 7,
         "monitoring_interval": 60,
         "monitoring_role_arn": monitoring.ref("arn"),
-        "enabled_cloudwatch_logs_exports": ["postgresql", "upgrade"],
+        "enabled_cloudwatch_logs_exports": list(LOG_EXPORTS),
         "ca_cert_identifier": "rds-ca-rsa2048-g1",
-        "depends_on": [Ref(f"aws_iam_role_policy_attachment.{name}_monitoring")],
+        "depends_on": [Ref(f"aws_iam_role_policy_attachment.{name}_monitoring"), *(group.bare for group in log_groups)],
     }
     if protect.value:
         body["final_snapshot_identifier"] = ctx.name(name, "final")
@@ -107,6 +111,7 @@ def emit_database(ctx: Context, name: str, service: Postgres) -> dict[str, tuple
         parameters,
         monitoring,
         Resource("aws_iam_role_policy_attachment", f"{name}_monitoring", {"role": monitoring.ref("name"), "policy_arn": managed_policy("service-role/AmazonRDSEnhancedMonitoringRole")}),
+        *log_groups,
         instance,
     ]
     blocks.extend(cross_region_backups(ctx, name, instance))

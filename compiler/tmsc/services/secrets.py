@@ -2,7 +2,8 @@
 
 One secret per data service, named <platform>/<env>/<service>/connection,
 readable (GetSecretValue) only by the IRSA roles of the workloads that declare
-they read the service, the secrets controller, and the deploying principal.
+they read the service, the secrets controller, the deploying principal and
+the CI roles that plan and apply the environment (they refresh the secret).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any
 
 from tmsc.ir import Block, DataSource, JsonDocument, Ref, Resource
 from tmsc.services.context import Context, policy
+from tmsc.services.delivery import ci_secret_readers
 from tmsc.services.keys import customer_key
 
 SECRETS_KEY = Ref("aws_kms_key.secrets", "arn")
@@ -66,7 +68,9 @@ def connection_secret(
     else:
         version_body["secret_string"] = document
     version = Resource("aws_secretsmanager_secret_version", service, version_body)
-    allowed = [*readers, Ref(SESSION_CONTEXT.address, "issuer_arn")]
+    # Terraform itself reads the secret when it refreshes the version: the
+    # principal applying now and the CI roles that plan and apply keep access.
+    allowed = [*readers, Ref(SESSION_CONTEXT.address, "issuer_arn"), *ci_secret_readers(ctx.platform, ctx.env_name)]
     secret_policy = Resource(
         "aws_secretsmanager_secret_policy",
         service,

@@ -1,4 +1,4 @@
-"""The bootstrap stack: the S3 bucket and DynamoDB table that hold and lock every environment's state.
+"""The bootstrap stack: the S3 bucket and DynamoDB table that hold and lock every environment's state, and the CI identity.
 
 It is applied once, with local state, before any environment (see the README).
 """
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from tmsc.ir import Block, Output, Resource
 from tmsc.model import Platform
+from tmsc.services.delivery import delivery_outputs, emit_delivery
 from tmsc.services.keys import customer_key
 from tmsc.services.providers import emit_providers, lock_table_name, state_bucket_name
 from tmsc.services.storage import BucketSpec, emit_bucket
@@ -45,8 +46,13 @@ def emit_bootstrap(platform: Platform) -> dict[str, tuple[Block, ...]]:
         Output("lock_table_name", table.ref("name"), "DynamoDB table locking the Terraform state."),
         Output("state_kms_key_arn", key.ref("arn"), "KMS key encrypting the state bucket and the lock table."),
     )
-    return {
+    files: dict[str, tuple[Block, ...]] = {
         "providers.tf.json": emit_providers(platform, BOOTSTRAP, remote_state=False),
         "state.tf.json": (key, alias, *bucket, table),
         "outputs.tf.json": outputs,
     }
+    if platform.delivery is not None:
+        # The CI identity: GitHub's OIDC provider and the plan/apply roles (services/delivery.py).
+        files["delivery.tf.json"] = emit_delivery(platform)
+        files["outputs.tf.json"] = (*outputs, *delivery_outputs(platform))
+    return files

@@ -1,0 +1,585 @@
+#!/usr/bin/env python3
+"""How fast is `tmsc compile`, next to the floor and to the tools users would otherwise pick?
+
+    python bench/compile_bench.py [--quick] [--with-cdktf] [--runs N] [--no-hypothesis]
+
+Measures, in one run on this machine, whole-process wall time (median of N runs
+after one warm-up, with min-max), CPU time (user+sys) and peak RSS of:
+
+  - `tmsc compile spec/platform.yaml --out <fresh dir>` (every environment and
+    bootstrap), counting the resources it emits;
+  - the import floor: `python -c 'import pydantic, attrs, yaml, typer'`, what
+    compile itself imports (`pydantic, attrs, yaml, orjson`), and `python -c pass`;
+  - the same 55-resource AWS stack (bench/equivalents/) written with troposphere
+    (CloudFormation) and with python-terrascript, each installed by this script
+    into its own venv under bench/.venvs/;
+  - with --with-cdktf, CDK for Terraform (Python) synthesizing that stack, both
+    through `cdktf synth` (npm cdktf-cli) and by running the app directly;
+  - scaling: specs generated from the example with 1, 3, 10, 50 environments
+    and 1-4x the workloads (each adds an IRSA role, its policy and an output),
+    with the time per emitted resource;
+  - the in-process Hypothesis throughput (bench/hypothesis_rate.py).
+
+The runs of the different commands are interleaved (one of each, then the next
+round), so that load from other users of the machine falls on all of them
+alike. Peak RSS is that of the largest process (/usr/bin/time -v, or
+getrusage in a fresh wrapper process); for cdktf, whose CLI runs node, python
+and the jsii node runtime at once, the sampled sum over the process tree is
+shown too.
+
+Child processes get the environment of this script without
+PYTHONDONTWRITEBYTECODE and with PYTHONPYCACHEPREFIX=bench/.pycache, so that
+every tool runs with compiled bytecode, as on a user's machine (the warm-up
+writes it).
+
+Prints the tables and writes them to bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+VENVS = BENCH / ".venvs"
+EQUIVALENTS = BENCH / "equivalents"
+EXAMPLE = REPO / "spec" / "platform.yaml"
+RESULTS = BENCH / "RESULTS.md"
+TIME = Path("/usr/bin/time")
+
+TROPOSPHERE = "troposphere==4.11.1"
+TERRASCRIPT = "terrascript==0.9.0"  # python-terrascript's PyPI name; 0.9.0 is its last release
+CDKTF = ("cdktf==0.21.0", "cdktf-cdktf-provider-aws==21.22.1")
+CDKTF_CLI = "cdktf-cli@0.21.0"
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+@dataclass
+class Sample:
+    wall: float
+    cpu: float
+    rss_kb: int
+    tree_rss_kb: int | None = None
+
+
+@dataclass
+class Case:
+    name: str
+    command: Callable[[Path], list[str]]  # scratch dir → argv
+    cwd: Path = REPO
+    env: dict[str, str] | None = None
+    count: Callable[[Path, str], int | None] | None = None  # (scratch dir, stdout) → resources
+    sample_tree: bool = False
+    note: str = ""
+    samples: list[Sample] = field(default_factory=list)
+    resources: int | None = None
+    error: str | None = None
+
+    def median(self, attr: str) -> float:
+        return statistics.median(getattr(s, attr) for s in self.samples)
+
+
+def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(BENCH / ".pycache")
+    env.update(extra or {})
+    return env
+
+
+def tree_rss_kb(root: int) -> int:
+    """Sum of VmRSS over root and its descendants (from /proc)."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status") as handle:
+                ppid = vm = 0
+                for line in handle:
+                    if line.startswith("PPid:"):
+                        ppid = int(line.split()[1])
+                    elif line.startswith("VmRSS:"):
+                        vm = int(line.split()[1])
+        except OSError:
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+        rss[int(entry)] = vm
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack.extend(children.get(pid, []))
+    return total
+
+
+def run_once(case: Case, scratch: Path) -> tuple[Sample, str]:
+    argv = case.command(scratch)
+    stats_file = scratch / "rusage.txt"
+    if TIME.exists():
+        wrapped = [str(TIME), "-v", "-o", str(stats_file), *argv]
+    else:  # a fresh wrapper whose only child is the command: its RUSAGE_CHILDREN is that child's
+        wrapper = (
+            "import json, resource, subprocess, sys\n"
+            "code = subprocess.call(sys.argv[2:])\n"
+            "u = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+            "open(sys.argv[1], 'w').write(json.dumps([code, u.ru_maxrss, u.ru_utime + u.ru_stime]))\n"
+            "sys.exit(code)\n"
+        )
+        wrapped = [sys.executable, "-c", wrapper, str(stats_file), *argv]
+    peak_tree = 0
+    start = time.perf_counter()
+    proc = subprocess.Popen(wrapped, cwd=case.cwd, env=case.env or child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    sampler = None
+    if case.sample_tree:
+        done = threading.Event()
+
+        def sample() -> None:
+            nonlocal peak_tree
+            while not done.wait(0.1):
+                peak_tree = max(peak_tree, tree_rss_kb(proc.pid))
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+    stdout, stderr = proc.communicate()
+    wall = time.perf_counter() - start
+    if sampler is not None:
+        done.set()
+        sampler.join()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} exited {proc.returncode}:\n{stderr[-3000:]}")
+    text = stats_file.read_text()
+    if TIME.exists():
+        rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", text).group(1))
+        cpu = float(re.search(r"User time \(seconds\): ([\d.]+)", text).group(1)) + float(re.search(r"System time \(seconds\): ([\d.]+)", text).group(1))
+    else:
+        _, rss, cpu = json.loads(text)
+    return Sample(wall, cpu, rss, peak_tree or None), stdout
+
+
+def measure(cases: list[Case], runs: int, work: Path, label: str) -> None:
+    """One warm-up of each case, then `runs` rounds of one run of each (interleaved)."""
+    live = list(cases)
+    for round_ in range(runs + 1):
+        for case in list(live):
+            scratch = Path(tempfile.mkdtemp(dir=work))
+            try:
+                sample, stdout = run_once(case, scratch)
+                if round_ == 0:
+                    if case.count is not None:
+                        case.resources = case.count(scratch, stdout)
+                else:
+                    case.samples.append(sample)
+            except Exception as exc:  # report and go on with the other cases
+                case.error = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+                print(f"  ! {case.name}: {exc}", file=sys.stderr)
+                live.remove(case)
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
+        print(f"  {label}: {'warm-up' if round_ == 0 else f'round {round_}/{runs}'} done", file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------- counting what was emitted
+
+
+def count_tf_json(directory: Path) -> int:
+    total = 0
+    for path in directory.rglob("*.tf.json"):
+        total += sum(len(blocks) for blocks in json.loads(path.read_text()).get("resource", {}).values())
+    return total
+
+
+def count_printed(_: Path, stdout: str) -> int | None:
+    found = re.search(r"resources=(\d+)", stdout)
+    return int(found.group(1)) if found else None
+
+
+# --------------------------------------------------------------------------- installing the other tools
+
+
+def venv_python(name: str) -> Path:
+    return VENVS / name / "bin" / "python"
+
+
+def base_python() -> str:
+    """The interpreter behind the repository's venv, so every tool runs on the same CPython."""
+    repo_python = REPO / ".venv" / "bin" / "python"
+    if repo_python.exists():
+        return subprocess.run([str(repo_python), "-c", "import sys; print(sys._base_executable)"], capture_output=True, text=True, check=True).stdout.strip()
+    return sys.executable
+
+
+def ensure_venv(name: str, requirements: tuple[str, ...]) -> Path:
+    """bench/.venvs/<name> with exactly these requirements (re-created when they change)."""
+    directory = VENVS / name
+    stamp = directory / ".bench-requirements"
+    wanted = "\n".join(requirements)
+    if stamp.exists() and stamp.read_text() == wanted and venv_python(name).exists():
+        return venv_python(name)
+    print(f"  installing {' '.join(requirements)} into {directory.relative_to(REPO)} ...", file=sys.stderr, flush=True)
+    shutil.rmtree(directory, ignore_errors=True)
+    subprocess.run([base_python(), "-m", "venv", str(directory)], check=True)
+    subprocess.run([str(venv_python(name)), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *requirements], check=True)
+    stamp.write_text(wanted)
+    return venv_python(name)
+
+
+def ensure_cdktf_cli() -> Path:
+    prefix = VENVS / "cdktf" / "node"
+    binary = prefix / "node_modules" / ".bin" / "cdktf"
+    stamp = prefix / ".bench-requirements"
+    if binary.exists() and stamp.exists() and stamp.read_text() == CDKTF_CLI:
+        return binary
+    if shutil.which("npm") is None:
+        raise RuntimeError("npm is not installed")
+    print(f"  installing {CDKTF_CLI} (npm) into {prefix.relative_to(REPO)} ...", file=sys.stderr, flush=True)
+    prefix.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["npm", "install", "--prefix", str(prefix), "--no-audit", "--no-fund", "--loglevel=error", CDKTF_CLI], check=True)
+    stamp.write_text(CDKTF_CLI)
+    return binary
+
+
+# --------------------------------------------------------------------------- generated specs for scaling
+
+
+def scaled_spec(environments: int, workload_factor: int, directory: Path) -> Path:
+    """The example with `environments` environments (its dev/staging/prod bodies in turn, each with
+    its own /16) and `workload_factor` copies of each of its workloads."""
+    import yaml  # the repository's venv has it; this script runs with any Python that does
+
+    doc = yaml.safe_load(EXAMPLE.read_text())
+    bodies = [body for _, body in sorted(doc["environments"].items())]
+    envs = {}
+    for i in range(environments):
+        body = json.loads(json.dumps(bodies[i % len(bodies)]))
+        body["network"]["cidr"] = f"10.{i + 1}.0.0/16"
+        envs[f"e{i + 1}"] = body
+    doc["environments"] = envs
+    workloads = {}
+    for copy in range(workload_factor):
+        for name, body in doc.get("workloads", {}).items():
+            clone = dict(body)
+            if copy:
+                name = f"{name}{copy + 1}"
+                clone["service_account"] = f"{body['service_account']}{copy + 1}"
+                if clone.get("attachments_prefix"):
+                    clone["attachments_prefix"] = f"{name}/"
+            workloads[name] = clone
+    doc["workloads"] = workloads
+    path = directory / f"platform-{environments}env-{workload_factor}x.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+# --------------------------------------------------------------------------- reporting
+
+
+def fmt_s(seconds: float) -> str:
+    return f"{seconds:.3f}" if seconds < 10 else f"{seconds:.1f}"
+
+
+def main_table(cases: list[Case], reference: Case) -> list[str]:
+    rows = [
+        "| command | resources | wall median (s) | wall min-max (s) | CPU median (s) | peak RSS median (MB) | ms / resource | wall vs tmsc |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    ref = reference.median("wall") if reference.samples else None
+    for case in cases:
+        if not case.samples:
+            rows.append(f"| {case.name} | | not measured: {case.error or 'skipped'} | | | | | |")
+            continue
+        wall = case.median("wall")
+        walls = [s.wall for s in case.samples]
+        rss = statistics.median(s.rss_kb for s in case.samples) / 1024
+        tree = [s.tree_rss_kb for s in case.samples if s.tree_rss_kb]
+        rss_text = f"{rss:.0f}" + (f" (tree {statistics.median(tree) / 1024:.0f})" if tree else "")
+        per = f"{wall / case.resources * 1000:.2f}" if case.resources else ""
+        ratio = f"{wall / ref:.2f}x" if ref else ""
+        rows.append(
+            f"| {case.name} | {case.resources if case.resources is not None else ''} | {fmt_s(wall)} | {fmt_s(min(walls))}-{fmt_s(max(walls))} "
+            f"| {case.median('cpu'):.2f} | {rss_text} | {per} | {ratio} |"
+        )
+    return rows
+
+
+def scaling_table(cases: list[tuple[int, int, Case]], reference: Case | None) -> list[str]:
+    rows = [
+        "| environments | workloads | resources | wall median (s) | wall min-max (s) | CPU median (s) | peak RSS (MB) | ms / resource | wall vs 3 env 1x |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    ref = reference.median("wall") if reference and reference.samples else None
+    for envs, factor, case in cases:
+        if not case.samples:
+            rows.append(f"| {envs} | {factor}x | | not measured: {case.error} | | | | | |")
+            continue
+        wall = case.median("wall")
+        walls = [s.wall for s in case.samples]
+        rows.append(
+            f"| {envs} | {factor}x | {case.resources} | {fmt_s(wall)} | {fmt_s(min(walls))}-{fmt_s(max(walls))} | {case.median('cpu'):.2f} "
+            f"| {statistics.median(s.rss_kb for s in case.samples) / 1024:.0f} | {wall / case.resources * 1000:.3f} | {f'{wall / ref:.2f}x' if ref else ''} |"
+        )
+    return rows
+
+
+def verdict(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("PASS" if ok else "FAIL")
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="5 runs, fewer scaling points, 100 Hypothesis examples")
+    parser.add_argument("--with-cdktf", action="store_true", help="also CDK for Terraform (installs ~1 GB; a minute per synth)")
+    parser.add_argument("--runs", type=int, help="measured runs per command after the warm-up (default 7, --quick 5; at least 5)")
+    parser.add_argument("--cdktf-runs", type=int, default=5, help="measured cdktf runs (default 5)")
+    parser.add_argument("--no-hypothesis", action="store_true", help="skip the Hypothesis throughput measurement")
+    parser.add_argument("--output", type=Path, default=RESULTS, help="markdown report (default bench/RESULTS.md)")
+    args = parser.parse_args()
+    runs = max(5, args.runs or (5 if args.quick else 7))
+    started = time.time()
+    load_before = os.getloadavg()
+
+    repo_python = REPO / ".venv" / "bin" / "python"
+    tmsc = REPO / ".venv" / "bin" / "tmsc"
+    if not tmsc.exists():
+        print("no .venv/bin/tmsc: run `make venv` first", file=sys.stderr)
+        return 2
+    work = Path(tempfile.mkdtemp(prefix="tmsc-bench-"))
+    specs = work / "specs"
+    specs.mkdir()
+    try:
+        print("setting up", file=sys.stderr, flush=True)
+        troposphere = ensure_venv("troposphere", (TROPOSPHERE,))
+        terrascript = ensure_venv("terrascript", (TERRASCRIPT,))
+
+        tmsc_case = Case(
+            "tmsc compile spec/platform.yaml (all environments + bootstrap)",
+            lambda d: [str(tmsc), "compile", str(EXAMPLE), "--out", str(d / "out")],
+            count=lambda d, _: count_tf_json(d / "out"),
+        )
+        cases = [
+            tmsc_case,
+            Case("python -c pass", lambda d: [str(repo_python), "-c", "pass"]),
+            Case("python -c 'import pydantic, attrs, yaml, typer'", lambda d: [str(repo_python), "-c", "import pydantic, attrs, yaml, typer"]),
+            Case("python -c 'import pydantic, attrs, yaml, orjson' (what compile imports)", lambda d: [str(repo_python), "-c", "import pydantic, attrs, yaml, orjson"]),
+            Case(
+                "troposphere: the 55-resource stack as CloudFormation",
+                lambda d: [str(troposphere), str(EQUIVALENTS / "troposphere_stack.py"), str(d / "out")],
+                count=count_printed,
+            ),
+            Case(
+                "python-terrascript: the 55-resource stack as Terraform JSON",
+                lambda d: [str(terrascript), str(EQUIVALENTS / "terrascript_stack.py"), str(d / "out")],
+                count=count_printed,
+            ),
+        ]
+        print(f"measuring {len(cases)} commands, {runs} runs each after a warm-up", file=sys.stderr, flush=True)
+        measure(cases, runs, work, "main")
+
+        cdktf_cases: list[Case] = []
+        cdktf_note = "not run (pass --with-cdktf)"
+        if args.with_cdktf:
+            try:
+                cdktf_python = ensure_venv("cdktf", CDKTF)
+                cdktf_cli = ensure_cdktf_cli()
+                env = child_env({"JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1", "CHECKPOINT_DISABLE": "1", "CI": "1", "SYNTH_HCL_OUTPUT": "false"})
+                project = work / "cdktf-project"
+                project.mkdir()
+                (project / "cdktf.json").write_text(
+                    json.dumps(
+                        {
+                            "language": "python",
+                            "app": f"{cdktf_python} {EQUIVALENTS / 'cdktf_stack.py'}",
+                            "terraformProviders": [],
+                            "terraformModules": [],
+                            "sendCrashReports": "false",
+                            "projectId": "00000000-0000-0000-0000-000000000000",
+                        }
+                    )
+                )
+                count_cdk = lambda d, _: count_tf_json_cdk(d / "out")  # noqa: E731
+                cdktf_cases = [
+                    Case("cdktf synth (CLI) of the 55-resource stack", lambda d: [str(cdktf_cli), "synth", "--output", str(d / "out")],
+                         cwd=project, env=env, count=count_cdk, sample_tree=True),
+                    Case("cdktf app run directly (python cdktf_stack.py) of the same stack", lambda d: [str(cdktf_python), str(EQUIVALENTS / "cdktf_stack.py"), str(d / "out")],
+                         env=env, count=count_cdk, sample_tree=True),
+                ]
+                print(f"measuring cdktf, {args.cdktf_runs} runs each after a warm-up (about a minute a run)", file=sys.stderr, flush=True)
+                measure(cdktf_cases, max(5, args.cdktf_runs), work, "cdktf")
+                cdktf_note = "measured"
+            except Exception as exc:  # no npm, no registry, synth refusing offline: say so, invent nothing
+                cdktf_note = f"could not be measured here: {exc}"
+                print(f"  ! cdktf: {exc}", file=sys.stderr)
+
+        print("measuring scaling", file=sys.stderr, flush=True)
+        points = [(1, 1), (3, 1), (50, 1), (3, 4)] if args.quick else [(1, 1), (3, 1), (10, 1), (50, 1), (3, 2), (3, 3), (3, 4), (50, 4)]
+        scaling = []
+        for envs, factor in points:
+            spec = scaled_spec(envs, factor, specs)
+            scaling.append(
+                (
+                    envs,
+                    factor,
+                    Case(
+                        f"{envs} env {factor}x",
+                        lambda d, spec=spec: [str(tmsc), "compile", str(spec), "--out", str(d / "out")],
+                        count=lambda d, _: count_tf_json(d / "out"),
+                    ),
+                )
+            )
+        measure([c for _, _, c in scaling], runs, work, "scaling")
+
+        hypothesis: dict | None = None
+        if not args.no_hypothesis:
+            print("measuring Hypothesis throughput", file=sys.stderr, flush=True)
+            proc = subprocess.run(
+                [str(repo_python), str(BENCH / "hypothesis_rate.py"), "--examples", "100" if args.quick else "200", "--json"],
+                cwd=REPO, env=child_env(), capture_output=True, text=True,
+            )
+            if proc.returncode == 0:
+                hypothesis = json.loads(proc.stdout.strip().splitlines()[-1])
+            else:
+                print(f"  ! hypothesis_rate.py: {proc.stderr[-2000:]}", file=sys.stderr)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    # ----------------------------------------------------------------------- report
+    all_cases = cases + cdktf_cases
+    troposphere_case, terrascript_case = cases[4], cases[5]
+    tm = tmsc_case.median("wall") if tmsc_case.samples else None
+    three = next((c for e, f, c in scaling if (e, f) == (3, 1)), None)
+    fifty = next((c for e, f, c in scaling if (e, f) == (50, 1)), None)
+    synth = cdktf_cases[0] if cdktf_cases and cdktf_cases[0].samples else None
+    targets = [
+        (
+            "tmsc compile of the example faster than troposphere generating its stack",
+            f"{fmt_s(tm)} s vs {fmt_s(troposphere_case.median('wall'))} s" if tm and troposphere_case.samples else "",
+            verdict(tm < troposphere_case.median("wall") if tm and troposphere_case.samples else None),
+        ),
+        (
+            ">= 100x faster than cdktf synth",
+            f"{synth.median('wall') / tm:.0f}x" if synth and tm else cdktf_note,
+            verdict(synth.median("wall") / tm >= 100 if synth and tm else None),
+        ),
+        (
+            "peak RSS <= 100 MB",
+            f"{statistics.median(s.rss_kb for s in tmsc_case.samples) / 1024:.0f} MB (example); "
+            f"{max(max(s.rss_kb for s in c.samples) for _, _, c in scaling if c.samples) / 1024:.0f} MB (largest scaling run)"
+            if tmsc_case.samples
+            else "",
+            verdict(
+                all(s.rss_kb <= 100 * 1024 for c in [tmsc_case] + [c for _, _, c in scaling] for s in c.samples) if tmsc_case.samples else None
+            ),
+        ),
+        (
+            "50 environments <= 10x the time of 3",
+            f"{fifty.median('wall') / three.median('wall'):.2f}x ({fifty.resources} vs {three.resources} resources)" if fifty and three and fifty.samples and three.samples else "",
+            verdict(fifty.median("wall") / three.median("wall") <= 10 if fifty and three and fifty.samples and three.samples else None),
+        ),
+    ]
+    if hypothesis:
+        targets.append(
+            (
+                ">= 1,000 platform examples per minute (in-process: generate, validate, compile, render)",
+                f"{hypothesis['examples_per_minute']:.0f} / min",
+                verdict(hypothesis["examples_per_minute"] >= 1000),
+            )
+        )
+
+    versions = tool_versions(troposphere, terrascript)
+    lines = [
+        "# tmsc compile benchmark",
+        "",
+        f"Generated by `python bench/compile_bench.py{' --quick' if args.quick else ''}{' --with-cdktf' if args.with_cdktf else ''}` "
+        f"on {datetime.date.today().isoformat()}: {os.cpu_count()} CPUs, {platform.python_implementation()} {platform.python_version()}, "
+        f"{platform.system()} {platform.release()}; load average {load_before[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end "
+        "(the machine is shared: medians, and runs interleaved across commands). "
+        f"{runs} measured runs per command after one warm-up; wall time is the whole process, "
+        "peak RSS the largest process's maximum resident set; CPU is user+sys. Versions: " + versions + ".",
+        "",
+        "## The example and the alternatives",
+        "",
+        *main_table(all_cases, tmsc_case),
+        "",
+        f"CDK for Terraform: {cdktf_note}." if not cdktf_cases else
+        "CDK for Terraform: `cdktf synth` runs node (the CLI), which runs the Python app, which runs the jsii node runtime; "
+        "'tree' is the sampled sum of their resident sets.",
+        "",
+        "## Scaling: environments x workloads",
+        "",
+        "Specs generated from the example: N environments (its dev, staging and prod in turn, each with its own /16) and k copies "
+        "of each of its workloads (k x 3 workloads: each adds an IRSA role, its policy, the attachment and an output per environment). "
+        "The model takes exactly one service of each kind, so the services themselves cannot be multiplied.",
+        "",
+        *scaling_table(scaling, three),
+        "",
+        "## Targets (issue 6)",
+        "",
+        "| target | measured | |",
+        "|---|---|---|",
+        *[f"| {name} | {value} | {result} |" for name, value, result in targets],
+        "",
+    ]
+    if hypothesis:
+        lines += [
+            "## Hypothesis throughput",
+            "",
+            f"`python bench/hypothesis_rate.py --examples {hypothesis['examples']}`: {hypothesis['examples']} generated platforms "
+            f"(tests/strategies.py, up to 4 environments) in {hypothesis['seconds']:.1f} s = **{hypothesis['examples_per_minute']:.0f} examples/min**. "
+            "Per example (ms): "
+            + ", ".join(f"{k} {v:.1f}" for k, v in hypothesis["per_example_ms"].items())
+            + ". `--suite` runs the Hypothesis tests themselves under pytest and counts their examples.",
+            "",
+        ]
+    lines.append(f"Total benchmark time: {time.time() - started:.0f} s.")
+    text = "\n".join(lines) + "\n"
+    args.output.write_text(text)
+    print(text)
+    return 0
+
+
+def count_tf_json_cdk(directory: Path) -> int:
+    return sum(
+        sum(len(blocks) for blocks in json.loads(path.read_text()).get("resource", {}).values()) for path in directory.rglob("cdk.tf.json")
+    )
+
+
+def tool_versions(troposphere: Path, terrascript: Path) -> str:
+    def version(python: Path, dist: str) -> str:
+        proc = subprocess.run([str(python), "-c", f"import importlib.metadata as m; print(m.version({dist!r}))"], capture_output=True, text=True)
+        return proc.stdout.strip() or "?"
+
+    repo_python = REPO / ".venv" / "bin" / "python"
+    parts = [
+        f"pydantic {version(repo_python, 'pydantic')}",
+        f"typer {version(repo_python, 'typer')}",
+        f"orjson {version(repo_python, 'orjson')}",
+        f"troposphere {version(troposphere, 'troposphere')}",
+        f"terrascript {version(terrascript, 'terrascript')}",
+    ]
+    if venv_python("cdktf").exists():
+        parts.append(f"cdktf {version(venv_python('cdktf'), 'cdktf')}, cdktf-cdktf-provider-aws {version(venv_python('cdktf'), 'cdktf-cdktf-provider-aws')}")
+    return ", ".join(parts)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,135 @@
+"""checkov over the compiled stacks, with the one reviewed list of checks deliberately not met (skips.yaml).
+
+Reusable by any scan of the same platform (out/<stack> here; the plan JSON of
+an emulator apply elsewhere): `skip_checks(stack)` is what to pass to
+`--skip-check`, `expected_failures(stack)` the (check, resource address) pairs
+an unskipped scan must report, no more and no fewer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import attrs
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+SKIPS_FILE = Path(__file__).with_name("skips.yaml")
+CHECKOV_VARIABLE = "TMSC_CHECKOV"  # path of the checkov executable, if not the Makefile's venv
+DEFAULT_CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
+CHECK_ID = re.compile(r"^CKV2?_AWS_\d+$")
+ADDRESS = re.compile(r"^aws_[a-z0-9_]+\.[A-Za-z0-9_-]+$")
+
+
+@attrs.frozen
+class Skip:
+    check: str
+    stacks: tuple[str, ...]
+    resources: tuple[str, ...]
+    reason: str
+
+
+@attrs.frozen
+class ParseError:
+    file: str
+    stacks: tuple[str, ...]
+    reason: str
+
+
+@cache
+def _document() -> dict[str, Any]:
+    return yaml.safe_load(SKIPS_FILE.read_text())
+
+
+def skips() -> list[Skip]:
+    return [
+        Skip(
+            str(entry.get("check", "")),
+            tuple(entry.get("stacks") or ()),
+            tuple(entry.get("resources") or ()),
+            " ".join(str(entry.get("reason") or "").split()),
+        )
+        for entry in _document().get("skips") or []
+    ]
+
+
+def known_parse_errors() -> list[ParseError]:
+    return [
+        ParseError(str(e.get("file", "")), tuple(e.get("stacks") or ()), " ".join(str(e.get("reason") or "").split()))
+        for e in _document().get("parse_errors") or []
+    ]
+
+
+def skip_checks(stack: str) -> list[str]:
+    """Check ids to pass to checkov --skip-check for one stack."""
+    return sorted({s.check for s in skips() if stack in s.stacks})
+
+
+def expected_failures(stack: str) -> set[tuple[str, str]]:
+    """(check id, resource address) an unskipped scan of the stack reports: exactly the skipped ones."""
+    return {(s.check, resource) for s in skips() if stack in s.stacks for resource in s.resources}
+
+
+# --------------------------------------------------------------------------- running checkov
+
+
+def checkov_executable() -> Path:
+    return Path(os.environ.get(CHECKOV_VARIABLE) or DEFAULT_CHECKOV)
+
+
+def pinned_version() -> str:
+    """The version the Makefile installs into .venv-checkov: the figures in the tests are for it."""
+    match = re.search(r"^CHECKOV_VERSION\s*:?=\s*(\S+)", (ROOT / "Makefile").read_text(), re.M)
+    assert match, "the Makefile pins no CHECKOV_VERSION"
+    return match.group(1)
+
+
+def run_checkov(target: Path, skip: list[str] = (), framework: str = "terraform_json") -> dict[str, Any]:
+    """checkov's JSON report of a directory of *.tf.json files (or, with framework="terraform_plan", a plan JSON file)."""
+    directory = target if target.is_dir() else target.parent
+    command = [str(checkov_executable()), "--framework", framework, "--skip-download", "--compact", "-o", "json"]
+    command += ["-d", str(target)] if target.is_dir() else ["-f", str(target)]
+    if skip:
+        command += ["--skip-check", ",".join(skip)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BC_", "CKV_", "PRISMA_"))}
+    env.update({"LOG_LEVEL": "CRITICAL", "CHECKOV_EXPERIMENTAL_TERRAFORM_MANAGED_MODULES": "False"})
+    proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, cwd=directory)
+    # 0: no failed check, 1: some failed; anything else (or no JSON) is checkov itself failing.
+    assert proc.returncode in (0, 1), f"checkov exited {proc.returncode}:\n{proc.stderr[-3000:]}"
+    report = json.loads(proc.stdout)
+    if isinstance(report, list):  # one entry per framework; we run one
+        (report,) = [r for r in report if r.get("check_type") == framework]
+    if "results" not in report:  # checkov found nothing to scan: a bare summary
+        report = {"check_type": framework, "results": {"passed_checks": [], "failed_checks": [], "skipped_checks": [], "parsing_errors": []}, "summary": report}
+    return report
+
+
+def resource_address(record: dict[str, Any], directory: Path) -> str:
+    """The Terraform address of a result.
+
+    For plain resource checks checkov 3.3.30 reports terraform_json resources as
+    "resource.<name>", without the type; the type is the key one level up from
+    the block at file_line_range[0] (the files are rendered two spaces per level).
+    """
+    resource = record["resource"]
+    if not resource.startswith("resource."):  # graph checks, and every check on plan JSON, name the address
+        return resource
+    name = resource.removeprefix("resource.")
+    lines = (directory / record["file_path"].lstrip("/")).read_text().splitlines()
+    start = record["file_line_range"][0] - 1
+    assert lines[start].strip().startswith(json.dumps(name)), (record["file_path"], lines[start])
+    indent = len(lines[start]) - len(lines[start].lstrip())
+    for line in reversed(lines[:start]):
+        if len(line) - len(line.lstrip()) < indent:
+            return f"{json.loads(line.strip().removesuffix('{').strip().removesuffix(':'))}.{name}"
+    raise AssertionError(f"no resource type above line {start + 1} of {record['file_path']}")
+
+
+def failures(report: dict[str, Any], directory: Path) -> set[tuple[str, str]]:
+    return {(r["check_id"], resource_address(r, directory)) for r in report["results"]["failed_checks"]}

@@ -1,0 +1,182 @@
+"""checkov on every compiled stack: 0 failed checks, and every skip reviewed, reasoned and still needed.
+
+Each out/<stack> is scanned with the pinned checkov (`make checkov` installs
+it into .venv-checkov; TMSC_CHECKOV names another executable) twice:
+
+- without skips: the failed (check, resource) pairs must equal the entries of
+  tests/checkov/skips.yaml for that stack. A new failure means: fix the
+  compiler, or add a skip with its reason. A listed pair that no longer fails
+  means the skip is stale and must go;
+- with `--skip-check` of the stack's skipped ids: 0 failed checks, and every
+  other result as in the first scan. checkov does not list what --skip-check
+  leaves out, so "skipped" in the figures the suite prints is the number of
+  (check, resource) findings the skips cover, which the first scan proves.
+
+checkov cannot parse providers.tf.json (see parse_errors in skips.yaml), so a
+copy of each without its terraform block is scanned on its own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .checkov import (
+    ADDRESS,
+    CHECK_ID,
+    checkov_executable,
+    expected_failures,
+    failures,
+    known_parse_errors,
+    pinned_version,
+    run_checkov,
+    skip_checks,
+    skips,
+)
+from .conftest import OUT
+
+STACKS = sorted(p.name for p in OUT.iterdir() if p.is_dir())
+PLACEHOLDERS = ("todo", "tbd", "fixme", "n/a", "none", "no reason")
+
+
+# --------------------------------------------------------------------------- the skips file on its own
+
+
+def test_every_skip_is_well_formed_and_has_a_reason() -> None:
+    entries = skips()
+    assert entries, "tests/checkov/skips.yaml lists no skip"
+    seen: set[tuple[str, str, str]] = set()
+    for entry in entries:
+        where = f"skip {entry.check or '<no check>'}"
+        assert CHECK_ID.match(entry.check), f"{where}: not a checkov AWS check id"
+        assert entry.stacks and set(entry.stacks) <= set(STACKS), f"{where}: stacks {entry.stacks} not among {STACKS}"
+        assert entry.resources, f"{where}: names no resource"
+        for resource in entry.resources:
+            assert ADDRESS.match(resource), f"{where}: {resource!r} is not a resource address"
+        reason = entry.reason
+        assert reason and len(reason) >= 60, f"{where}: a skip needs a reason that says why (got {reason!r})"
+        assert reason.lower().strip(" .") not in PLACEHOLDERS, f"{where}: {reason!r} is no reason"
+        for stack in entry.stacks:
+            for resource in entry.resources:
+                key = (entry.check, stack, resource)
+                assert key not in seen, f"{where}: {stack} {resource} listed twice"
+                seen.add(key)
+    for error in known_parse_errors():
+        assert error.file and error.stacks and len(error.reason) >= 60, f"parse error entry {error} needs a file, stacks and a reason"
+
+
+# --------------------------------------------------------------------------- scanning
+
+
+@pytest.fixture(scope="session")
+def checkov() -> Path:
+    executable = checkov_executable()
+    if not executable.is_file():
+        message = f"checkov is not installed at {executable}: run `make checkov` (or set TMSC_CHECKOV)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return executable
+
+
+@pytest.fixture(scope="session")
+def scans(checkov: Path, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> dict[tuple[str, str], dict[str, Any]]:
+    """(stack, 'unskipped' | 'skipped') → checkov's report; ('providers', 'unskipped') for the provider copies.
+
+    Each stack is scanned from a copy, so that a concurrent `tmsc compile` cannot
+    change the files between the two scans and the address lookup.
+    """
+    work = tmp_path_factory.mktemp("checkov")
+    copies = {stack: shutil.copytree(OUT / stack, work / stack, ignore=shutil.ignore_patterns(".terraform*")) for stack in STACKS}
+    providers = work / "providers"
+    providers.mkdir()
+    for stack, copy in copies.items():
+        document = json.loads((copy / "providers.tf.json").read_text())
+        document.pop("terraform", None)
+        (providers / f"{stack}_providers.tf.json").write_text(json.dumps(document, indent=2) + "\n")
+    jobs = {(stack, "unskipped"): (copy, []) for stack, copy in copies.items()}
+    jobs |= {(stack, "skipped"): (copy, skip_checks(stack)) for stack, copy in copies.items()}
+    jobs[("providers", "unskipped")] = (providers, [])
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = {key: pool.submit(run_checkov, directory, skip) for key, (directory, skip) in jobs.items()}
+        reports = {key: future.result() for key, future in futures.items()}
+    for key, (directory, _) in jobs.items():
+        reports[key]["directory"] = directory
+    _print_figures(request, reports)
+    return reports
+
+
+def _print_figures(request: pytest.FixtureRequest, reports: dict[tuple[str, str], dict[str, Any]]) -> None:
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None or capture is None:
+        return
+    with capture.global_and_fixture_disabled():
+        reporter.write_line("")
+        reporter.write_line(f"checkov {pinned_version()} --framework terraform_json (without skips → with the skips of tests/checkov/skips.yaml):")
+        for stack in STACKS:
+            before, after = reports[(stack, "unskipped")]["summary"], reports[(stack, "skipped")]["summary"]
+            reporter.write_line(
+                f"checkov:   {stack:<10} passed {before['passed']:>3} failed {before['failed']:>2}  →  "
+                f"passed {after['passed']:>3} failed {after['failed']:>2} skipped {len(expected_failures(stack)):>2}"
+                f" (resource findings of {len(skip_checks(stack))} skipped check ids); files checkov cannot parse: {after['parsing_errors']}"
+            )
+        providers = reports[("providers", "unskipped")]["summary"]
+        reporter.write_line(f"checkov:   provider blocks (copies without the terraform block): passed {providers['passed']} failed {providers['failed']}")
+
+
+def test_checkov_is_the_pinned_version(scans: dict[tuple[str, str], dict[str, Any]]) -> None:
+    versions = {report["summary"].get("checkov_version") for report in scans.values()}
+    assert versions == {pinned_version()}, f"checkov {versions} ran, the Makefile pins {pinned_version()}: run `make checkov`"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_unskipped_failures_are_exactly_the_reviewed_skips(stack: str, scans: dict[tuple[str, str], dict[str, Any]]) -> None:
+    report = scans[(stack, "unskipped")]
+    found = failures(report, report["directory"])
+    expected = expected_failures(stack)
+    names = {r["check_id"]: r["check_name"] for r in report["results"]["failed_checks"]}
+    new = sorted(found - expected)
+    stale = sorted(expected - found)
+    assert not new, f"{stack}: checks failing without a skip (fix the compiler, or add them to tests/checkov/skips.yaml with a reason):\n" + "\n".join(
+        f"  {check} {resource}: {names.get(check, '')}" for check, resource in new
+    )
+    assert not stale, f"{stack}: skips whose check no longer fails (remove them from tests/checkov/skips.yaml):\n" + "\n".join(
+        f"  {check} {resource}" for check, resource in stale
+    )
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_no_check_fails_with_the_skips(stack: str, scans: dict[tuple[str, str], dict[str, Any]]) -> None:
+    report = scans[(stack, "skipped")]
+    summary = report["summary"]
+    failed = [(r["check_id"], r["resource"]) for r in report["results"]["failed_checks"]]
+    assert summary["failed"] == 0 and not failed, f"{stack}: {failed}"
+    assert summary["passed"] > 50, f"{stack}: only {summary['passed']} checks passed; did checkov parse the stack?"
+    # --skip-check means "do not run": checkov lists the skipped checks nowhere. Everything else ran as before.
+    skipped = set(skip_checks(stack))
+    results = lambda r: {(x["check_id"], x["resource"], x["file_path"]) for kind in ("passed_checks", "failed_checks") for x in r["results"][kind]}  # noqa: E731
+    unskipped = {x for x in results(scans[(stack, "unskipped")]) if x[0] not in skipped}
+    assert results(report) == unskipped, f"{stack}: the scan with skips differs from the one without beyond the skipped checks"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_only_the_known_files_fail_to_parse(stack: str, scans: dict[tuple[str, str], dict[str, Any]]) -> None:
+    known = {e.file for e in known_parse_errors() if stack in e.stacks}
+    for mode in ("unskipped", "skipped"):
+        errors = {Path(p).name for p in scans[(stack, mode)]["results"].get("parsing_errors") or []}
+        assert errors == known, f"{stack} ({mode}): checkov could not parse {sorted(errors)}; known: {sorted(known)}"
+
+
+def test_provider_blocks_pass(scans: dict[tuple[str, str], dict[str, Any]]) -> None:
+    report = scans[("providers", "unskipped")]
+    summary = report["summary"]
+    assert summary["parsing_errors"] == 0 and summary["failed"] == 0, report["results"]["failed_checks"]
+    passed = [r for r in report["results"]["passed_checks"] if r["resource"].startswith("provider.")]
+    assert len(passed) >= len(STACKS), f"only {len(passed)} provider checks ran"
