@@ -3,8 +3,10 @@ re-plan without drift and destroy the tmsc stacks on the emulator.
 
 Every patch fixes a gap seen with the AWS provider 5.100 (the design notes'
 "emulator and its known gaps", plus three found on out/dev: launch template
-tags, ElastiCache reader endpoint and user groups) and mirrors documented AWS
-behaviour: each docstring says what AWS does and why the patch matches it.
+tags, ElastiCache reader endpoint and user groups; and S3 bucket-policy
+conditions, found uploading to a compiled bucket with its TLS-only policy) and
+mirrors documented AWS behaviour: each docstring says what AWS does and why
+the patch matches it.
 Where AWS would need data the emulator cannot know (an add-on's default
 version), the patch says so and returns a clearly synthetic value.
 
@@ -14,6 +16,7 @@ moto version other than the pinned one: the patches reach into moto internals.
 
 from __future__ import annotations
 
+import contextvars
 import datetime as _dt
 import functools
 import inspect
@@ -244,6 +247,172 @@ def patch_s3_delete_marker_dispose() -> None:
             return None
 
         FakeDeleteMarker.dispose = dispose  # type: ignore[attr-defined]
+
+
+# =============================================================================
+# S3: bucket-policy conditions (aws:SecureTransport)
+# =============================================================================
+# The request-context keys of the S3 request being handled (set around
+# S3Response's entry points, read by FakeBucket.get_permission).
+_S3_REQUEST_CONTEXT: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "tmsc_s3_request_context", default=None)
+
+SECURE_TRANSPORT = "aws:SecureTransport"
+
+
+def s3_request_context(request: Any) -> dict[str, Any]:
+    """Condition keys the emulator can vouch for, from the request as received.
+
+    ``aws:SecureTransport`` is true when the request came over TLS: in server
+    mode werkzeug's ``request.scheme`` is the WSGI ``wsgi.url_scheme`` (https
+    when the server has an SSL context); in-process (mock_aws) it is the
+    scheme of the URL boto3 called. Anything else: no key, i.e. unknown.
+    """
+    scheme = getattr(request, "scheme", None)
+    if not scheme and getattr(request, "url", None):
+        from urllib.parse import urlparse
+
+        scheme = urlparse(request.url).scheme
+    scheme = (scheme or "").lower()
+    if scheme not in ("http", "https"):
+        return {}
+    return {SECURE_TRANSPORT: scheme == "https"}
+
+
+def _condition_holds(operator: str, key: str, expected: Any,
+                     context: dict[str, Any]) -> bool | None:
+    """One ``Condition`` entry: True / False, or None when we cannot evaluate it."""
+    if key.lower() != SECURE_TRANSPORT.lower() or SECURE_TRANSPORT not in context:
+        return None
+    values = [str(v).lower() for v in (expected if isinstance(expected, list) else [expected])]
+    actual = "true" if context[SECURE_TRANSPORT] else "false"
+    if operator in ("Bool", "BoolIfExists"):
+        # Any listed value matching is a match (OR within one key).
+        return actual in values
+    if operator == "Null":
+        # "Null: true" means "the key is absent"; aws:SecureTransport is in
+        # every request's context.
+        return "false" in values
+    return None
+
+
+def statement_conditions_hold(condition: Any, context: dict[str, Any] | None) -> bool | None:
+    """A statement's whole ``Condition`` block: True / False / None (unknown).
+
+    AWS ANDs the operators of a block and the keys under each operator, so
+    one false entry makes the block false whatever the others say; unknown
+    only when nothing is false and something could not be evaluated.
+    """
+    if not isinstance(condition, dict):
+        return None
+    unknown = False
+    for operator, entries in condition.items():
+        if not isinstance(entries, dict):
+            unknown = True
+            continue
+        for key, expected in entries.items():
+            holds = _condition_holds(operator, key, expected, context or {})
+            if holds is False:
+                return False
+            if holds is None:
+                unknown = True
+    return None if unknown else True
+
+
+def bucket_policy_permission(policy: Any, action: str, resource: str,
+                             context: dict[str, Any] | None) -> Any:
+    """Evaluate a bucket policy for one object request, conditions included.
+
+    Per statement:
+    * no ``Condition``: moto's own evaluation (IAMPolicyStatement);
+    * conditions that hold: moto's evaluation of the statement without them;
+    * conditions that do not hold: the statement does not apply (NEUTRAL) --
+      what AWS does, and what moto does not;
+    * conditions we cannot evaluate (any key but aws:SecureTransport, or
+      aws:SecureTransport when the request's scheme is unknown): fail closed.
+      A Deny keeps moto's behaviour -- it applies, as it would on AWS
+      whenever its condition is met -- and an Allow grants nothing, so the
+      emulator never lets through a request AWS might refuse. (An Allow only
+      matters here for unsigned requests to objects without a public ACL.)
+    Then, as in moto and AWS: any DENIED wins, else any PERMITTED, else NEUTRAL.
+    """
+    from moto.iam.access_control import IAMPolicyStatement, PermissionResult
+
+    doc = json.loads(policy) if isinstance(policy, (str, bytes)) else policy
+    statements = doc.get("Statement", [])
+    if isinstance(statements, dict):
+        statements = [statements]
+    permitted = False
+    for statement in statements:
+        condition = statement.get("Condition")
+        if condition:
+            holds = statement_conditions_hold(condition, context)
+            if holds is False:
+                continue
+            if holds is None:
+                if statement.get("Effect") != "Deny":
+                    continue
+                result = IAMPolicyStatement(statement).is_action_permitted(action, resource)
+            else:
+                stripped = {k: v for k, v in statement.items() if k != "Condition"}
+                result = IAMPolicyStatement(stripped).is_action_permitted(action, resource)
+        else:
+            result = IAMPolicyStatement(statement).is_action_permitted(action, resource)
+        if result == PermissionResult.DENIED:
+            return PermissionResult.DENIED
+        if result == PermissionResult.PERMITTED:
+            permitted = True
+    return PermissionResult.PERMITTED if permitted else PermissionResult.NEUTRAL
+
+
+def patch_s3_bucket_policy_conditions() -> None:
+    """Bucket-policy statements apply to object requests only when their
+    conditions hold; ``aws:SecureTransport`` is evaluated from the request.
+
+    AWS (IAM policy evaluation; S3 "Enforce encryption in transit"): a
+    statement applies only if its ``Condition`` block is true for the
+    request's context, and ``aws:SecureTransport`` is true exactly when the
+    request was sent over TLS. The standard TLS-only bucket policy -- Deny
+    ``s3:*`` to ``*`` when ``{"Bool": {"aws:SecureTransport": "false"}}`` --
+    therefore refuses plain-HTTP requests and lets HTTPS requests through to
+    the rest of the authorization.
+
+    moto 5.2.5 (FakeBucket.get_permission, called for every object request
+    and for each key of DeleteObjects) evaluates statements without their
+    request context: it knows only ``StringEquals`` and ignores every other
+    operator, so the Deny above applies to every request and every
+    PutObject/GetObject/DeleteObject on such a bucket is refused with 403,
+    TLS or not. The patch records ``aws:SecureTransport`` from the request
+    (see s3_request_context) around S3Response's entry points and evaluates
+    the policy with bucket_policy_permission, which documents how statements
+    with conditions it cannot evaluate are treated (fail closed: a Deny still
+    denies, an Allow grants nothing).
+    """
+    from moto.s3.models import FakeBucket
+    from moto.s3.responses import S3Response
+
+    def entry_factory(orig: Callable[..., Any]) -> Callable[..., Any]:
+        def entry(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
+            token = _S3_REQUEST_CONTEXT.set(s3_request_context(request))
+            try:
+                return orig(self, request, *args, **kwargs)
+            finally:
+                _S3_REQUEST_CONTEXT.reset(token)
+        return entry
+
+    # ambiguous_response dispatches to one of these two.
+    _wrap(S3Response, "key_response", entry_factory)
+    _wrap(S3Response, "bucket_response", entry_factory)
+
+    def get_permission(self: Any, action: str, resource: str) -> Any:
+        from moto.iam.access_control import PermissionResult
+
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        return bucket_policy_permission(self.policy, action, resource, _S3_REQUEST_CONTEXT.get())
+
+    get_permission.__tmsc_patched__ = True  # type: ignore[attr-defined]
+    FakeBucket.get_permission = get_permission  # type: ignore[method-assign]
 
 
 # =============================================================================
@@ -1512,6 +1681,7 @@ PATCHES: tuple[Callable[[], None], ...] = (
     patch_ec2_launch_template_tags,
     patch_kms_rotation_period,
     patch_s3_delete_marker_dispose,
+    patch_s3_bucket_policy_conditions,
     patch_rds,
     patch_elasticache,
     patch_eks,
@@ -1532,4 +1702,6 @@ def apply_patches() -> None:
             return
         for patch in PATCHES:
             patch()
+        from .patches_rds_dr import apply_rds_backup_replication_patch
+        apply_rds_backup_replication_patch()
         _applied = True

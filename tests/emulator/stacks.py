@@ -113,6 +113,15 @@ def _with_backend() -> dict[str, Any]:
     return doc
 
 
+def tls_only_policy(bucket_arn: str) -> dict[str, Any]:
+    """The standard TLS-only bucket policy (as in out/<env>/storage.tf.json)."""
+    return {"Version": "2012-10-17", "Statement": [{
+        "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+        "Resource": [bucket_arn, f"{bucket_arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }]}
+
+
 def storage() -> dict[str, Any]:
     return {
         "providers.tf.json": PROVIDER,
@@ -134,6 +143,14 @@ def storage() -> dict[str, Any]:
                 "bucket": "${aws_s3_bucket.docs.id}", "block_public_acls": True,
                 "block_public_policy": True, "ignore_public_acls": True,
                 "restrict_public_buckets": True,
+            }},
+            # The compiler's TLS-only policy: object requests over the
+            # emulator's HTTPS must pass it (patches.py, S3 conditions).
+            "aws_s3_bucket_policy": {"docs": {
+                "bucket": "${aws_s3_bucket.docs.id}",
+                "depends_on": ["aws_s3_bucket_public_access_block.docs"],
+                "policy": json.dumps(tls_only_policy("${aws_s3_bucket.docs.arn}"),
+                                     sort_keys=True, separators=(",", ":")),
             }},
         }, "output": {"bucket": {"value": "${aws_s3_bucket.docs.id}"}}},
     }

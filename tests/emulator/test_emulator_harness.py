@@ -95,6 +95,11 @@ def storage_applied(emu: Any, ws: TerraformWorkspace, ctx: Ctx) -> None:
     assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
     pab = s3.get_public_access_block(Bucket=BUCKET)["PublicAccessBlockConfiguration"]
     assert all(pab.values())
+    (statement,) = json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])["Statement"]
+    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    # Upload and read back over the emulator's HTTPS: the TLS-only policy lets it through.
+    s3.put_object(Bucket=BUCKET, Key="probe.txt", Body=b"stored")
+    assert s3.get_object(Bucket=BUCKET, Key="probe.txt")["Body"].read() == b"stored"
 
 
 def storage_before_destroy(emu: Any, ws: TerraformWorkspace, ctx: Ctx) -> None:
@@ -303,22 +308,130 @@ def test_workspace_override_never_touches_source(tmp_path: Path) -> None:
 
 
 def test_server_module_runs_until_sigterm() -> None:
+    import shlex
+    import ssl
+    import urllib.error
+    import urllib.request
+
     root = Path(__file__).resolve().parents[2]
     proc = subprocess.Popen([sys.executable, "-m", "tests.emulator.server", "--quiet"], cwd=root,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONPATH": str(root)})
     try:
         endpoint = proc.stdout.readline().strip()  # type: ignore[union-attr]
-        assert endpoint.startswith("http://127.0.0.1:")
-        import urllib.request
-        with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=10) as resp:
+        assert endpoint.startswith("https://127.0.0.1:")
+        exports: dict[str, str] = {}
+        while "AWS_CA_BUNDLE" not in exports:
+            line = proc.stderr.readline()  # type: ignore[union-attr]
+            assert line, "no AWS_CA_BUNDLE export printed"
+            if line.startswith("export "):
+                name, _, value = line[len("export "):].strip().partition("=")
+                exports[name] = shlex.split(value)[0]
+        assert exports["AWS_ENDPOINT_URL"] == endpoint
+        context = ssl.create_default_context(cafile=exports["AWS_CA_BUNDLE"])
+        with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=10,
+                                    context=context) as resp:
             assert resp.status == 200
+        with pytest.raises(urllib.error.URLError):  # not trusted without the emulator's CA
+            urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=10,
+                                   context=ssl.create_default_context())
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=20) == 0
+        assert not Path(exports["AWS_CA_BUNDLE"]).exists(), "TLS files left behind"
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+# -- TLS and the TLS-only bucket policy ------------------------------------------
+def test_secure_transport_condition_evaluation() -> None:
+    """bucket_policy_permission on its own, with request contexts built by
+    s3_request_context from fake requests (no server involved)."""
+    from types import SimpleNamespace
+
+    from moto.iam.access_control import PermissionResult as R
+
+    from tests.emulator.patches import bucket_policy_permission, s3_request_context
+    from tests.emulator.stacks import tls_only_policy
+
+    https = s3_request_context(SimpleNamespace(scheme="https"))
+    http = s3_request_context(SimpleNamespace(scheme="http"))
+    in_process = s3_request_context(SimpleNamespace(url="https://s3.amazonaws.com/b/k"))
+    assert https == in_process == {"aws:SecureTransport": True}
+    assert http == {"aws:SecureTransport": False}
+    assert s3_request_context(SimpleNamespace()) == {}
+
+    arn = "arn:aws:s3:::b"
+
+    def perm(policy: dict[str, Any], context: dict[str, Any] | None, action: str = "s3:PutObject",
+             resource: str = f"{arn}/k") -> R:
+        return bucket_policy_permission(json.dumps(policy), action, resource, context)
+
+    def one(effect: str, condition: dict[str, Any]) -> dict[str, Any]:
+        return {"Statement": [{"Effect": effect, "Principal": "*", "Action": "s3:*",
+                               "Resource": f"{arn}/*", "Condition": condition}]}
+
+    tls_only = tls_only_policy(arn)
+    assert perm(tls_only, https) == R.NEUTRAL
+    assert perm(tls_only, http) == R.DENIED
+    assert perm(tls_only, http, "s3:GetObject") == R.DENIED
+    assert perm(tls_only, https, "s3:DeleteObject") == R.NEUTRAL
+    assert perm(tls_only, None) == R.DENIED  # scheme unknown: the Deny still applies
+    # Value forms: a list (OR), a JSON boolean, BoolIfExists, Null.
+    assert perm(one("Deny", {"Bool": {"aws:SecureTransport": ["false"]}}), https) == R.NEUTRAL
+    assert perm(one("Deny", {"Bool": {"aws:securetransport": False}}), http) == R.DENIED
+    assert perm(one("Deny", {"BoolIfExists": {"aws:SecureTransport": "false"}}), https) == R.NEUTRAL
+    assert perm(one("Deny", {"Null": {"aws:SecureTransport": "true"}}), http) == R.NEUTRAL
+    # Allow statements apply only when their condition holds.
+    assert perm(one("Allow", {"Bool": {"aws:SecureTransport": "true"}}), https) == R.PERMITTED
+    assert perm(one("Allow", {"Bool": {"aws:SecureTransport": "true"}}), http) == R.NEUTRAL
+    # Conditions we cannot evaluate: a Deny still denies, an Allow grants nothing.
+    vpce = {"StringNotEquals": {"aws:SourceVpce": "vpce-1"}}
+    assert perm(one("Deny", vpce), https) == R.DENIED
+    assert perm(one("Allow", vpce), https) == R.NEUTRAL
+    # ... unless a condition we can evaluate is false (conditions are ANDed).
+    assert perm(one("Deny", {**vpce, "Bool": {"aws:SecureTransport": "false"}}), https) == R.NEUTRAL
+    assert perm(one("Deny", {**vpce, "Bool": {"aws:SecureTransport": "false"}}), http) == R.DENIED
+    # Statements without conditions: moto's evaluation, unchanged.
+    plain_deny = {"Statement": {"Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",
+                                "Resource": f"{arn}/*"}}
+    assert perm(plain_deny, https, "s3:GetObject") == R.DENIED
+    assert perm(plain_deny, https, "s3:PutObject") == R.NEUTRAL
+
+
+def test_tls_only_bucket_over_https_and_plain_http(server: Any) -> None:
+    """End to end through the patched server: the module's HTTPS emulator and
+    a second, plain-HTTP listener in the same process. moto's backends are
+    process-global, so both listeners serve the same bucket; the only
+    difference between their requests is the transport."""
+    s3 = server.client("s3")
+    assert server.endpoint.startswith("https://")
+    assert server.env()["AWS_CA_BUNDLE"] == server.ca_bundle and Path(server.ca_bundle).is_file()
+    assert s3.meta.endpoint_url == server.endpoint
+    bucket = "fast-tls-only"
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    from tests.emulator.stacks import tls_only_policy
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(tls_only_policy(f"arn:aws:s3:::{bucket}")))
+
+    s3.put_object(Bucket=bucket, Key="docs/a.txt", Body=b"over TLS")
+    assert s3.get_object(Bucket=bucket, Key="docs/a.txt")["Body"].read() == b"over TLS"
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == ["docs/a.txt"]
+
+    with start_emulator(tls=False) as plain:
+        assert plain.endpoint.startswith("http://") and "AWS_CA_BUNDLE" not in plain.env()
+        http_s3 = plain.client("s3")
+        for call in (lambda: http_s3.put_object(Bucket=bucket, Key="docs/b.txt", Body=b"x"),
+                     lambda: http_s3.get_object(Bucket=bucket, Key="docs/a.txt")):
+            with pytest.raises(Exception) as err:
+                call()
+            assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403  # type: ignore[attr-defined]
+        errors = http_s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "docs/a.txt"}]})
+        assert [e["Code"] for e in errors["Errors"]] == ["AccessDenied"]
+
+    assert s3.get_object(Bucket=bucket, Key="docs/a.txt")["Body"].read() == b"over TLS"
+    assert not s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "docs/a.txt"}]}).get("Errors")
+    s3.delete_bucket(Bucket=bucket)
 
 
 def test_patched_answers_match_aws(server: Any) -> None:
