@@ -45,7 +45,7 @@ schema: venv
 
 demo: venv
 	$(BIN)/tmsc compile spec/platform.yaml
-	$(BIN)/python -m tests.emulator.demo --env dev
+	$(BIN)/python -m tests.demo --env dev
 
 test: venv checkov
 	$(BIN)/pytest
