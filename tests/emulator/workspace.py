@@ -61,6 +61,9 @@ TEARDOWN_SETTINGS: tuple[tuple[str, str, Any], ...] = (
     ("aws_rds_cluster", "skip_final_snapshot", True),
     ("aws_dynamodb_table", "deletion_protection_enabled", False),
     ("aws_lb", "enable_deletion_protection", False),
+    # Buckets that keep their objects on destroy (data outside development) are emptied:
+    # the test owns the data it uploaded and discards it on purpose.
+    ("aws_s3_bucket", "force_destroy", True),
 )
 
 # Variables / secrets that should never leak from the developer's shell into
