@@ -171,7 +171,10 @@ def _compile_without_typer(args: list[str]) -> bool:
     except OSError as error:
         if error.errno != errno.EPIPE:
             raise
-        from typer._click.utils import PacifyFlushWrapper  # as Typer does when stdout is closed early
+        try:  # as Typer does when stdout is closed early
+            from typer._click.utils import PacifyFlushWrapper
+        except ImportError:  # a Typer release that uses click itself
+            from click.utils import PacifyFlushWrapper
 
         sys.stdout = PacifyFlushWrapper(sys.stdout)
         sys.stderr = PacifyFlushWrapper(sys.stderr)
