@@ -21,7 +21,6 @@ SCHEMA_ID = "https://tmsc.dev/schemas/platform.schema.json"
 # Names become parts of AWS resource names and Terraform addresses, so they
 # are kept to the alphabet every AWS service accepts in a name.
 NAME_PATTERN = r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$"
-_NAME_RE = re.compile(NAME_PATTERN)
 Name = Annotated[str, Field(pattern=NAME_PATTERN, description="Lower-case letters, digits and '-'; 2-32 characters.")]
 
 REGION_PATTERN = r"^(us|eu|ap|ca|sa|me|af|il|mx)-[a-z]+-[1-9]$"
@@ -438,6 +437,3 @@ def _overlapping_networks(environments: dict[str, Environment]) -> tuple[str, st
 def is_graviton(instance_type: str) -> bool:
     return re.match(r"^[a-z]+[0-9]+[a-z]*g[a-z]*\.", instance_type) is not None
 
-
-def is_valid_name(value: str) -> bool:
-    return bool(_NAME_RE.match(value))

@@ -12,7 +12,7 @@ import attrs
 
 from tmsc.ir import Block, JsonDocument, Ref, Resource, Template
 from tmsc.model import Bucket
-from tmsc.services.context import ACCOUNT_ID, Context, policy
+from tmsc.services.context import ACCOUNT_ID, Context, deny_insecure_transport, policy
 from tmsc.services.keys import customer_key
 
 
@@ -75,16 +75,7 @@ def emit_bucket(spec: BucketSpec) -> tuple[Block, ...]:
             {
                 "bucket": bucket_id,
                 "policy": JsonDocument(
-                    policy(
-                        {
-                            "Sid": "DenyInsecureTransport",
-                            "Effect": "Deny",
-                            "Principal": "*",
-                            "Action": "s3:*",
-                            "Resource": [bucket.ref("arn"), Template((bucket.ref("arn"), "/*"))],
-                            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                        }
-                    )
+                    policy(deny_insecure_transport([bucket.ref("arn"), Template((bucket.ref("arn"), "/*"))]))
                 ),
                 # A policy written before the public access block exists may be refused as public.
                 "depends_on": [public_access.bare],
