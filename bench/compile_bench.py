@@ -8,8 +8,10 @@ after one warm-up, with min-max), CPU time (user+sys) and peak RSS of:
 
   - `tmsc compile spec/platform.yaml --out <fresh dir>` (every environment and
     bootstrap), counting the resources it emits;
-  - the import floor: `python -c 'import pydantic, attrs, yaml, typer'`, what
-    compile itself imports (`pydantic, attrs, yaml, orjson`), and `python -c pass`;
+  - the import floor: `python -c 'import pydantic, attrs, yaml, typer'`, the
+    floor of what compile imports (`from pydantic import BaseModel; import attrs,
+    yaml, orjson`), compile's own imports with the model built (`import
+    tmsc.pipeline, tmsc.write`), and `python -c pass`;
   - the same 55-resource AWS stack (bench/equivalents/) written with troposphere
     (CloudFormation) and with python-terrascript, each installed by this script
     into its own venv under bench/.venvs/;
@@ -386,7 +388,15 @@ def main() -> int:
             tmsc_case,
             Case("python -c pass", lambda d: [str(repo_python), "-c", "pass"]),
             Case("python -c 'import pydantic, attrs, yaml, typer'", lambda d: [str(repo_python), "-c", "import pydantic, attrs, yaml, typer"]),
-            Case("python -c 'import pydantic, attrs, yaml, orjson' (what compile imports)", lambda d: [str(repo_python), "-c", "import pydantic, attrs, yaml, orjson"]),
+            # `import pydantic` alone is lazy; defining a model loads pydantic.main and its
+            # schema machinery, so this is the true floor of what compile imports.
+            Case(
+                "python -c 'from pydantic import BaseModel; import attrs, yaml, orjson' (compile's dependency floor)",
+                lambda d: [str(repo_python), "-c", "from pydantic import BaseModel; import attrs, yaml, orjson"],
+            ),
+            # The floor plus tmsc's own modules and the model's validators: what is left
+            # between this row and tmsc compile is the compile itself.
+            Case("python -c 'import tmsc.pipeline, tmsc.write' (compile's imports, model built)", lambda d: [str(repo_python), "-c", "import tmsc.pipeline, tmsc.write"]),
             Case(
                 "troposphere: the 55-resource stack as CloudFormation",
                 lambda d: [str(troposphere), str(EQUIVALENTS / "troposphere_stack.py"), str(d / "out")],
@@ -473,7 +483,10 @@ def main() -> int:
 
     # ----------------------------------------------------------------------- report
     all_cases = cases + cdktf_cases
-    troposphere_case, terrascript_case = cases[4], cases[5]
+    by_name = {c.name.split(":")[0]: c for c in cases}
+    troposphere_case = by_name["troposphere"]
+    floor_case = next(c for c in cases if "dependency floor" in c.name)
+    imports_case = next(c for c in cases if "model built" in c.name)
     tm = tmsc_case.median("wall") if tmsc_case.samples else None
     three = next((c for e, f, c in scaling if (e, f) == (3, 1)), None)
     fifty = next((c for e, f, c in scaling if (e, f) == (50, 1)), None)
@@ -541,6 +554,8 @@ def main() -> int:
         "'tree' is the sampled sum of their resident sets. Their runs were interleaved with runs of tmsc compile (the row above "
         "them), against which their ratios are taken.",
         "",
+        *where_the_time_goes(tmsc_case, floor_case, imports_case, troposphere_case),
+        "",
         "## Scaling: environments x workloads",
         "",
         "Specs generated from the example: N environments (its dev, staging and prod in turn, each with its own /16) and k copies "
@@ -579,6 +594,19 @@ def count_tf_json_cdk(directory: Path) -> int:
     return sum(
         sum(len(blocks) for blocks in json.loads(path.read_text()).get("resource", {}).values()) for path in directory.rglob("cdk.tf.json")
     )
+
+
+def where_the_time_goes(tmsc_case: Case, floor: Case, imports: Case, troposphere: Case) -> list[str]:
+    """tmsc's wall time split into dependency floor, its own imports and model, and the compile itself."""
+    if not (tmsc_case.samples and floor.samples and imports.samples and troposphere.samples):
+        return []
+    total, base, loaded = tmsc_case.median("wall"), floor.median("wall"), imports.median("wall")
+    return [
+        f"Where tmsc's {fmt_s(total)} s go (medians): {fmt_s(base)} s importing its dependencies (pydantic's model machinery, "
+        f"attrs, PyYAML, orjson), {fmt_s(max(loaded - base, 0.0))} s importing tmsc and building the model's validators, "
+        f"{fmt_s(max(total - loaded, 0.0))} s loading, validating, deriving, rendering and writing. troposphere's whole run takes "
+        f"{fmt_s(troposphere.median('wall'))} s: {base / troposphere.median('wall'):.0%} of it is already spent by tmsc's dependency floor.",
+    ]
 
 
 def tool_versions(troposphere: Path, terrascript: Path) -> str:

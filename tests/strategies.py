@@ -12,15 +12,44 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from tmsc.model import Platform
+from tmsc.model import MAX_LOAD_BALANCER_NAME, MAX_RESOURCE_NAME, NAME_MAX_LENGTH, RESERVED_PLATFORM_PREFIXES, Platform
 
-REGIONS = ["eu-west-1", "eu-central-1", "us-east-1", "ap-southeast-2"]
-SHORT_NAME = st.from_regex(r"\A[a-z][a-z0-9]{1,6}\Z")
+REGIONS = ["eu-west-1", "eu-central-1", "us-east-1", "ap-southeast-2", "ap-northeast-3"]
+LETTERS = "abcdefghijklmnopqrstuvwxyz"
+ALPHANUMERIC = LETTERS + "0123456789"
 
-# Office/VPN ranges an operator may open the EKS API endpoint to: anything but a /0.
-public_cidrs = st.builds(
-    lambda address, prefix: str(ipaddress.IPv4Network((address, prefix), strict=False)), st.integers(1 << 24, (224 << 24) - 1), st.integers(8, 32)
+
+@st.composite
+def names(draw: st.DrawFn, max_size: int = 7) -> str:
+    """A Name (model.NAME_PATTERN): a letter, then letters, digits and single hyphens, never a hyphen last."""
+    size = draw(st.integers(2, max(2, max_size)))
+    chars = [draw(st.sampled_from(LETTERS))]
+    while len(chars) < size:
+        if chars[-1] != "-" and len(chars) < size - 1 and draw(st.integers(0, 4)) == 0:
+            chars.append("-")
+        else:
+            chars.append(draw(st.sampled_from(ALPHANUMERIC)))
+    return "".join(chars)
+
+
+SHORT_NAME = names()
+PLATFORM_NAME = names(max_size=12).filter(lambda n: not any((n + "-").startswith(prefix) for prefix in RESERVED_PLATFORM_PREFIXES))
+
+# Office/VPN ranges an operator may open the EKS API endpoint to: up to three,
+# never more than the model's bound together (a /8 of IPv4, a /32 of IPv6).
+public_cidrs = st.one_of(
+    st.builds(
+        lambda address, prefix: str(ipaddress.IPv4Network((address, prefix), strict=False)),
+        st.integers(1 << 24, (224 << 24) - 1),
+        st.integers(10, 32),
+    ),
+    st.builds(
+        lambda address, prefix: str(ipaddress.IPv6Network((address, prefix), strict=False)),
+        st.integers(0x2000 << 112, (0x4000 << 112) - 1),
+        st.integers(34, 128),
+    ),
 )
+TIMEZONES = st.sampled_from(["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "America/Argentina/Buenos_Aires", "Etc/GMT+5", "Pacific/Chatham"])
 
 availability_targets = st.one_of(st.sampled_from([95.0, 99.0, 99.5, 99.9]), st.floats(90.0, 99.9).map(lambda x: round(x, 2)))
 
@@ -42,6 +71,8 @@ def environments(draw: st.DrawFn, second_octet: int) -> dict[str, Any]:
         env["recovery"]["cross_region_backup_region"] = "us-west-2"
     if draw(st.integers(0, 3)) == 0:
         env["cluster_public_access_cidrs"] = draw(st.lists(public_cidrs, min_size=1, max_size=3, unique=True))
+    if draw(st.integers(0, 3)) == 0:
+        env["availability"]["business_hours"] = {"timezone": draw(TIMEZONES)}
     return env
 
 
@@ -58,14 +89,39 @@ SERVICE_BODIES: dict[str, st.SearchStrategy[dict[str, Any]]] = {
 
 
 @st.composite
-def spec_documents(draw: st.DrawFn, max_environments: int = 4) -> dict[str, Any]:
-    """A valid spec as the plain data YAML would give."""
-    env_names = draw(st.lists(SHORT_NAME.filter(lambda n: n != "bootstrap"), min_size=1, max_size=max_environments, unique=True))
+def spec_documents(draw: st.DrawFn, max_environments: int = 4, delivery: bool = False) -> dict[str, Any]:
+    """A valid spec as the plain data YAML would give; delivery=True adds a delivery section half of the time.
+
+    Names have hyphens and lengths up to what the model's name budgets allow
+    (<platform>-<environment>-<service> within 40 characters, the API
+    service's within 32), so properties about AWS names meet long names too.
+    """
+    platform = draw(PLATFORM_NAME)
+    with_delivery = delivery and draw(st.booleans())
+    # Every document stays valid with a delivery section added (tests/test_delivery.py adds one): no 'tfstate'
+    # environment, no environment name that starts with another's plus '-'. Environment names also differ from
+    # the platform and service names: tests look for an environment's name in what other environments'
+    # policies say, and the platform's or a service's name would match it there.
+    reserved = {"bootstrap", "tfstate", platform}
+    env_max = min(16, MAX_LOAD_BALANCER_NAME - 2 - 2 - len(platform))  # leaves an API service name of 2 at least
+    env_names = draw(st.lists(names(max_size=env_max).filter(lambda n: n not in reserved), min_size=1, max_size=max_environments, unique=True))
+    # CI apply roles are scoped by <platform>-<environment>-*: no environment name may start with another's plus '-'.
+    env_names = [e for e in env_names if not any(o != e and o.startswith(e + "-") for o in env_names)]
+    longest = len(platform) + 1 + max(map(len, env_names)) + 1
+    service_names = draw(
+        st.lists(
+            names(max_size=min(NAME_MAX_LENGTH, MAX_RESOURCE_NAME - longest)).filter(lambda n: n not in env_names),
+            min_size=len(SERVICE_BODIES),
+            max_size=len(SERVICE_BODIES),
+            unique=True,
+        )
+    )
+    # The API service is named last: its names (the load balancer's) have the tightest limit.
+    service_names[-1] = draw(names(max_size=MAX_LOAD_BALANCER_NAME - longest).filter(lambda n: n not in service_names[:-1] and n not in env_names))
     octets = draw(st.lists(st.integers(0, 255), min_size=len(env_names), max_size=len(env_names), unique=True))
-    service_names = draw(st.lists(SHORT_NAME, min_size=len(SERVICE_BODIES), max_size=len(SERVICE_BODIES), unique=True))
     services = {name: draw(body) for name, body in zip(service_names, SERVICE_BODIES.values())}
     data_services = [n for n, s in services.items() if s["kind"] in ("postgres", "redis", "rabbitmq")]
-    workload_names = draw(st.lists(SHORT_NAME, max_size=4, unique=True))
+    workload_names = draw(st.lists(names(max_size=NAME_MAX_LENGTH).filter(lambda n: n not in env_names), max_size=4, unique=True))
     workloads = {
         name: {
             "namespace": "tms",
@@ -75,13 +131,16 @@ def spec_documents(draw: st.DrawFn, max_environments: int = 4) -> dict[str, Any]
         }
         for name in workload_names
     }
-    return {
-        "platform": draw(SHORT_NAME),
+    document = {
+        "platform": platform,
         "region": draw(st.sampled_from(REGIONS)),
         "environments": {name: draw(environments(octet)) for name, octet in zip(env_names, octets)},
         "services": services,
         "workloads": workloads,
     }
+    if with_delivery:
+        document["delivery"] = {"github_repository": f"example-org/{platform}", "github_oidc_provider": draw(st.sampled_from(["create", "existing"]))}
+    return document
 
 
 def platforms(max_environments: int = 4) -> st.SearchStrategy[Platform]:

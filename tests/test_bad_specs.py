@@ -11,9 +11,9 @@ Every refusal must also carry a `fix:` line. A case marked xfail-exit is a
 spec tmsc wrongly accepts (a known bug, reported); it compiles, so its out/
 check is expected to fail too.
 
-Files numbered 01-49 and 70-89 are spec/platform.yaml with one small edit
-("derived"); 50-69 are malformed documents written from scratch. Cases too big
-to commit are generated here, numbered 90 and up (a >1 MB file, a document of
+Files numbered 01-49, 70-89 and 90-96 are spec/platform.yaml with one small
+edit ("derived"); 50-69 are malformed documents written from scratch. Cases too
+big to commit are generated here, numbered 97-99 (a >1 MB file, a document of
 60,000 values, a 900 kB key).
 
 `tmsc compile` runs against a copy of an out/ directory compiled from
@@ -47,7 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "bad_specs"
 GOOD_SPEC = ROOT / "spec" / "platform.yaml"
 MIN_CORPUS = 60
-DERIVED_NUMBERS = (range(1, 50), range(70, 90))  # spec/platform.yaml with one edit; the rest are malformed
+DERIVED_NUMBERS = (range(1, 50), range(70, 97))  # spec/platform.yaml with one edit; the rest are malformed
 # Derived specs that also run as subprocesses: a model error, a derive refusal, a YAML-level error.
 SUBPROCESS_DERIVED = {"08_rpo_below_log_shipping", "14_duplicate_key", "15_password_field"}
 TIMEOUT = 120

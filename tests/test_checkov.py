@@ -14,12 +14,15 @@ it into .venv-checkov; TMSC_CHECKOV names another executable) twice:
 
 checkov cannot parse providers.tf.json (see parse_errors in skips.yaml), so a
 copy of each without its terraform block is scanned on its own.
+
+The plan JSON of each emulator apply is scanned the same way, with the same
+skips and their reviewed plan_differences, by tests/test_apply_platform.py;
+the skips file's shape, plan_differences included, is checked here.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -30,14 +33,20 @@ import pytest
 from .checkov import (
     ADDRESS,
     CHECK_ID,
-    checkov_executable,
     expected_failures,
     failures,
     known_parse_errors,
+    mismatch,
     pinned_version,
+    plan_differences,
+    plan_expected_failures,
+    plan_skip_checks,
+    require_checkov,
+    results_by_check,
     run_checkov,
     skip_checks,
     skips,
+    write_line,
 )
 from .conftest import OUT
 
@@ -71,18 +80,33 @@ def test_every_skip_is_well_formed_and_has_a_reason() -> None:
         assert error.file and error.stacks and len(error.reason) >= 60, f"parse error entry {error} needs a file, stacks and a reason"
 
 
+def test_every_plan_difference_is_well_formed_and_has_a_reason() -> None:
+    skipped = {(s.check, stack, resource) for s in skips() for stack in s.stacks for resource in s.resources}
+    seen: set[tuple[str, str, str]] = set()
+    for entry in plan_differences():
+        where = f"plan difference {entry.check or '<no check>'}"
+        assert CHECK_ID.match(entry.check), f"{where}: not a checkov AWS check id"
+        assert entry.plan in ("fails", "passes"), f"{where}: plan is {entry.plan!r}, not 'fails' or 'passes'"
+        assert entry.stacks and set(entry.stacks) <= set(STACKS), f"{where}: stacks {entry.stacks} not among {STACKS}"
+        assert entry.resources and all(ADDRESS.match(r) for r in entry.resources), f"{where}: resources {entry.resources}"
+        assert len(entry.reason) >= 60 and entry.reason.lower().strip(" .") not in PLACEHOLDERS, f"{where}: a difference needs a reason that says why"
+        for stack in entry.stacks:
+            for resource in entry.resources:
+                key = (entry.check, stack, resource)
+                assert key not in seen, f"{where}: {stack} {resource} listed twice"
+                seen.add(key)
+                # 'passes' lifts a skip of out/ for the plan; 'fails' adds one that out/ does not need.
+                assert (key in skipped) is (entry.plan == "passes"), f"{where}: {stack} {resource} is {'not ' if entry.plan == 'passes' else ''}a skip of out/"
+    for stack in STACKS:
+        assert set(plan_skip_checks(stack)) == {check for check, _ in plan_expected_failures(stack)}
+
+
 # --------------------------------------------------------------------------- scanning
 
 
 @pytest.fixture(scope="session")
 def checkov() -> Path:
-    executable = checkov_executable()
-    if not executable.is_file():
-        message = f"checkov is not installed at {executable}: run `make checkov` (or set TMSC_CHECKOV)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return executable
+    return require_checkov()
 
 
 @pytest.fixture(scope="session")
@@ -113,22 +137,18 @@ def scans(checkov: Path, tmp_path_factory: pytest.TempPathFactory, request: pyte
 
 
 def _print_figures(request: pytest.FixtureRequest, reports: dict[tuple[str, str], dict[str, Any]]) -> None:
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    capture = request.config.pluginmanager.get_plugin("capturemanager")
-    if reporter is None or capture is None:
-        return
-    with capture.global_and_fixture_disabled():
-        reporter.write_line("")
-        reporter.write_line(f"checkov {pinned_version()} --framework terraform_json (without skips → with the skips of tests/checkov/skips.yaml):")
-        for stack in STACKS:
-            before, after = reports[(stack, "unskipped")]["summary"], reports[(stack, "skipped")]["summary"]
-            reporter.write_line(
-                f"checkov:   {stack:<10} passed {before['passed']:>3} failed {before['failed']:>2}  →  "
-                f"passed {after['passed']:>3} failed {after['failed']:>2} skipped {len(expected_failures(stack)):>2}"
-                f" (resource findings of {len(skip_checks(stack))} skipped check ids); files checkov cannot parse: {after['parsing_errors']}"
-            )
-        providers = reports[("providers", "unskipped")]["summary"]
-        reporter.write_line(f"checkov:   provider blocks (copies without the terraform block): passed {providers['passed']} failed {providers['failed']}")
+    write_line(request, "")
+    write_line(request, f"checkov {pinned_version()} --framework terraform_json (without skips → with the skips of tests/checkov/skips.yaml):")
+    for stack in STACKS:
+        before, after = reports[(stack, "unskipped")]["summary"], reports[(stack, "skipped")]["summary"]
+        write_line(
+            request,
+            f"checkov:   {stack:<10} passed {before['passed']:>3} failed {before['failed']:>2}  →  "
+            f"passed {after['passed']:>3} failed {after['failed']:>2} skipped {len(expected_failures(stack)):>2}"
+            f" (resource findings of {len(skip_checks(stack))} skipped check ids); files checkov cannot parse: {after['parsing_errors']}",
+        )
+    providers = reports[("providers", "unskipped")]["summary"]
+    write_line(request, f"checkov:   provider blocks (copies without the terraform block): passed {providers['passed']} failed {providers['failed']}")
 
 
 def test_checkov_is_the_pinned_version(scans: dict[tuple[str, str], dict[str, Any]]) -> None:
@@ -139,17 +159,9 @@ def test_checkov_is_the_pinned_version(scans: dict[tuple[str, str], dict[str, An
 @pytest.mark.parametrize("stack", STACKS)
 def test_unskipped_failures_are_exactly_the_reviewed_skips(stack: str, scans: dict[tuple[str, str], dict[str, Any]]) -> None:
     report = scans[(stack, "unskipped")]
-    found = failures(report, report["directory"])
-    expected = expected_failures(stack)
     names = {r["check_id"]: r["check_name"] for r in report["results"]["failed_checks"]}
-    new = sorted(found - expected)
-    stale = sorted(expected - found)
-    assert not new, f"{stack}: checks failing without a skip (fix the compiler, or add them to tests/checkov/skips.yaml with a reason):\n" + "\n".join(
-        f"  {check} {resource}: {names.get(check, '')}" for check, resource in new
-    )
-    assert not stale, f"{stack}: skips whose check no longer fails (remove them from tests/checkov/skips.yaml):\n" + "\n".join(
-        f"  {check} {resource}" for check, resource in stale
-    )
+    problems = mismatch(failures(report, report["directory"]), expected_failures(stack), names, stack)
+    assert not problems, "\n".join(problems)
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -161,9 +173,8 @@ def test_no_check_fails_with_the_skips(stack: str, scans: dict[tuple[str, str], 
     assert summary["passed"] > 50, f"{stack}: only {summary['passed']} checks passed; did checkov parse the stack?"
     # --skip-check means "do not run": checkov lists the skipped checks nowhere. Everything else ran as before.
     skipped = set(skip_checks(stack))
-    results = lambda r: {(x["check_id"], x["resource"], x["file_path"]) for kind in ("passed_checks", "failed_checks") for x in r["results"][kind]}  # noqa: E731
-    unskipped = {x for x in results(scans[(stack, "unskipped")]) if x[0] not in skipped}
-    assert results(report) == unskipped, f"{stack}: the scan with skips differs from the one without beyond the skipped checks"
+    unskipped = {x for x in results_by_check(scans[(stack, "unskipped")]) if x[0] not in skipped}
+    assert results_by_check(report) == unskipped, f"{stack}: the scan with skips differs from the one without beyond the skipped checks"
 
 
 @pytest.mark.parametrize("stack", STACKS)

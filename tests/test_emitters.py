@@ -180,7 +180,17 @@ def test_messaging(views: dict[str, StackView]) -> None:
     broker = prod.of("aws_mq_broker")["messaging"]
     assert broker["maintenance_window_start_time"] == {"day_of_week": "SUNDAY", "time_of_day": "02:00", "time_zone": "UTC"}
     assert broker["logs"] == {"general": True} and broker["auto_minor_version_upgrade"] is True
-    assert broker["user"][0]["password"] == "${data.aws_secretsmanager_random_password.messaging.random_password}"
+    # The password: drawn ephemerally, written once into its own secret (write-only), read back by a data source.
+    assert broker["user"][0]["password"] == "${data.aws_secretsmanager_secret_version.messaging_password.secret_string}"
+    assert broker["lifecycle"] == {"ignore_changes": ["user"]}
+    (draw,) = [d for f in prod.documents.values() for d in f.get("ephemeral", {}).get("aws_secretsmanager_random_password", {}).values()]
+    assert draw["exclude_punctuation"] is True and draw["password_length"] >= 12
+    stored = prod.of("aws_secretsmanager_secret_version")["messaging_password"]
+    assert stored["secret_string_wo"] == "${ephemeral.aws_secretsmanager_random_password.messaging.random_password}"
+    assert "secret_string" not in stored and stored["secret_string_wo_version"] == 1
+    assert prod.data["aws_secretsmanager_secret_version"]["messaging_password"]["version_id"] == "${aws_secretsmanager_secret_version.messaging_password.version_id}"
+    assert prod.of("aws_secretsmanager_secret")["messaging_password"]["name"] == "tms/prod/messaging/password"
+    assert "ephemeral." not in json.dumps(broker) and "ephemeral." not in json.dumps(prod.of("aws_secretsmanager_secret_version")["messaging"])
     assert len(broker["subnet_ids"]) == 3
     assert prod.of("aws_vpc_security_group_ingress_rule")["messaging_from_cluster"]["from_port"] == 5671
 

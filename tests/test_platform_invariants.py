@@ -62,7 +62,8 @@ def test_prod_follows_the_seed(example_views: dict[str, StackView]) -> None:
     assert sorted(cluster["enabled_cluster_log_types"]) == ["api", "audit", "authenticator", "controllerManager", "scheduler"]
     assert len(prod.of("aws_eks_node_group")) == 3 and len(prod.of("aws_nat_gateway")) == 3
     assert set(prod.of("aws_eks_addon")) >= {"cluster_vpc_cni", "cluster_coredns", "cluster_kube_proxy", "cluster_aws_ebs_csi_driver"}
-    assert len(prod.of("aws_secretsmanager_secret")) == 3
+    secrets = prod.of("aws_secretsmanager_secret")
+    assert sorted(s["name"] for s in secrets.values()) == [f"tms/prod/{n}/connection" for n in ("cache", "database", "messaging")] + ["tms/prod/messaging/password"]
     assert "aws_db_instance_automated_backups_replication" in prod.resources
 
 
@@ -198,3 +199,112 @@ def test_cluster_endpoint_is_public_only_with_a_cidr_list(doc: dict[str, Any]) -
             assert vpc["endpoint_private_access"] is True
             if vpc["endpoint_public_access"]:
                 assert vpc["public_access_cidrs"] and "0.0.0.0/0" not in vpc["public_access_cidrs"]
+
+
+# --------------------------------------------------------------------------- AWS names
+
+# Every name tmsc writes, against the limit and alphabet of the AWS API that
+# receives it (API references of each service): (resource type, attribute) →
+# (max length or None when AWS documents none, pattern, extra rule or None).
+# A name attribute not listed here fails the test until its rule is added.
+RDS_IDENTIFIER = r"[a-z](?:-?[a-z0-9])*"  # a letter first; letters, digits, single hyphens; no hyphen last
+ALB_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+EKS_NAME = r"[0-9A-Za-z][A-Za-z0-9_-]*"
+IAM_NAME = r"[\w+=,.@-]+"
+ACCOUNT_ID = "123456789012"
+S3_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+S3_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", "--x-s3", "--table-s3", ".mrap")
+
+
+def _bucket_rule(name: str) -> str | None:
+    if len(name) < 3 or ".." in name or re.fullmatch(r"\d+\.\d+\.\d+\.\d+", name):
+        return "S3: 3 characters at least, no '..', not an IP address"
+    if name.startswith(S3_RESERVED_PREFIXES) or name.endswith(S3_RESERVED_SUFFIXES):
+        return "S3 reserves this prefix or suffix"
+    return None
+
+
+NAME_RULES: dict[tuple[str, str], tuple[int | None, str, Any]] = {
+    ("aws_lb", "name"): (32, ALB_NAME, lambda n: "ELB: may not start with 'internal-'" if n.startswith("internal-") else None),
+    ("aws_lb_target_group", "name"): (32, ALB_NAME, None),
+    ("aws_iam_role", "name"): (64, IAM_NAME, None),
+    ("aws_iam_policy", "name"): (128, IAM_NAME, None),
+    ("aws_iam_role_policy", "name"): (128, IAM_NAME, None),
+    ("aws_db_instance", "identifier"): (63, RDS_IDENTIFIER, None),
+    ("aws_db_instance", "final_snapshot_identifier"): (255, RDS_IDENTIFIER, None),
+    ("aws_db_instance", "db_name"): (63, r"[A-Za-z][A-Za-z0-9_]*", None),
+    ("aws_db_parameter_group", "name"): (255, RDS_IDENTIFIER, None),
+    ("aws_db_subnet_group", "name"): (255, r"[A-Za-z0-9 ._-]+", lambda n: "RDS: 'default' is reserved" if n == "default" else None),
+    ("aws_elasticache_replication_group", "replication_group_id"): (40, RDS_IDENTIFIER, None),
+    ("aws_elasticache_replication_group", "final_snapshot_identifier"): (255, RDS_IDENTIFIER, None),
+    ("aws_elasticache_subnet_group", "name"): (255, r"[A-Za-z0-9-]+", None),
+    # ElastiCache documents a pattern but no maximum length for user and user group ids.
+    ("aws_elasticache_user", "user_id"): (None, r"[a-zA-Z][a-zA-Z0-9-]*", None),
+    ("aws_elasticache_user", "user_name"): (None, r".+", None),
+    ("aws_elasticache_user_group", "user_group_id"): (None, r"[a-z][a-z0-9-]*", None),
+    ("aws_mq_broker", "broker_name"): (50, r"[A-Za-z0-9._~-]+", None),
+    ("aws_s3_bucket", "bucket"): (63, r"[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?", _bucket_rule),
+    ("aws_kms_alias", "name"): (256, r"alias/[A-Za-z0-9/_-]+", lambda n: "KMS: alias/aws/ is reserved" if n.startswith("alias/aws/") else None),
+    ("aws_secretsmanager_secret", "name"): (512, r"[A-Za-z0-9/_+=.@-]+", None),
+    ("aws_eks_cluster", "name"): (100, EKS_NAME, None),
+    ("aws_eks_node_group", "node_group_name"): (63, EKS_NAME, None),
+    ("aws_eks_addon", "addon_name"): (None, r"[a-z0-9-]+", None),
+    ("aws_security_group", "name"): (255, r"[A-Za-z0-9 ._\-:/()#,@\[\]+=&;{}!$*]+", lambda n: "EC2: may not start with 'sg-'" if n.startswith("sg-") else None),
+    ("aws_launch_template", "name"): (128, r"[A-Za-z0-9().\-/_]{3,}", None),
+    ("aws_cloudwatch_log_group", "name"): (512, r"[.\-_/#A-Za-z0-9]+", None),
+    ("aws_dynamodb_table", "name"): (255, r"[A-Za-z0-9_.-]{3,}", None),
+    ("aws_apigatewayv2_api", "name"): (128, r".+", None),
+    ("aws_apigatewayv2_vpc_link", "name"): (128, r".+", None),
+    ("aws_apigatewayv2_authorizer", "name"): (128, r".+", None),
+    ("aws_apigatewayv2_stage", "name"): (128, r".+", None),
+    ("aws_vpc_endpoint", "service_name"): (None, r"com\.amazonaws\.[a-z0-9-]+\.[a-z0-9-]+", None),
+}
+NAME_ATTRIBUTES = {"name", "bucket", "identifier", "final_snapshot_identifier", "replication_group_id", "user_group_id", "user_id", "name_prefix"}
+
+
+def aws_names(views: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """(stack, resource type, attribute, name) of every literal name; the account id stands in for its interpolation."""
+    found = []
+    for stack, view in views.items():
+        for rtype, blocks in view.resources.items():
+            for body in blocks.values():
+                for attribute, value in body.items():
+                    if not isinstance(value, str) or not (attribute in NAME_ATTRIBUTES or attribute.endswith("_name")):
+                        continue
+                    value = value.replace("${data.aws_caller_identity.current.account_id}", ACCOUNT_ID)
+                    if "${" not in value:  # a reference to another block's name is checked there
+                        found.append((stack, rtype, attribute, value))
+    return found
+
+
+def check_aws_names(views: dict[str, Any]) -> None:
+    for stack, rtype, attribute, name in aws_names(views):
+        assert (rtype, attribute) in NAME_RULES, f"{stack}: no AWS naming rule for {rtype}.{attribute} ({name!r}): add it to NAME_RULES"
+        limit, pattern, extra = NAME_RULES[rtype, attribute]
+        where = f"{stack}: {rtype}.{attribute} = {name!r}"
+        assert limit is None or len(name) <= limit, f"{where} has {len(name)} characters; AWS allows {limit}"
+        assert re.fullmatch(pattern, name), f"{where} breaks the AWS pattern {pattern}"
+        problem = extra(name) if extra else None
+        assert problem is None, f"{where}: {problem}"
+
+
+@given(doc=spec_documents(delivery=True))
+def test_every_aws_name_fits_its_service_limit(doc: dict[str, Any]) -> None:
+    check_aws_names(compile_views(doc))
+
+
+def test_every_aws_name_of_the_example_fits_its_service_limit(example_views: dict[str, StackView]) -> None:
+    check_aws_names(example_views)
+    assert {(rtype, attribute) for _, rtype, attribute, _ in aws_names(example_views)} == set(NAME_RULES), "a rule no name of the example exercises"
+
+
+def test_the_name_check_is_not_vacuous(example_views: dict[str, StackView]) -> None:
+    """A 33-character load balancer name or an RDS identifier with '--' is caught (as the model must refuse them)."""
+    (lb,) = example_views["prod"].of("aws_lb").values()
+    long_name = {"prod": StackView("prod", {"x.tf.json": json.dumps({"resource": {"aws_lb": {"x": {**lb, "name": "t" * 33}}}})})}
+    with pytest.raises(AssertionError, match="AWS allows 32"):
+        check_aws_names(long_name)
+    (db,) = example_views["prod"].of("aws_db_instance").values()
+    hyphens = {"prod": StackView("prod", {"x.tf.json": json.dumps({"resource": {"aws_db_instance": {"x": {**db, "identifier": "tms-stag--ing-db"}}}})})}
+    with pytest.raises(AssertionError, match="breaks the AWS pattern"):
+        check_aws_names(hyphens)

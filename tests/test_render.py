@@ -67,3 +67,37 @@ def test_output_is_sorted_two_space_indented_with_trailing_newline() -> None:
 def test_decision_trace_lands_in_a_comment_key() -> None:
     doc = json.loads(render_stack(stack(Resource("aws_vpc", "a", {"cidr_block": "10.0.0.0/16"}, because=("r1", "r2"))))["main.tf.json"])
     assert doc["resource"]["aws_vpc"]["a"]["//"] == "r1; r2"
+
+
+def test_ephemeral_block_renders_under_its_own_key_and_feeds_write_only_arguments() -> None:
+    from tmsc.ir import EphemeralResource
+
+    draw = EphemeralResource("aws_secretsmanager_random_password", "p", {"password_length": 32})
+    secret = Resource("aws_secretsmanager_secret", "s", {"name": "x"})
+    version = Resource("aws_secretsmanager_secret_version", "s", {"secret_id": secret.ref(), "secret_string_wo": draw.ref("random_password"), "secret_string_wo_version": 1})
+    doc = json.loads(render_stack(stack(draw, secret, version))["main.tf.json"])
+    assert doc["ephemeral"] == {"aws_secretsmanager_random_password": {"p": {"password_length": 32}}}
+    assert doc["resource"]["aws_secretsmanager_secret_version"]["s"]["secret_string_wo"] == "${ephemeral.aws_secretsmanager_random_password.p.random_password}"
+    with pytest.raises(RenderError, match="not emitted"):
+        render_stack(stack(version, secret))  # the ephemeral block is checked like any other address
+
+
+@pytest.mark.parametrize(
+    "misuse",
+    [
+        lambda draw: Resource("aws_mq_broker", "b", {"user": [{"password": draw.ref("random_password")}]}),
+        lambda draw: Resource("aws_secretsmanager_secret_version", "v", {"secret_string": JsonDocument({"password": draw.ref("random_password")})}),
+        lambda draw: DataSource("aws_secretsmanager_secret_version", "d", {"secret_id": draw.ref("random_password")}),
+        lambda draw: Output("o", draw.ref("random_password"), "leaks"),
+    ],
+    ids=["argument", "json-document", "data-source", "output"],
+)
+def test_an_ephemeral_value_outside_a_write_only_argument_is_refused(misuse: object) -> None:
+    from tmsc.ir import EphemeralResource
+    from tmsc.render import check_stack
+
+    draw = EphemeralResource("aws_secretsmanager_random_password", "p", {})
+    bad = stack(draw, misuse(draw))  # type: ignore[operator]
+    for render in (render_stack, check_stack):
+        with pytest.raises(RenderError, match="ephemeral value goes only into a write-only argument"):
+            render(bad)

@@ -23,7 +23,9 @@ are made stronger where they were weaker:
 - IRSA: each workload's role trusts exactly its own namespace/service account,
   through this cluster's OIDC provider, and no service account is trusted twice;
 - the EKS endpoint is public exactly when the spec lists CIDRs, to exactly
-  those, and a /0 among them is refused by the model.
+  those, which together cover at most a /8 of IPv4 or a /32 of IPv6; a /0
+  among them, or the internet in pieces (0.0.0.0/1 + 128.0.0.0/1), is
+  refused by the model.
 
 Generated platforms come from tests/strategies.py (which generates
 cluster_public_access_cidrs too); the example spec runs through the same
@@ -71,6 +73,15 @@ def is_any_address(cidr: Any) -> bool:
         return ipaddress.ip_network(str(cidr), strict=False).prefixlen == 0
     except ValueError:
         return False
+
+
+# The most a public EKS endpoint may be open to, in addresses: one /8 of IPv4, one /32 of IPv6.
+PUBLIC_ENDPOINT_BOUND = {4: 2**24, 6: 2**96}
+
+
+def addresses_covered(cidrs: list[str], version: int) -> int:
+    networks = [n for n in map(ipaddress.ip_network, cidrs) if n.version == version]
+    return sum(n.num_addresses for n in ipaddress.collapse_addresses(networks))  # type: ignore[type-var]
 
 
 # --------------------------------------------------------------------------- S3: TLS only
@@ -403,20 +414,60 @@ def check_endpoint(views: Views, platform: Platform) -> None:
         if env.cluster_public_access_cidrs:
             assert vpc["public_access_cidrs"] == list(env.cluster_public_access_cidrs), env_name
             assert not any(is_any_address(c) for c in vpc["public_access_cidrs"]), env_name
+            for version, bound in PUBLIC_ENDPOINT_BOUND.items():
+                assert addresses_covered(vpc["public_access_cidrs"], version) <= bound, f"{env_name}: {vpc['public_access_cidrs']}"
         else:
             assert "public_access_cidrs" not in vpc, f"{env_name}: a CIDR list on a private endpoint (AWS would default it to 0.0.0.0/0)"
 
 
 
 
+@st.composite
+def internet_in_pieces(draw: st.DrawFn) -> list[str]:
+    """0.0.0.0/0 or ::/0 written as 2 to 9 ranges: a /0 split at random, the pieces in any order."""
+    pieces = [ipaddress.ip_network(draw(st.sampled_from(["0.0.0.0/0", "::/0"])))]
+    for _ in range(draw(st.integers(1, 8))):
+        net = pieces.pop(draw(st.integers(0, len(pieces) - 1)))
+        pieces.extend(net.subnets(1))
+    return [str(n) for n in draw(st.permutations(pieces))]
+
+
 @given(doc=spec_documents(max_environments=2), data=st.data())
 def test_a_cidr_list_that_opens_the_endpoint_to_everyone_is_refused(doc: dict[str, Any], data: st.DataObject) -> None:
     env = data.draw(st.sampled_from(sorted(doc["environments"])))
     cidrs = data.draw(st.lists(public_cidrs, max_size=3, unique=True))
-    cidrs.insert(data.draw(st.integers(0, len(cidrs))), data.draw(st.sampled_from(["0.0.0.0/0", "::/0"])))
+    everyone = data.draw(st.one_of(st.sampled_from([["0.0.0.0/0"], ["::/0"]]), internet_in_pieces()))
+    for cidr in everyone:
+        if cidr not in cidrs:
+            cidrs.insert(data.draw(st.integers(0, len(cidrs))), cidr)
     doc["environments"][env]["cluster_public_access_cidrs"] = cidrs
     with pytest.raises(ValidationError, match="whole internet"):
         Platform.model_validate(doc)
+
+
+@pytest.mark.parametrize(
+    ("cidrs", "accepted"),
+    [
+        (["17.0.0.0/9", "17.128.0.0/9"], True),  # exactly one /8
+        (["17.0.0.0/8"], True),
+        (["17.0.0.0/8", "203.0.113.7/32"], False),  # one address more than a /8
+        (["16.0.0.0/7"], False),
+        (["2001:db8::/32", "203.0.113.0/24"], True),  # each family has its own bound
+        (["2001:db8::/31"], False),
+        (["0.0.0.0/1", "128.0.0.0/2", "192.0.0.0/2"], False),
+    ],
+)
+def test_the_endpoint_bound_is_one_slash_8_of_ipv4_and_one_slash_32_of_ipv6(cidrs: list[str], accepted: bool) -> None:
+    from tmsc.load import load_platform_text
+
+    text = EXAMPLE_SPEC.read_text().replace("      rto_hours: 24\n", f"      rto_hours: 24\n    cluster_public_access_cidrs: {json.dumps(cidrs)}\n", 1)
+    if accepted:
+        assert load_platform_text(text, "spec.yaml").environments["dev"].cluster_public_access_cidrs == cidrs
+    else:
+        from tmsc.diagnostics import SpecError
+
+        with pytest.raises(SpecError, match="whole internet"):
+            load_platform_text(text, "spec.yaml")
 
 
 def test_generated_platforms_do_open_endpoints() -> None:

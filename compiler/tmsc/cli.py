@@ -1,7 +1,9 @@
-"""The `tmsc` command: compile, validate, schema, explain.
+"""The `tmsc` command: compile, validate, schema, explain, dr-drill.
 
 Exit codes: 0 success, 2 the spec is wrong (every problem printed with its
 file:line and fix), 1 anything else (a bug in tmsc: please report it).
+`dr-drill` adds its own (see tmsc/drill.py): 3 when the drill finished but
+missed the RPO or RTO, 4 when it failed part way.
 
 Importing Typer and building the pydantic adapters it makes for each
 parameter is about 8% of the work of compiling the example, so `tmsc compile
@@ -87,6 +89,35 @@ def _build_app() -> Any:
         plans = [plan for name, plan in sorted(checked.plans.items()) if env in (None, name)]
         for line in explain_lines(plans):
             typer.echo(line)
+
+    @app.command("dr-drill")
+    def dr_drill(
+        spec: SpecArg,
+        env: Annotated[str, typer.Option("--env", help="The environment whose database is restored.", show_default=False)],
+        to: Annotated[Optional[str], typer.Option("--to", help="Restore time, ISO 8601 (UTC without an offset). Default: the latest restorable time (not after --incident-at).", show_default=False)] = None,
+        incident_at: Annotated[Optional[str], typer.Option("--incident-at", help="When the incident began, ISO 8601: data loss and elapsed time are measured from it. Default: the drill's start.", show_default=False)] = None,
+        check_only: Annotated[bool, typer.Option("--check", help="Read-only: find the instance, window and secret; restore and change nothing.")] = False,
+        no_repoint: Annotated[bool, typer.Option("--no-repoint", help="Restore and report, but leave the connection secret on the source (a rehearsal on a live environment).")] = False,
+        as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+        poll_interval: Annotated[float, typer.Option("--poll-interval", min=0.0, help="Seconds between status checks of the restored instance.")] = 30.0,
+        timeout: Annotated[Optional[float], typer.Option("--timeout", min=0.0, help="Seconds from the start to give up waiting. Default: the environment's RTO.", show_default=False)] = None,
+    ) -> None:
+        """Restore ENV's database to a point in time into a new instance, repoint its connection secret, report data loss and elapsed time against the RPO and RTO.
+
+        Exit codes: 0 within RPO and RTO; 2 refused, nothing changed; 3 done, an objective missed; 4 failed part way. Needs boto3 (the ops extra of tmsc).
+        """
+        from tmsc.drill import drill_command  # boto3 is imported only here, never by `tmsc compile`
+        from tmsc.pipeline import check
+
+        try:
+            checked = check(spec)
+        except SpecError as error:
+            fail_spec(error)
+        code = drill_command(
+            checked.spec.platform, env, to=to, incident_at=incident_at, check_only=check_only,
+            repoint=not no_repoint, as_json=as_json, poll_interval=poll_interval, timeout=timeout,
+        )
+        raise typer.Exit(code)
 
     return app
 

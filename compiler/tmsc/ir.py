@@ -78,6 +78,27 @@ class DataSource:
 
 
 @attrs.frozen(eq=False)
+class EphemeralResource:
+    """An `ephemeral` block (Terraform 1.10+): opened anew in every run, never in the plan or the state.
+
+    Terraform admits its values only in ephemeral contexts: write-only
+    arguments, other ephemeral blocks, locals, ephemeral variables and
+    outputs, provider, provisioner and connection blocks.
+    """
+
+    type: str
+    name: str
+    body: Mapping[str, Any]
+
+    @property
+    def address(self) -> str:
+        return f"ephemeral.{self.type}.{self.name}"
+
+    def ref(self, attribute: str) -> Ref:
+        return Ref(self.address, attribute)
+
+
+@attrs.frozen(eq=False)
 class Output:
     name: str
     value: Any
@@ -98,7 +119,7 @@ class Settings:
     body: Mapping[str, Any]
 
 
-Block = Resource | DataSource | Output | Provider | Settings
+Block = Resource | DataSource | EphemeralResource | Output | Provider | Settings
 
 
 @attrs.frozen

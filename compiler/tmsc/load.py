@@ -21,7 +21,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from tmsc.diagnostics import Diagnostic, SpecError
-from tmsc.model import SECRET_FIELD_WORDS, SERVICE_KINDS, Platform, SpecRuleError
+from tmsc.model import NAME_PATTERN, SECRET_FIELD_WORDS, SERVICE_KINDS, Platform, SpecRuleError, name_problem
 
 MAX_SPEC_BYTES = 1_000_000  # a platform spec is a few KiB; a megabyte is a mistake or an attack
 MAX_NODES = 50_000  # after alias expansion: stops "billion laughs" documents
@@ -31,10 +31,15 @@ KeyPath = tuple[Any, ...]
 
 
 class _Positions:
-    """Key path → 1-based line, filled while the document is walked."""
+    """Key path → 1-based line, filled while the document is walked.
+
+    sources keeps the text of each scalar YAML turned into something other
+    than a string (1.30 → 1.3, 22:00 → 1320, yes → True), to quote it back.
+    """
 
     def __init__(self) -> None:
         self.lines: dict[KeyPath, int] = {}
+        self.sources: dict[KeyPath, str] = {}
 
     def line_of(self, path: KeyPath) -> int | None:
         # The nearest recorded ancestor: an error about a missing key points at its parent.
@@ -84,7 +89,10 @@ class _Walker:
             return self.mapping(node, path, depth)
         if isinstance(node, yaml.SequenceNode):
             return [self.value(item, path + (i,), depth + 1) for i, item in enumerate(node.value)]
-        return self.scalar(node, path)
+        result = self.scalar(node, path)
+        if not isinstance(result, str) and node.style is None:
+            self.positions.sources[path] = node.value
+        return result
 
     def scalar(self, node: yaml.Node, path: KeyPath) -> Any:
         # An explicit tag PyYAML cannot apply (`!!int fifteen`, `!!timestamp 6am`) raises
@@ -324,7 +332,7 @@ def _diagnostics(exc: ValidationError, data: Any, positions: _Positions, file: s
     for error in exc.errors(include_url=False):
         loc = tuple(error["loc"])
         data_path = _data_path(loc, data)
-        message, hint = _explain(error, loc, data_path)
+        message, hint = _explain(error, loc, data_path, positions.sources.get(data_path))
         if error["type"] == "union_tag_invalid" and isinstance(_lookup(data, data_path), dict) and "kind" in _lookup(data, data_path):
             data_path = data_path + ("kind",)  # point at the wrong tag, not at the service
         ctx_error = (error.get("ctx") or {}).get("error")
@@ -369,10 +377,11 @@ def _is_pydantic_step(part: str) -> bool:
     return "[" in part or part in SERVICE_KINDS
 
 
-def _explain(error: dict[str, Any], loc: KeyPath, data_path: KeyPath) -> tuple[str, str | None]:
+def _explain(error: dict[str, Any], loc: KeyPath, data_path: KeyPath, source: str | None = None) -> tuple[str, str | None]:
     kind = error["type"]
     message = error["msg"]
     field = data_path[-1] if data_path else None
+    value = error.get("input")
     if kind == "extra_forbidden":
         allowed = sorted(_allowed_keys(loc[:-1]))
         if isinstance(field, str) and any(word in field.lower() for word in SECRET_FIELD_WORDS):
@@ -395,14 +404,54 @@ def _explain(error: dict[str, Any], loc: KeyPath, data_path: KeyPath) -> tuple[s
         # Our validators' messages say what is wrong and what is allowed; the fix names what to change.
         text = message.removeprefix("Value error, ")
         return text, _rule_hint(text, loc)
+    if kind == "string_pattern_mismatch" and (error.get("ctx") or {}).get("pattern") == NAME_PATTERN and isinstance(value, str):
+        return f"{_shorten(value)} {name_problem(value)}", f"rename it: {_lower_first(NAME_DESCRIPTION)}"
     if loc and loc[-1] == "[key]":
         # A name used as a key (environments, services, workloads) that breaks the name pattern.
         return message, f"rename it: {_lower_first(NAME_DESCRIPTION)}"
     description = _description(loc)
-    return message, f"set it to: {_lower_first(description)}" if description else None
+    hint = f"set it to: {_lower_first(description)}" if description else None
+    typed = _type_explanation(kind, value, source)
+    if typed is not None:
+        message = f"{message}: {typed}"
+        if kind == "string_type" and source and len(source) <= 60 and isinstance(field, (str, int)) and len(str(field)) <= 60:
+            quoted = f'"{source}"' if '"' not in source else f"'{source}'"
+            hint = f"quote it: {field}: {quoted}" if isinstance(field, str) else f"quote it: - {quoted}"
+        elif kind == "string_type" and source:
+            hint = "quote the value"
+    return message, hint
 
 
-NAME_DESCRIPTION = "Lower-case letters, digits and '-', starting with a letter; 2-32 characters (they become parts of AWS names)."
+def _type_explanation(kind: str, value: Any, source: str | None) -> str | None:
+    """Why a scalar has the wrong type, in YAML's terms: what was written and what YAML made of it."""
+    written = (source if len(source) <= 30 else f"{source[:25]}...") if source else None
+    if kind == "string_type" and written and isinstance(value, bool):
+        return f"YAML reads the unquoted {written} as the boolean {str(value).lower()}, not as text"
+    if kind == "string_type" and written and isinstance(value, (int, float)):
+        base60 = " (YAML 1.1 reads h:mm as a number in base 60)" if ":" in source else ""
+        return f"YAML reads the unquoted {written} as the number {_shorten(value, 30)}{base60}, not as text"
+    if kind == "string_type" and written and not isinstance(value, (list, dict)) and value is not None:
+        return f"YAML reads the unquoted {written} as a {type(value).__name__}, not as text"
+    if kind in ("float_type", "int_type") and isinstance(value, bool):
+        return f"YAML reads {written or str(value).lower()} as the boolean {str(value).lower()}, not as a number"
+    if kind in ("float_type", "int_type") and isinstance(value, str) and _is_number(value):
+        return f"{_shorten(value, 30)} is quoted, so it is text: write the number without quotes"
+    if kind == "int_type" and isinstance(value, float) and value.is_integer():
+        return f"write {_shorten(value, 30)} without a decimal point"
+    return None
+
+
+def _is_number(text: str) -> bool:
+    try:
+        return len(text) <= 100 and float(text) == float(text)
+    except ValueError:
+        return False
+
+
+NAME_DESCRIPTION = (
+    "Lower-case letters, digits and single hyphens, starting with a letter and not ending with a hyphen; 2-32 characters "
+    "(they become parts of AWS names, and RDS and ElastiCache identifiers refuse '--' and a trailing hyphen)."
+)
 
 
 def _lower_first(text: str) -> str:

@@ -19,9 +19,19 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 SCHEMA_ID = "https://tmsc.dev/schemas/platform.schema.json"
 
 # Names become parts of AWS resource names and Terraform addresses, so they
-# are kept to the alphabet every AWS service accepts in a name.
-NAME_PATTERN = r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$"
-Name = Annotated[str, Field(pattern=NAME_PATTERN, description="Lower-case letters, digits and '-'; 2-32 characters.")]
+# are kept to what every AWS service accepts in a name: RDS and ElastiCache
+# identifiers start with a letter and refuse two hyphens in a row or a
+# trailing one, S3 refuses a bucket name starting with 'xn--'.
+NAME_PATTERN = r"^[a-z](?:-?[a-z0-9])+$"
+NAME_MAX_LENGTH = 32
+Name = Annotated[
+    str,
+    Field(
+        pattern=NAME_PATTERN,
+        max_length=NAME_MAX_LENGTH,
+        description="Lower-case letters, digits and single hyphens, starting with a letter, not ending with a hyphen; 2-32 characters.",
+    ),
+]
 
 REGION_PATTERN = r"^(us|eu|ap|ca|sa|me|af|il|mx)-[a-z]+-[1-9]$"
 
@@ -46,9 +56,15 @@ class SpecRuleError(ValueError):
 
 
 class Strict(BaseModel):
-    """Base of every spec object: unknown keys are errors, values are not coerced silently."""
+    """Base of every spec object: unknown keys are errors, values are not coerced silently.
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=False, populate_by_name=False)
+    Strict mode: a YAML boolean (`yes`) is not a number, a number (`1.31`, or
+    `06:00`, which YAML 1.1 reads as 360) is not a string, a quoted "99.9" is
+    not a number and 15.0 is not an integer. An integer where a float is
+    expected (`target_percent: 99`) is exact, and accepted.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, populate_by_name=False)
 
 
 # --------------------------------------------------------------------------- NFRs
@@ -60,7 +76,14 @@ class BusinessHours(Strict):
     )
     start: str = Field("06:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="Local start time, HH:MM.")
     end: str = Field("20:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="Local end time, HH:MM.")
-    timezone: str = Field("UTC", min_length=1, description="IANA time zone of the business hours, e.g. Europe/Berlin.")
+    timezone: str = Field("UTC", min_length=1, max_length=64, description="IANA time zone of the business hours, e.g. Europe/Berlin.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _iana_zone(cls, value: str) -> str:
+        if not is_iana_zone(value):
+            raise SpecRuleError(f"{value!r} is not an IANA time zone name", (), zone_hint(value))
+        return value
 
     @model_validator(mode="after")
     def _start_before_end(self) -> BusinessHours:
@@ -142,6 +165,14 @@ class Sizing(Strict):
         return self
 
 
+# The public EKS endpoint is for office/VPN egress ranges. A /8 is the largest
+# IPv4 block ever allocated to one organisation, a /32 the usual IPv6
+# allocation of a whole ISP: a list covering more than that is the internet in
+# pieces (0.0.0.0/1 + 128.0.0.0/1 is 0.0.0.0/0), so it is refused like a /0.
+MAX_PUBLIC_ACCESS_PREFIX = {4: 8, 6: 32}
+ADDRESS_BITS = {4: 32, 6: 128}
+
+
 class Network(Strict):
     cidr: str = Field(..., description="IPv4 CIDR of the environment's VPC, /16 to /24, e.g. 10.10.0.0/16.")
 
@@ -173,12 +204,14 @@ class Environment(Strict):
     sizing: Sizing = Field(default_factory=Sizing, description="Capacity of each service.")
     cluster_public_access_cidrs: list[str] = Field(
         [],
-        description="If non-empty, the EKS API endpoint is also public, reachable only from these CIDRs (never 0.0.0.0/0).",
+        description="If non-empty, the EKS API endpoint is also public, reachable only from these CIDRs: office/VPN egress ranges "
+        "that together cover at most a /8 of IPv4 or a /32 of IPv6 (never 0.0.0.0/0, nor the internet in pieces).",
     )
 
     @field_validator("cluster_public_access_cidrs")
     @classmethod
     def _public_cidrs(cls, values: list[str]) -> list[str]:
+        networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
         for value in values:
             try:
                 net = ipaddress.ip_network(value, strict=True)
@@ -186,6 +219,19 @@ class Environment(Strict):
                 raise ValueError(f"{value!r} is not a CIDR ({exc})") from None
             if net.prefixlen == 0:
                 raise ValueError(f"{value} opens the cluster API to the whole internet; list your office/VPN ranges instead")
+            networks.append(net)
+        for version, prefix in MAX_PUBLIC_ACCESS_PREFIX.items():
+            covered = list(ipaddress.collapse_addresses(n for n in networks if n.version == version))  # type: ignore[misc]
+            count = sum(n.num_addresses for n in covered)
+            if count > 2 ** (ADDRESS_BITS[version] - prefix):
+                shown = ", ".join(str(n) for n in covered[:4]) + (", ..." if len(covered) > 4 else "")
+                raise SpecRuleError(
+                    f"together the IPv{version} ranges cover {count / 2 ** ADDRESS_BITS[version] * 100:.3g}% of all IPv{version} "
+                    f"addresses ({shown}): that opens the cluster API to the whole internet, or a large part of it, in pieces",
+                    (),
+                    f"list only your office/VPN egress ranges; together they may cover at most one /{prefix} "
+                    f"(2^{ADDRESS_BITS[version] - prefix} addresses)",
+                )
         return values
 
 
@@ -195,8 +241,10 @@ class Environment(Strict):
 class EksCluster(Strict):
     kind: Literal["eks"] = Field(..., description="Amazon EKS cluster running the TMS workloads.")
     version: str = Field("1.31", pattern=r"^1\.[0-9]{2}$", description="Kubernetes minor version, e.g. 1.31.")
+    # IAM's [\w+=,.@-] means ASCII word characters; the validator's regex engine reads \w
+    # as Unicode (accepting 'é'), and compiling that class cost 10% of a whole compile.
     admin_role_name: str = Field(
-        ..., pattern=r"^[\w+=,.@-]{1,64}$", description="Existing IAM role granted cluster admin through an EKS access entry."
+        ..., pattern=r"^[A-Za-z0-9_+=,.@-]{1,64}$", description="Existing IAM role granted cluster admin through an EKS access entry."
     )
     addon_versions: dict[Literal["vpc-cni", "coredns", "kube-proxy", "aws-ebs-csi-driver"], str] = Field(
         {}, description="Pinned add-on versions; an add-on left out gets the default version for the cluster version."
@@ -259,8 +307,30 @@ SERVICE_KINDS = tuple(typing.get_args(m.model_fields["kind"].annotation)[0] for 
 RESERVED_STACK_NAMES = ("bootstrap",)
 # <platform>-<environment>-<service> names every resource; the tightest AWS
 # limit on such a name is ElastiCache's 40-character replication group id
-# (bucket names add "-<account id>" and stay under S3's 63).
+# (bucket names add "-<account id>" and stay under S3's 63; suffixes such as
+# "-monitoring" stay under IAM's 64 and RDS's 63). The API service names an
+# application load balancer and its target group, which AWS limits to 32: as
+# every platform has one, <platform>-<environment> has at most 28 characters,
+# which keeps <platform>-<environment>-<workload> (the IRSA roles, 62 at most)
+# and the CI roles under IAM's 64. tests/test_platform_invariants.py checks
+# every name of the compiled Terraform against its service's limit, so a name
+# built another way fails there.
 MAX_RESOURCE_NAME = 40
+MAX_LOAD_BALANCER_NAME = 32
+MAX_BUCKET_NAME = 63
+
+# Starts of a bucket name S3 reserves (general purpose bucket naming rules); a
+# bucket name tmsc builds starts with the platform name. 'xn--' cannot occur
+# in a Name, which has no '--'.
+S3_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+S3_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", "--x-s3", "--table-s3", ".mrap")
+# Every security group name starts with the platform name, and EC2 refuses
+# one starting with 'sg-'; the load balancer's name may not start with 'internal-'.
+RESERVED_PLATFORM_PREFIXES = {
+    **{prefix: "S3 reserves it at the start of bucket names (the state and attachments buckets start with the platform name)" for prefix in S3_RESERVED_PREFIXES},
+    "sg-": "EC2 refuses security group names that start with it (they start with the platform name)",
+    "internal-": "Elastic Load Balancing refuses load balancer names that start with it (the API's starts with the platform name)",
+}
 
 # Kinds whose single instance feeds one of the six contract outputs.
 SINGLETON_KINDS = ("eks", "api")
@@ -281,11 +351,20 @@ class StateBackend(Strict):
     bucket: str | None = Field(
         None,
         pattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$",
-        description="Name of the S3 bucket holding Terraform state (default: <platform>-tfstate-<region>).",
+        description="Name of the S3 bucket holding Terraform state (default: <platform>-tfstate-<region>); "
+        "S3's reserved prefixes (xn--, sthree-, amzn-s3-demo-) and suffixes (-s3alias, --ol-s3, --x-s3, --table-s3) are refused.",
     )
     lock_table: str | None = Field(
         None, pattern=r"^[A-Za-z0-9_.-]{3,255}$", description="DynamoDB lock table (default: <platform>-tfstate-locks)."
     )
+
+    @field_validator("bucket")
+    @classmethod
+    def _s3_reserved(cls, value: str | None) -> str | None:
+        problem = bucket_name_problem(value) if value is not None else None
+        if problem:
+            raise SpecRuleError(f"{value!r} is not a valid S3 bucket name: {problem}", (), "choose another bucket name")
+        return value
 
 
 GITHUB_REPOSITORY_PATTERN = r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$"
@@ -331,6 +410,18 @@ class Platform(Strict):
         description="GitHub Actions delivery: the repository whose pull requests plan and whose merges apply (omit: no CI identity is emitted).",
     )
 
+    @field_validator("platform")
+    @classmethod
+    def _platform_prefix(cls, value: str) -> str:
+        for prefix, why in RESERVED_PLATFORM_PREFIXES.items():
+            if (value + "-").startswith(prefix):
+                raise SpecRuleError(
+                    f"AWS names built from {value!r} would start with {prefix!r}: {why}",
+                    (),
+                    f"choose a platform name that neither is {prefix.rstrip('-')!r} nor starts with {prefix!r}",
+                )
+        return value
+
     @model_validator(mode="after")
     def _cross_field(self) -> Platform:
         kinds: dict[str, list[str]] = {}
@@ -353,8 +444,16 @@ class Platform(Strict):
                     ("environments", env_name),
                     "rename the environment",
                 )
-            for service_name in self.services:
+            for service_name, service in self.services.items():
                 full = f"{self.platform}-{env_name}-{service_name}"
+                if service.kind == "api" and len(full) > MAX_LOAD_BALANCER_NAME:
+                    raise SpecRuleError(
+                        f"the load balancer and target group of API service {service_name!r} would be named {full!r} "
+                        f"({len(full)} characters), and AWS allows at most {MAX_LOAD_BALANCER_NAME} in an aws_lb or aws_lb_target_group name",
+                        ("environments", env_name),
+                        f"shorten the platform, environment or API service name: <platform>-<environment>-<api service> "
+                        f"may have at most {MAX_LOAD_BALANCER_NAME} characters",
+                    )
                 if len(full) > MAX_RESOURCE_NAME:
                     raise SpecRuleError(
                         f"AWS names built from it ({full!r}, {len(full)} characters) exceed the {MAX_RESOURCE_NAME} "
@@ -362,6 +461,15 @@ class Platform(Strict):
                         ("environments", env_name),
                         "shorten the platform, environment or service name",
                     )
+        if self.state.bucket is None:
+            bucket = f"{self.platform}-tfstate-{self.region}"
+            if len(bucket) > MAX_BUCKET_NAME:
+                raise SpecRuleError(
+                    f"the default Terraform state bucket name {bucket!r} has {len(bucket)} characters, "
+                    f"and S3 allows at most {MAX_BUCKET_NAME}",
+                    ("platform",),
+                    "shorten the platform name, or name the bucket in state.bucket",
+                )
         overlaps = _overlapping_networks(self.environments)
         if overlaps:
             a, b = overlaps
@@ -432,6 +540,81 @@ def _overlapping_networks(environments: dict[str, Environment]) -> tuple[str, st
             if env_a.network.network.overlaps(env_b.network.network):
                 return name_a, name_b
     return None
+
+
+NAME_ALPHABET = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
+
+
+def name_problem(value: str) -> str:
+    """What makes value break NAME_PATTERN, in words (for the loader's message)."""
+    upper = sorted({c for c in value if c.isupper()})
+    other = sorted({c for c in value if c not in NAME_ALPHABET and not c.isupper()})
+    if upper:
+        return f"has upper-case letters ({', '.join(map(repr, upper[:5]))}); names are lower-case"
+    if other:
+        return f"has {', '.join(map(repr, other[:5]))}: only lower-case letters, digits and '-' may appear"
+    if not value[:1].isalpha():
+        return "must start with a letter (RDS and ElastiCache identifiers do)"
+    if value.startswith("xn--"):
+        return "starts with 'xn--', which S3 reserves at the start of bucket names, and has two hyphens in a row, which RDS and ElastiCache identifiers refuse"
+    if "--" in value:
+        return "has two hyphens in a row, which RDS and ElastiCache identifiers refuse"
+    if value.endswith("-"):
+        return "ends with a hyphen, which RDS and ElastiCache identifiers refuse"
+    if len(value) < 2:
+        return "is shorter than 2 characters"
+    return "is not a valid name"
+
+
+def bucket_name_problem(name: str) -> str | None:
+    """Why S3 would refuse name as a general purpose bucket name (beyond its alphabet and length), or None."""
+    for prefix in S3_RESERVED_PREFIXES:
+        if name.startswith(prefix):
+            return f"S3 reserves the prefix {prefix!r}"
+    for suffix in S3_RESERVED_SUFFIXES:
+        if name.endswith(suffix):
+            return f"S3 reserves the suffix {suffix!r}"
+    return None
+
+
+# IANA zone names start with an upper-case letter (Europe/Berlin, UTC,
+# Etc/GMT+1, America/Port-au-Prince); the pattern also keeps out the tz
+# directory's other files (localtime, posixrules, zone.tab).
+_ZONE_NAME = re.compile(r"[A-Z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9_+-]+)*")
+
+
+def is_iana_zone(name: str) -> bool:
+    """A zone of the IANA tz database (the system's, or the tzdata package's where the system has none)."""
+    import zoneinfo  # here, not at the top: only a spec that names a time zone pays for it
+
+    if not _ZONE_NAME.fullmatch(name):
+        return False
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
+
+
+def zone_hint(name: str) -> str:
+    """The fix for a time zone that is not one: the zone meant, when it is close enough to tell."""
+    import difflib
+    import zoneinfo
+
+    zones = {zone for zone in zoneinfo.available_timezones() if _ZONE_NAME.fullmatch(zone)}
+    if not zones:
+        return "no IANA time zone database was found on this machine: install the tzdata package"
+    if len(name) <= 64:
+        by_lower = {zone.lower(): zone for zone in zones}
+        if name.lower() in by_lower:
+            return f"write it as {by_lower[name.lower()]!r} (zone names are case-sensitive)"
+        cities = {zone.rsplit("/", 1)[-1].lower(): zone for zone in zones if "/" in zone}
+        if name.lower().replace(" ", "_") in cities:
+            return f"write the full zone name, e.g. {cities[name.lower().replace(' ', '_')]!r}"
+        close = difflib.get_close_matches(name, sorted(zones), n=3, cutoff=0.75)
+        if close:
+            return f"did you mean {' or '.join(map(repr, close))}?"
+    return "use a zone name of the IANA tz database such as 'Europe/Berlin', 'America/New_York' or 'UTC'"
 
 
 def is_graviton(instance_type: str) -> bool:

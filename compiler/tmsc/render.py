@@ -21,10 +21,13 @@ and the Hypothesis suite does so for thousands of platforms):
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from bisect import bisect_right
+from collections.abc import Iterable, Mapping
+from itertools import compress
+from operator import attrgetter
 from typing import Any
 
-from tmsc.ir import DataSource, JsonDocument, Output, Provider, Ref, Resource, Settings, Stack, Template, refs_in
+from tmsc.ir import DataSource, EphemeralResource, JsonDocument, Output, Provider, Ref, Resource, Settings, Stack, Template, refs_in
 
 
 def _orjson() -> Any:
@@ -212,8 +215,9 @@ def stack_documents(stack: Stack) -> dict[str, dict[str, Any]]:
     """file name → JSON document, after checking addresses and references."""
     addresses = _check_addresses(stack)
     found: list[Ref] = []
+    starts: list[int] = []
     try:
-        documents = _documents(stack, found)
+        documents = _documents(stack, found, starts)
     except Exception as exc:  # the error a check before rendering would give comes first
         failure: Exception | None = exc
     else:
@@ -225,18 +229,33 @@ def stack_documents(stack: Stack) -> dict[str, dict[str, Any]]:
         if ref.address not in addresses:
             _check_references(stack, addresses)
             break
+    ephemeral = {address for address in addresses if address.startswith("ephemeral.")}
+    if ephemeral:
+        # Only the blocks holding a reference to an ephemeral block are walked again: the
+        # positions of those references in found (a scan at C speed), and the blocks they fall in.
+        named = map(ephemeral.__contains__, map(_ADDRESS_OF, found))
+        blocks = list(stack.blocks())
+        users = {bisect_right(starts, position) - 1 for position in compress(range(len(found)), named)}
+        _check_ephemeral_uses(stack.name, [blocks[i] for i in sorted(users)])
     return documents
 
 
-def _documents(stack: Stack, found: list[Ref]) -> dict[str, dict[str, Any]]:
+_ADDRESS_OF = attrgetter("address")
+
+
+def _documents(stack: Stack, found: list[Ref], starts: list[int]) -> dict[str, dict[str, Any]]:
+    """The documents; starts[i] is where the references of the stack's i-th block begin in found."""
     documents: dict[str, dict[str, Any]] = {}
     for file in stack.files:
         doc: dict[str, Any] = {}
         for block in file.blocks:
+            starts.append(len(found))
             if isinstance(block, Resource):
                 doc.setdefault("resource", {}).setdefault(block.type, {})[block.name] = _block_body(block.body, block.because, found)
             elif isinstance(block, DataSource):
                 doc.setdefault("data", {}).setdefault(block.type, {})[block.name] = _block_body(block.body, (), found)
+            elif isinstance(block, EphemeralResource):
+                doc.setdefault("ephemeral", {}).setdefault(block.type, {})[block.name] = _block_body(block.body, (), found)
             elif isinstance(block, Output):
                 output = {"description": block.description, "value": _expression(block.value, found)}
                 if block.sensitive:
@@ -255,8 +274,9 @@ def _documents(stack: Stack, found: list[Ref]) -> dict[str, dict[str, Any]]:
 
 
 def check_stack(stack: Stack) -> None:
-    """Unique addresses and file names; every reference points at a block of this stack."""
+    """Unique addresses and file names; every reference points at a block of this stack; ephemeral values only where Terraform takes them."""
     _check_references(stack, _check_addresses(stack))
+    _check_ephemeral_uses(stack.name, stack.blocks())
 
 
 def _check_addresses(stack: Stack) -> dict[str, str]:
@@ -283,8 +303,30 @@ def _check_references(stack: Stack, addresses: Mapping[str, str]) -> None:
                 raise RenderError(f"{stack.name}: {_address(block) or type(block).__name__} refers to {ref.expression}, which is not emitted")
 
 
+def _check_ephemeral_uses(stack_name: str, blocks: Iterable[Any]) -> None:
+    """An ephemeral value goes only into a write-only argument (the provider names them *_wo), a provider block or another ephemeral block.
+
+    Terraform refuses it anywhere else in what tmsc emits ("Invalid use of
+    ephemeral value"): a plain argument would put it in the plan and the state,
+    which is what an ephemeral block avoids. depends_on may name an ephemeral block.
+    """
+    for block in blocks:
+        if isinstance(block, (EphemeralResource, Provider)):
+            continue
+        body = {"value": block.value} if isinstance(block, Output) else block.body
+        for key, value in body.items():
+            if key == "depends_on" or (isinstance(block, Resource) and str(key).endswith("_wo")):
+                continue
+            for ref in refs_in(value):
+                if ref.address.startswith("ephemeral."):
+                    raise RenderError(
+                        f"{stack_name}: {_address(block) or type(block).__name__}.{key} uses the ephemeral {ref.expression}; "
+                        "an ephemeral value goes only into a write-only argument (*_wo), a provider block or another ephemeral block"
+                    )
+
+
 def _address(block: Any) -> str | None:
-    if isinstance(block, (Resource, DataSource)):
+    if isinstance(block, (Resource, DataSource, EphemeralResource)):
         return block.address
     if isinstance(block, Output):
         return f"output.{block.name}"

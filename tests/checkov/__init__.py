@@ -1,9 +1,14 @@
 """checkov over the compiled stacks, with the one reviewed list of checks deliberately not met (skips.yaml).
 
-Reusable by any scan of the same platform (out/<stack> here; the plan JSON of
-an emulator apply elsewhere): `skip_checks(stack)` is what to pass to
-`--skip-check`, `expected_failures(stack)` the (check, resource address) pairs
-an unskipped scan must report, no more and no fewer.
+Reused by every scan of the same platform: out/<stack> (tests/test_checkov.py,
+--framework terraform_json) and the plan JSON of an emulator apply
+(tests/test_apply_platform.py, --framework terraform_plan).
+`skip_checks(stack)` is what to pass to `--skip-check`,
+`expected_failures(stack)` the (check, resource address) pairs an unskipped
+scan must report, no more and no fewer; `plan_skip_checks` and
+`plan_expected_failures` are the same for a plan JSON, after the reviewed
+plan_differences of skips.yaml. `scan_twice` runs the two scans and
+`mismatch` says what differs from the reviewed list.
 """
 
 from __future__ import annotations
@@ -12,11 +17,13 @@ import json
 import os
 import re
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import attrs
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -32,6 +39,17 @@ class Skip:
     check: str
     stacks: tuple[str, ...]
     resources: tuple[str, ...]
+    reason: str
+
+
+@attrs.frozen
+class PlanDifference:
+    """Where a plan JSON's findings differ from out/'s: `fails` there only, or a skip whose finding it `passes`."""
+
+    check: str
+    stacks: tuple[str, ...]
+    resources: tuple[str, ...]
+    plan: str
     reason: str
 
 
@@ -59,6 +77,19 @@ def skips() -> list[Skip]:
     ]
 
 
+def plan_differences() -> list[PlanDifference]:
+    return [
+        PlanDifference(
+            str(entry.get("check", "")),
+            tuple(entry.get("stacks") or ()),
+            tuple(entry.get("resources") or ()),
+            str(entry.get("plan", "")),
+            " ".join(str(entry.get("reason") or "").split()),
+        )
+        for entry in _document().get("plan_differences") or []
+    ]
+
+
 def known_parse_errors() -> list[ParseError]:
     return [
         ParseError(str(e.get("file", "")), tuple(e.get("stacks") or ()), " ".join(str(e.get("reason") or "").split()))
@@ -74,6 +105,20 @@ def skip_checks(stack: str) -> list[str]:
 def expected_failures(stack: str) -> set[tuple[str, str]]:
     """(check id, resource address) an unskipped scan of the stack reports: exactly the skipped ones."""
     return {(s.check, resource) for s in skips() if stack in s.stacks for resource in s.resources}
+
+
+def _plan_difference(stack: str, effect: str) -> set[tuple[str, str]]:
+    return {(d.check, resource) for d in plan_differences() if stack in d.stacks and d.plan == effect for resource in d.resources}
+
+
+def plan_expected_failures(stack: str) -> set[tuple[str, str]]:
+    """(check id, resource address) an unskipped scan of an applied stack's plan JSON reports."""
+    return (expected_failures(stack) - _plan_difference(stack, "passes")) | _plan_difference(stack, "fails")
+
+
+def plan_skip_checks(stack: str) -> list[str]:
+    """Check ids to pass to --skip-check for an applied stack's plan JSON."""
+    return sorted({check for check, _ in plan_expected_failures(stack)})
 
 
 # --------------------------------------------------------------------------- running checkov
@@ -133,3 +178,51 @@ def resource_address(record: dict[str, Any], directory: Path) -> str:
 
 def failures(report: dict[str, Any], directory: Path) -> set[tuple[str, str]]:
     return {(r["check_id"], resource_address(r, directory)) for r in report["results"]["failed_checks"]}
+
+
+def require_checkov() -> Path:
+    """The checkov executable; the test is skipped without it (failed in CI, where `make test` installs it)."""
+    executable = checkov_executable()
+    if not executable.is_file():
+        message = f"checkov is not installed at {executable}: run `make checkov` (or set {CHECKOV_VARIABLE})"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return executable
+
+
+def scan_twice(target: Path, skip: list[str], framework: str = "terraform_json") -> tuple[dict[str, Any], dict[str, Any]]:
+    """(report without skips, report with `--skip-check skip`) of one target, the two scans run side by side."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        unskipped = pool.submit(run_checkov, target, [], framework)
+        skipped = pool.submit(run_checkov, target, skip, framework)
+        return unskipped.result(), skipped.result()
+
+
+def mismatch(found: set[tuple[str, str]], expected: set[tuple[str, str]], names: dict[str, str], what: str) -> list[str]:
+    """Why the failures an unskipped scan found are not exactly the reviewed ones; [] when they are."""
+    problems = []
+    new = sorted(found - expected)
+    stale = sorted(expected - found)
+    if new:
+        problems.append(f"{what}: checks failing without a skip (fix the compiler, or add them to tests/checkov/skips.yaml with a reason):")
+        problems += [f"  {check} {resource}: {names.get(check, '')}" for check, resource in new]
+    if stale:
+        problems.append(f"{what}: skips whose check no longer fails (remove them from tests/checkov/skips.yaml):")
+        problems += [f"  {check} {resource}" for check, resource in stale]
+    return problems
+
+
+def results_by_check(report: dict[str, Any]) -> set[tuple[str, str, str]]:
+    """(check id, resource, file) of every passed and failed result."""
+    return {(r["check_id"], r["resource"], r["file_path"]) for kind in ("passed_checks", "failed_checks") for r in report["results"][kind]}
+
+
+def write_line(request: pytest.FixtureRequest, text: str) -> None:
+    """A line in pytest's terminal output, even under output capture (the checkov figures)."""
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None or capture is None:
+        return
+    with capture.global_and_fixture_disabled():
+        reporter.write_line(text)

@@ -1,8 +1,10 @@
-"""RDS cross-Region automated backup replication for moto 5.2.5.
+"""RDS disaster-recovery APIs for moto 5.2.5: cross-Region automated backup
+replication, and point-in-time restore as `tmsc dr-drill` uses it.
 
 Kept apart from patches.py (same style: the docstring says what AWS does and
 why the patch matches it); ``apply_patches()`` there calls
-``apply_rds_backup_replication_patch()``.
+``apply_rds_backup_replication_patch()``, which applies every patch of this
+module (``apply_rds_dr_patches()``).
 """
 
 from __future__ import annotations
@@ -87,11 +89,18 @@ def apply_rds_backup_replication_patch() -> None:
     does elsewhere. What the emulator cannot know (restore window contents) is
     a synthetic window from the replication's start to now.
     """
+    apply_rds_dr_patches()
+
+
+def apply_rds_dr_patches() -> None:
+    """Every patch of this module, once: backup replication (above) and
+    point-in-time restore (``_patch_point_in_time_restore``)."""
     global _applied
     with _lock:
         if _applied:
             return
         _patch()
+        _patch_point_in_time_restore()
         _applied = True
 
 
@@ -295,7 +304,8 @@ def _patch() -> None:
                           f"No automated backup found for {arn or resource_id}.")
             return ActionResult({"DBInstanceAutomatedBackups": replicated})
         local = original_describe(self)
-        local_list = list(local.result.get("DBInstanceAutomatedBackups") or [])
+        local_list = [_local_backup_view(self.backend, b)
+                      for b in local.result.get("DBInstanceAutomatedBackups") or []]
         return ActionResult({"DBInstanceAutomatedBackups": local_list + replicated})
 
     RDSResponse.start_db_instance_automated_backups_replication = (  # type: ignore[attr-defined]
@@ -325,3 +335,247 @@ def _patch() -> None:
     delete_db_instance.__wrapped__ = original_delete  # type: ignore[attr-defined]
     delete_db_instance.__tmsc_patched__ = True  # type: ignore[attr-defined]
     backend_cls.delete_db_instance = delete_db_instance  # type: ignore[method-assign]
+
+
+# ---------------------------------------------------------------------------
+# Point-in-time restore
+# ---------------------------------------------------------------------------
+
+# What DescribeDBInstances reports of a restored instance before "available":
+# AWS builds it ("creating"), then takes its first backup ("backing-up").
+RESTORE_STATUSES = ("creating", "backing-up")
+# The RDS event AWS records for a point-in-time restore (RDS-EVENT-0019).
+RESTORE_EVENT = "DB_INSTANCE_RESTORE_POINT_IN_TIME"
+
+
+def _utc(value: Any) -> _dt.datetime:
+    """An aware UTC datetime from moto's naive-UTC datetimes or an ISO 8601 string."""
+    if isinstance(value, str):
+        value = _dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        return value.replace(tzinfo=_dt.timezone.utc)
+    return value.astimezone(_dt.timezone.utc)
+
+
+def restorable_window(db: Any) -> tuple[_dt.datetime, _dt.datetime] | None:
+    """(earliest, latest) restorable time of a moto DB instance, as the patched
+    emulator reports it; None without automated backups (retention 0)."""
+    retention = int(getattr(db, "backup_retention_period", 0) or 0)
+    if not retention:
+        return None
+    latest = _now()
+    earliest = max(_utc(db.instance_create_time), latest - _dt.timedelta(days=retention))
+    return earliest, latest
+
+
+def _local_backup_view(backend: Any, backup: Any) -> dict[str, Any]:
+    """The DBInstanceAutomatedBackup shape of one of moto's own (same-Region)
+    automated backups, with what AWS returns of it (see the docstring of
+    _patch_point_in_time_restore)."""
+    identifier = backup.db_instance_identifier
+    view: dict[str, Any] = {"DBInstanceIdentifier": identifier, "Status": backup.status}
+    db = backend.databases.get(identifier)
+    if db is None:
+        return view
+    window = restorable_window(db)
+    view.update({
+        "DBInstanceArn": db.arn,
+        "DbiResourceId": db.dbi_resource_id,
+        "Region": db.region,
+        "RestoreWindow": {"EarliestTime": window[0], "LatestTime": window[1]} if window else None,
+        "AllocatedStorage": getattr(db, "allocated_storage", None),
+        "Port": getattr(db, "port", None),
+        "InstanceCreateTime": _utc(db.instance_create_time),
+        "MasterUsername": getattr(db, "master_username", None),
+        "Engine": db.engine,
+        "EngineVersion": getattr(db, "engine_version", None),
+        "Encrypted": bool(getattr(db, "storage_encrypted", False)),
+        "KmsKeyId": getattr(db, "kms_key_id", None),
+        "StorageType": getattr(db, "storage_type", None),
+        "IAMDatabaseAuthenticationEnabled": bool(getattr(db, "enable_iam_database_authentication", False)),
+        "BackupRetentionPeriod": getattr(db, "backup_retention_period", None),
+        "PreferredBackupWindow": getattr(db, "preferred_backup_window", None),
+        "BackupTarget": "region",
+    })
+    return {k: v for k, v in view.items() if v is not None}
+
+
+def _patch_point_in_time_restore() -> None:
+    """RestoreDBInstanceToPointInTime, LatestRestorableTime and the restorable
+    window, as AWS answers them.
+
+    AWS (RDS API reference, RestoreDBInstanceToPointInTime): restores the
+    source's data as of ``RestoreTime`` — any time from the earliest restorable
+    time (the start of the backup retention period, or the instance's
+    creation) to ``LatestRestorableTime`` — or as of the latest restorable time
+    with ``UseLatestRestorableTime``; naming both is refused
+    (``InvalidParameterCombination``), a source without automated backups
+    (retention 0) too (``PointInTimeRestoreNotEnabled``), an identifier in use
+    as well (``DBInstanceAlreadyExists``). A time outside the window is
+    refused with HTTP 400 (the exact code is not documented; here
+    ``InvalidParameterValue``). "The target database is created with most of
+    the original configuration, but ... with the default security group, the
+    default subnet group, and the default DB parameter group ... as a
+    single-AZ deployment": what the request does not name is AWS's default,
+    not the source's — ``DBSubnetGroupName`` (default subnet group),
+    ``VpcSecurityGroupIds`` (the default security group of the subnet
+    group's VPC), ``DBParameterGroupName`` (the engine's default group),
+    ``MultiAZ``, ``EnableIAMDatabaseAuthentication``, ``DeletionProtection``,
+    ``PubliclyAccessible`` and ``CopyTagsToSnapshot`` (off),
+    ``EnableCloudwatchLogsExports`` (none). Enhanced monitoring is not a
+    restore parameter (off until ModifyDBInstance), and neither is a managed
+    master password outside RDS for Oracle: the restored instance has the
+    source's password as of the restore time and no ``MasterUserSecret``
+    until ModifyDBInstance ``ManageMasterUserPassword`` (the AWS provider
+    does exactly that after a restore). Storage encryption and its KMS key
+    are the source's. The new instance is ``creating``, then
+    ``backing-up``, then ``available``; RDS records the restore as an event
+    of category ``restoration`` (RDS-EVENT-0019) naming the source and the
+    new instance (the emulator's text: "Restored from DB instance <source>
+    to <target>."). DescribeDBInstanceAutomatedBackups returns the
+    instance's backup with ``DBInstanceArn``, ``DbiResourceId``, ``Region``
+    and ``RestoreWindow`` (``EarliestTime``, ``LatestTime``);
+    ``LatestRestorableTime`` is a UTC timestamp, absent without backups.
+
+    moto 5.2.5 ignores ``RestoreTime`` and ``UseLatestRestorableTime`` (no
+    window, no check, nothing recorded), copies every setting of the source
+    onto the new instance (subnet group, security groups, parameter group,
+    Multi-AZ, IAM authentication, deletion protection, monitoring, log
+    exports, a new managed master secret) — so a restore that forgets them
+    looks right — reports the source as its ``ReadReplicaSourceDBInstanceIdentifier``
+    (the AWS provider then reads ``replicate_source_db`` and an adopted
+    instance would be promoted), reports it ``available`` at once, records no event,
+    returns its local automated backups with only identifier and status, and
+    gives ``LatestRestorableTime`` without a time zone (clients read it as
+    local time) and even without backups.
+
+    The patch keeps moto's restore and then applies AWS's defaults for what
+    the request did not name, checks the parameters and the window, scripts
+    the status (``creating`` on the first DescribeDBInstances, ``backing-up``
+    on the second, then ``available``), records the event, and keeps what
+    the request asked (``_tmsc_restore`` on the instance: source, restore
+    time, latest or not — what CloudTrail would show) for tests to read.
+    Not modelled: ``LatestRestorableTime`` lags real time by up to five
+    minutes on AWS (log upload interval); here it is the current time, and
+    the window's earliest time is the instance's creation (or the start of
+    the retention period) since moto keeps no backups to restore from.
+    Restores from ``SourceDbiResourceId`` or a replicated backup ARN are left
+    as moto has them, and so are tags (moto copies the source's; the drill
+    names them).
+    """
+    from moto.ec2.models import ec2_backends
+    from moto.rds import models as rds_models
+    from moto.rds.exceptions import (DBInstanceAlreadyExists, InvalidParameterCombination,
+                                     InvalidParameterValue, RDSClientError)
+    from moto.rds.responses import RDSResponse
+
+    instance_cls = rds_models.DBInstance
+    backend_cls = rds_models.RDSBackend
+
+    def latest_restorable_time(self: Any) -> _dt.datetime | None:
+        return _now() if int(getattr(self, "backup_retention_period", 0) or 0) else None
+
+    instance_cls.latest_restorable_time = property(latest_restorable_time)  # type: ignore[assignment,method-assign]
+
+    rds_models.Event.EVENT_MAP[RESTORE_EVENT] = {
+        "Categories": ["restoration"],
+        "Message": "Restored from DB instance",
+    }
+
+    original_restore = backend_cls.restore_db_instance_to_point_in_time
+
+    def given(overrides: Any, key: str) -> Any:
+        value = overrides.get(key)
+        return None if value in (None, "", [], {}) else value
+
+    def restore_db_instance_to_point_in_time(self: Any, source_db_identifier: str,
+                                             target_db_identifier: str,
+                                             overrides: Any) -> Any:
+        if not source_db_identifier:
+            return original_restore(self, source_db_identifier, target_db_identifier, overrides)
+        source = self.describe_db_instances(db_instance_identifier=source_db_identifier)[0]
+        restore_time = given(overrides, "restore_time")
+        use_latest = bool(overrides.get("use_latest_restorable_time"))
+        if restore_time is not None and use_latest:
+            raise InvalidParameterCombination(
+                "Cannot specify both RestoreTime and UseLatestRestorableTime.")
+        window = restorable_window(source)
+        if window is None:
+            raise RDSClientError(
+                "PointInTimeRestoreNotEnabled",
+                f"Point-in-time restore is not enabled for DB instance {source_db_identifier}: "
+                "its backup retention period is 0.")
+        at = window[1] if restore_time is None else _utc(restore_time)
+        if not window[0] <= at <= window[1]:
+            raise InvalidParameterValue(
+                f"The restore time {at.isoformat()} is outside the restorable window of DB "
+                f"instance {source_db_identifier}: {window[0].isoformat()} to {window[1].isoformat()}.")
+        if (target_db_identifier or "").lower() in self.databases:
+            raise DBInstanceAlreadyExists()
+
+        new = original_restore(self, source_db_identifier, target_db_identifier, overrides)
+
+        # AWS's defaults for what the request does not name (moto copied the source's).
+        if given(overrides, "db_subnet_group_name") is None:
+            new._db_subnet_group_name = None
+            new.db_subnet_group = None
+        if given(overrides, "vpc_security_group_ids") is None:
+            ec2 = ec2_backends[self.account_id][self.region_name]
+            subnet_group = getattr(new, "db_subnet_group", None)
+            vpc_id = subnet_group.vpc_id if subnet_group is not None else ec2.default_vpc.id
+            new.vpc_security_group_ids = [ec2.get_default_security_group(vpc_id).id]
+        if given(overrides, "db_parameter_group_name") is None:
+            new.db_parameter_group_name = None
+        for attribute, parameter in (("multi_az", "multi_az"),
+                                     ("enable_iam_database_authentication",
+                                      "enable_iam_database_authentication"),
+                                     ("deletion_protection", "deletion_protection"),
+                                     ("publicly_accessible", "publicly_accessible"),
+                                     ("copy_tags_to_snapshot", "copy_tags_to_snapshot")):
+            setattr(new, attribute, bool(overrides.get(parameter)))
+        new.enabled_cloudwatch_logs_exports = list(
+            given(overrides, "enable_cloudwatch_logs_exports") or [])
+        new.monitoring_interval = 0
+        new.monitoring_role_arn = None
+        # moto stored the request's SourceDBInstanceIdentifier as a read-replica source.
+        new.source_db_instance_identifier = None
+        if not str(new.engine).startswith("oracle") and hasattr(new, "master_user_secret"):
+            new.master_user_secret.delete_secret()
+            del new.master_user_secret
+            new.manage_master_user_password = False
+
+        new.status = RESTORE_STATUSES[0]
+        new._tmsc_pending_statuses = list(RESTORE_STATUSES)
+        new._tmsc_restore = {
+            "source": source.db_instance_identifier,
+            "source_arn": source.arn,
+            "restore_time": at,
+            "use_latest_restorable_time": use_latest,
+            "window": window,
+        }
+        new.add_event(RESTORE_EVENT)
+        self.events[-1].message = (
+            f"Restored from DB instance {source.db_instance_identifier} to {new.db_instance_identifier}.")
+        return new
+
+    restore_db_instance_to_point_in_time.__wrapped__ = original_restore  # type: ignore[attr-defined]
+    backend_cls.restore_db_instance_to_point_in_time = (  # type: ignore[method-assign]
+        restore_db_instance_to_point_in_time)
+
+    original_describe_instances = RDSResponse.describe_db_instances
+
+    def describe_db_instances(self: Any) -> Any:
+        identifier = (self.params.get("DBInstanceIdentifier") or "").lower()
+        for db in list(self.backend.databases.values()):
+            pending = getattr(db, "_tmsc_pending_statuses", None)
+            if pending is None or (identifier and db.db_instance_identifier != identifier):
+                continue
+            if pending:
+                db.status = pending.pop(0)
+            else:
+                db.status = "available"
+                del db._tmsc_pending_statuses
+        return original_describe_instances(self)
+
+    describe_db_instances.__wrapped__ = original_describe_instances  # type: ignore[attr-defined]
+    RDSResponse.describe_db_instances = describe_db_instances  # type: ignore[method-assign]

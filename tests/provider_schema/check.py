@@ -20,7 +20,11 @@ Checks every ``resource`` / ``data`` / ``ephemeral`` block and every
   recursively;
 * attribute values have a compatible JSON shape for their type (e.g. no
   object for a string, no bare string for a list). Any string containing
-  ``${`` or ``%{`` is a template/expression and matches every type.
+  ``${`` or ``%{`` is a template/expression and matches every type;
+* a reference to an ``ephemeral`` block is used only where Terraform takes
+  an ephemeral value: a write-only attribute (``write_only`` in the schema),
+  another ephemeral block or a provider block (a data source or a plain
+  attribute would keep it in the plan and the state, and Terraform refuses it).
 
 Blocks whose provider (``provider`` meta-argument, else the type prefix) is
 not ``aws`` (random_*, tls_*, terraform_data, ...) are skipped: the committed
@@ -243,9 +247,10 @@ def _value_errors(value: Any, ty: Any, path: str) -> Iterator[tuple[str, str]]:
 # block checking
 # --------------------------------------------------------------------------- #
 class _Ctx:
-    def __init__(self, source: str, addr: str, errors: list[str]):
+    def __init__(self, source: str, addr: str, errors: list[str], ephemeral_ok: bool = False):
         self.prefix = f"{source}: {addr}: "
         self.errors = errors
+        self.ephemeral_ok = ephemeral_ok  # an ephemeral or provider block: ephemeral values allowed anywhere
 
     def err(self, path: str, msg: str) -> None:
         self.errors.append(self.prefix + (f"{path}: " if path else "") + msg)
@@ -334,10 +339,25 @@ def _check_nested_attribute(name: str, value: Any, nt: dict, ctx: _Ctx, path: st
                 _check_body(item, nt, ctx, _join(here, f"[{json.dumps(key)}]"), meta=set())
 
 
+_EPHEMERAL_REF_RE = re.compile(r"\$\{[^}]*\bephemeral\.")
+
+
+def _mentions_ephemeral(value: Any) -> bool:
+    if isinstance(value, str):
+        return bool(_EPHEMERAL_REF_RE.search(value))
+    if isinstance(value, dict):
+        return any(_mentions_ephemeral(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_mentions_ephemeral(v) for v in value)
+    return False
+
+
 def _check_attribute(name: str, value: Any, attr: dict, ctx: _Ctx, path: str) -> None:
     if _is_computed_only(attr):
         ctx.err(path, f'attribute "{name}" is computed-only and cannot be set')
         return
+    if not ctx.ephemeral_ok and not attr.get("write_only") and _mentions_ephemeral(value):
+        ctx.err(path, f'attribute "{name}" is not write-only and cannot take an ephemeral value')
     if "nested_type" in attr:
         _check_nested_attribute(name, value, attr["nested_type"], ctx, path)
         return
@@ -508,7 +528,7 @@ def check_document(doc: Any, schema: dict | None = None, source: str = "<json>")
                         if name == COMMENT_KEY:
                             continue
                         addr = f"{type_name}.{name}" if kind == "resource" else f"{kind}.{type_name}.{name}"
-                        ctx = _Ctx(source, addr, errors)
+                        ctx = _Ctx(source, addr, errors, ephemeral_ok=kind == "ephemeral")
                         body_list = list(_objects(bodies))
                         if not body_list:
                             ctx.err("", f"body must be an object, got {_json_kind(bodies)}")
@@ -527,7 +547,7 @@ def check_document(doc: Any, schema: dict | None = None, source: str = "<json>")
             for body in _objects(bodies):
                 alias = body.get("alias")
                 addr = f"provider.aws.{alias}" if isinstance(alias, str) else "provider.aws"
-                _check_body(body, schema["provider"]["block"], _Ctx(source, addr, errors), "",
+                _check_body(body, schema["provider"]["block"], _Ctx(source, addr, errors, ephemeral_ok=True), "",
                             meta=META_ARGS["provider"], kind="provider")
     return errors
 

@@ -31,6 +31,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterable
 
+from .check import _objects  # HCL JSON allows an object or an array of objects at each block level
+
 PROVIDER_SOURCE = "hashicorp/aws"
 PROVIDER_VERSION = "5.100.0"
 HERE = Path(__file__).resolve().parent
@@ -94,16 +96,6 @@ def warn(msg: str) -> None:
 # --------------------------------------------------------------------------- #
 # collecting types used by compiled output
 # --------------------------------------------------------------------------- #
-def _objects(value: Any) -> Iterable[dict]:
-    """HCL JSON allows an object or an array of objects at each block level."""
-    if isinstance(value, dict):
-        yield value
-    elif isinstance(value, list):
-        for item in value:
-            if isinstance(item, dict):
-                yield item
-
-
 def types_in_file(path: Path) -> dict[str, set[str]]:
     found: dict[str, set[str]] = {k: set() for k in KIND_TO_SECTION}
     try:

@@ -291,6 +291,61 @@ def test_resource_only_meta_args_rejected_on_data(schema):
     assert len(errs) == 1 and 'unknown attribute "provisioner"' in errs[0]
 
 
+def test_ephemeral_block_checked_with_its_own_schema(schema):
+    doc = {"ephemeral": {"aws_secretsmanager_random_password": {"p": {
+        "password_lenght": 32,  # typo
+        "random_password": "x",  # computed-only: the result
+        "exclude_numbers": "maybe",
+        "lifecycle": {"ignore_changes": ["password_length"]},  # resource-only lifecycle argument
+        "provisioner": [],  # resource-only meta-argument
+    }}}}
+    p = f"{SRC}: ephemeral.aws_secretsmanager_random_password.p: "
+    assert _errs(doc, schema) == [
+        p + 'unknown attribute "password_lenght" (did you mean "password_length"?)',
+        p + 'attribute "random_password" is computed-only and cannot be set',
+        p + 'attribute "exclude_numbers": expected bool, got string "maybe"',
+        p + 'lifecycle: unknown lifecycle argument "ignore_changes"',
+        p + 'unknown attribute "provisioner" (did you mean "provider"?)',
+    ]
+
+
+def test_ephemeral_type_checked_against_the_ephemeral_types(schema):
+    assert _errs({"ephemeral": {"aws_secretsmanager_secret": {"s": {}}}}, schema) == [
+        f'{SRC}: ephemeral.aws_secretsmanager_secret.s: unknown ephemeral resource type '
+        '"aws_secretsmanager_secret" (it is a resource)'
+    ]
+    errs = _errs({"ephemeral": {"aws_secretsmanager_secret_version": {"v": {}}}}, schema)
+    assert errs == [f'{SRC}: ephemeral.aws_secretsmanager_secret_version.v: missing required attribute "secret_id"']
+
+
+def test_ephemeral_value_only_in_write_only_attributes(schema):
+    ref = "${ephemeral.aws_secretsmanager_random_password.p.random_password}"
+    doc = {
+        "ephemeral": {
+            "aws_secretsmanager_random_password": {"p": {}},
+            "aws_secretsmanager_secret_version": {"e": {"secret_id": f"x-{ref}"}},  # ephemeral into ephemeral: fine
+        },
+        "provider": {"aws": {"region": "eu-west-1", "access_key": ref}},  # provider blocks take them too
+        "data": {"aws_secretsmanager_secret_version": {"d": {"secret_id": ref}}},
+        "resource": {
+            "aws_secretsmanager_secret_version": {
+                "wo": {"secret_id": "s", "secret_string_wo": f'{{"password":"{ref}"}}', "secret_string_wo_version": 1},
+                "plain": {"secret_id": "s", "secret_string": f'{{"password":"{ref}"}}'},
+            },
+            "aws_mq_broker": {"b": {
+                "broker_name": "b", "engine_type": "RabbitMQ", "engine_version": "3.13", "host_instance_type": "mq.t3.micro",
+                "user": [{"username": "u", "password": ref}],
+                "depends_on": ["ephemeral.aws_secretsmanager_random_password.p"],
+            }},
+        },
+    }
+    assert sorted(_errs(doc, schema)) == sorted([
+        f'{SRC}: data.aws_secretsmanager_secret_version.d: attribute "secret_id" is not write-only and cannot take an ephemeral value',
+        f'{SRC}: aws_secretsmanager_secret_version.plain: attribute "secret_string" is not write-only and cannot take an ephemeral value',
+        f'{SRC}: aws_mq_broker.b: user[0]: attribute "password" is not write-only and cannot take an ephemeral value',
+    ])
+
+
 def test_provider_block_checked(schema):
     doc = {"provider": {"aws": {"region": "eu-west-1", "regoin": "x", "alias": "eu"}}}
     assert _errs(doc, schema) == [

@@ -20,6 +20,11 @@ def lock_table_name(platform: Platform) -> str:
     return platform.state.lock_table or f"{platform.platform}-tfstate-locks"
 
 
+def state_key_alias(platform: Platform) -> str:
+    """The alias of the CMK encrypting the state bucket and lock table (created by the bootstrap stack)."""
+    return f"alias/{platform.platform}-tfstate"
+
+
 def state_key(platform: Platform, stack: str) -> str:
     return f"{platform.platform}/{stack}/terraform.tfstate"
 
@@ -36,6 +41,9 @@ def settings(platform: Platform, stack: str, remote_state: bool) -> Settings:
                 "key": state_key(platform, stack),
                 "region": platform.region,
                 "encrypt": True,
+                # Without a key, `encrypt` asks S3 for AES256 on every write, which
+                # overrides the bucket's default: name the bootstrap's CMK instead.
+                "kms_key_id": state_key_alias(platform),
                 # Both lock mechanisms: the S3 lockfile is the current one, the
                 # DynamoDB table what existing tooling and runbooks expect.
                 "use_lockfile": True,

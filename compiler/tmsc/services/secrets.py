@@ -4,13 +4,17 @@ One secret per data service, named <platform>/<env>/<service>/connection,
 readable (GetSecretValue) only by the IRSA roles of the workloads that declare
 they read the service, the secrets controller, the deploying principal and
 the CI roles that plan and apply the environment (they refresh the secret).
+
+A password tmsc must generate (the RabbitMQ broker's) has a secret of its own,
+<platform>/<env>/<service>/password, readable by Terraform's principals only:
+see generated_password.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from tmsc.ir import Block, DataSource, JsonDocument, Ref, Resource
+from tmsc.ir import Block, DataSource, EphemeralResource, JsonDocument, Ref, Resource
 from tmsc.services.context import Context, policy
 from tmsc.services.delivery import ci_secret_readers
 from tmsc.services.keys import customer_key
@@ -23,8 +27,13 @@ def connection_secret_arn(service: str) -> Ref:
     return Ref(f"aws_secretsmanager_secret.{service}", "arn")
 
 
-def secret_name(ctx: Context, service: str) -> str:
-    return f"{ctx.platform.platform}/{ctx.env_name}/{service}/connection"
+def secret_name(ctx: Context, service: str, what: str = "connection") -> str:
+    return f"{ctx.platform.platform}/{ctx.env_name}/{service}/{what}"
+
+
+def terraform_readers(ctx: Context) -> list[Any]:
+    """Who reads a secret's value when Terraform refreshes it: the principal applying now and the CI roles that plan and apply."""
+    return [Ref(SESSION_CONTEXT.address, "issuer_arn"), *ci_secret_readers(ctx.platform, ctx.env_name)]
 
 
 def emit_secrets_key(ctx: Context) -> tuple[Block, ...]:
@@ -36,44 +45,23 @@ def emit_secrets_key(ctx: Context) -> tuple[Block, ...]:
     return (key, alias, SESSION_CONTEXT)
 
 
-def connection_secret(
-    ctx: Context,
-    service: str,
-    readers: list[Ref],
-    value: dict[str, Any],
-    write_only: bool,
-    because: tuple[str, ...] = (),
-) -> tuple[Block, ...]:
-    """The secret, its value and its resource policy.
-
-    write_only: the value holds a password, so it goes through the write-only
-    argument and never lands in state (bump secret_string_wo_version to rewrite it).
-    """
+def _secret(ctx: Context, address: str, name: str, description: str, allowed: list[Any], because: tuple[str, ...] = ()) -> tuple[Resource, Resource]:
+    """A secret under the secrets CMK and its resource policy: GetSecretValue denied to every principal not in `allowed`."""
     protect = ctx.plan.deletion_protection.value
     secret = Resource(
         "aws_secretsmanager_secret",
-        service,
+        address,
         {
-            "name": secret_name(ctx, service),
-            "description": f"How pods connect to {ctx.name(service)}",
+            "name": name,
+            "description": description,
             "kms_key_id": SECRETS_KEY,
             "recovery_window_in_days": 30 if protect else 7,
         },
         because=because,
     )
-    document = JsonDocument(value)
-    version_body: dict[str, Any] = {"secret_id": secret.ref()}
-    if write_only:
-        version_body.update({"secret_string_wo": document, "secret_string_wo_version": 1})
-    else:
-        version_body["secret_string"] = document
-    version = Resource("aws_secretsmanager_secret_version", service, version_body)
-    # Terraform itself reads the secret when it refreshes the version: the
-    # principal applying now and the CI roles that plan and apply keep access.
-    allowed = [*readers, Ref(SESSION_CONTEXT.address, "issuer_arn"), *ci_secret_readers(ctx.platform, ctx.env_name)]
     secret_policy = Resource(
         "aws_secretsmanager_secret_policy",
-        service,
+        address,
         {
             "secret_arn": secret.ref("arn"),
             "block_public_policy": True,
@@ -91,4 +79,70 @@ def connection_secret(
             ),
         },
     )
+    return secret, secret_policy
+
+
+def connection_secret(
+    ctx: Context,
+    service: str,
+    readers: list[Ref],
+    value: dict[str, Any],
+    write_only: bool,
+    because: tuple[str, ...] = (),
+) -> tuple[Block, ...]:
+    """The secret, its value and its resource policy.
+
+    write_only: the value holds a password, so it goes through the write-only
+    argument and never lands in state (bump secret_string_wo_version to rewrite it).
+    """
+    # Terraform itself reads the secret when it refreshes the version: the
+    # principal applying now and the CI roles that plan and apply keep access.
+    secret, secret_policy = _secret(
+        ctx, service, secret_name(ctx, service), f"How pods connect to {ctx.name(service)}", [*readers, *terraform_readers(ctx)], because
+    )
+    document = JsonDocument(value)
+    version_body: dict[str, Any] = {"secret_id": secret.ref()}
+    if write_only:
+        version_body.update({"secret_string_wo": document, "secret_string_wo_version": 1})
+    else:
+        version_body["secret_string"] = document
+    version = Resource("aws_secretsmanager_secret_version", service, version_body)
     return (secret, version, secret_policy)
+
+
+def generated_password(ctx: Context, service: str, draw: dict[str, Any]) -> tuple[tuple[Block, ...], Ref]:
+    """A password drawn at apply time for an argument that has no write-only twin; (blocks, the value to give it).
+
+    No Terraform log, plan or out/ file ever holds it:
+
+    1. an `ephemeral "aws_secretsmanager_random_password"` draws it (GetRandomPassword
+       with `draw`'s options). Ephemeral: never in the plan or the state, and
+       Terraform takes its value only in write-only arguments;
+    2. the write-only `secret_string_wo` writes it, once, into a secret of its own
+       (<platform>/<env>/<service>/password; Terraform's principals alone read
+       it). The draw is repeated in every run and discarded: only a change of
+       `secret_string_wo_version` would write a new one;
+    3. a data source reads that version back: its `secret_string` is a plain
+       value the service's argument takes, and its id is "<secret ARN>|<version
+       id>" — unlike the `aws_secretsmanager_random_password` data source, whose
+       id is the password itself and is printed in the log ("Read complete ...
+       [id=...]").
+
+    The password is then in the state of that data source and of the resource
+    that takes it, and nowhere else. A separate secret breaks the cycle a single
+    one would make: the connection secret holds the service's endpoint, known
+    only once the service exists, and the service needs the password first.
+    """
+    generator = EphemeralResource("aws_secretsmanager_random_password", service, draw)
+    address = f"{service}_password"
+    secret, secret_policy = _secret(
+        ctx, address, secret_name(ctx, service, "password"), f"The generated password of {ctx.name(service)}, read by Terraform only", terraform_readers(ctx)
+    )
+    version = Resource(
+        "aws_secretsmanager_secret_version",
+        address,
+        # Written once: bumping the version writes a new password here but not into the service (see the caller).
+        {"secret_id": secret.ref(), "secret_string_wo": generator.ref("random_password"), "secret_string_wo_version": 1},
+    )
+    stored = DataSource("aws_secretsmanager_secret_version", address, {"secret_id": secret.ref("arn"), "version_id": version.ref("version_id")})
+    return (generator, secret, version, secret_policy, stored), stored.ref("secret_string")

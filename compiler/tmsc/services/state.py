@@ -9,7 +9,7 @@ from tmsc.ir import Block, Output, Resource
 from tmsc.model import Platform
 from tmsc.services.delivery import delivery_outputs, emit_delivery
 from tmsc.services.keys import customer_key
-from tmsc.services.providers import emit_providers, lock_table_name, state_bucket_name
+from tmsc.services.providers import emit_providers, lock_table_name, state_bucket_name, state_key_alias
 from tmsc.services.storage import BucketSpec, emit_bucket
 
 BOOTSTRAP = "bootstrap"
@@ -17,7 +17,7 @@ STATE_VERSIONS_KEPT_DAYS = 365  # a year of state history to roll back to
 
 
 def emit_bootstrap(platform: Platform) -> dict[str, tuple[Block, ...]]:
-    key, alias = customer_key("state", f"{platform.platform}-tfstate", f"Terraform state of {platform.platform}")
+    key, alias = customer_key("state", state_key_alias(platform).removeprefix("alias/"), f"Terraform state of {platform.platform}")
     bucket = emit_bucket(
         BucketSpec(
             address="state",
