@@ -182,7 +182,9 @@ def test_messaging(views: dict[str, StackView]) -> None:
     assert broker["logs"] == {"general": True} and broker["auto_minor_version_upgrade"] is True
     # The password: drawn ephemerally, written once into its own secret (write-only), read back by a data source.
     assert broker["user"][0]["password"] == "${data.aws_secretsmanager_secret_version.messaging_password.secret_string}"
-    assert broker["lifecycle"] == {"ignore_changes": ["user"]}
+    # Amazon MQ has no deletion protection of its own: prod-grade brokers get Terraform's guard, dev's none.
+    assert broker["lifecycle"] == {"ignore_changes": ["user"], "prevent_destroy": True}
+    assert views["dev"].of("aws_mq_broker")["messaging"]["lifecycle"] == {"ignore_changes": ["user"]}
     (draw,) = [d for f in prod.documents.values() for d in f.get("ephemeral", {}).get("aws_secretsmanager_random_password", {}).values()]
     assert draw["exclude_punctuation"] is True and draw["password_length"] >= 12
     stored = prod.of("aws_secretsmanager_secret_version")["messaging_password"]

@@ -1705,3 +1705,89 @@ def apply_patches() -> None:
         from .patches_rds_dr import apply_rds_backup_replication_patch
         apply_rds_backup_replication_patch()
         _applied = True
+
+
+# =============================================================================
+# Drift and deletion-protection tests (tests/test_drift_and_protection.py).
+# Appended section: registered by extending PATCHES below; apply_patches()
+# reads PATCHES when it runs, so these run after the ones above.
+#
+# Checked and NOT patched (moto 5.2.5 already matches AWS): DeleteDBInstance on
+# an instance with DeletionProtection fails with InvalidParameterCombination
+# ("Cannot delete protected DB Instance, please disable deletion protection and
+# try again."), and DeleteTable on a table with DeletionProtectionEnabled fails
+# with a ValidationException; both leave the resource in place.
+# =============================================================================
+def patch_ec2_modify_all_protocols_rule() -> None:
+    """ModifySecurityGroupRules on a rule for all protocols needs no ports.
+
+    AWS: a rule with ``IpProtocol = "-1"`` (all protocols) covers every port;
+    ModifySecurityGroupRules accepts it without ``FromPort`` / ``ToPort`` and
+    DescribeSecurityGroupRules reports ``-1`` for both. The AWS provider
+    updates an ``aws_vpc_security_group_*_rule`` with ``ip_protocol = "-1"``
+    that way (no ports), e.g. when it restores a rule narrowed out of band.
+
+    moto 5.2.5 requires both ports for every protocol ("Invalid value for
+    portRange. Must specify both from and to ports with TCP/UDP.") and stores
+    whatever it is given. The patch, for ``-1`` only, stores no ports -- what
+    moto's own SecurityGroupRule does for an all-protocols rule, reported as
+    ``-1`` by its DescribeSecurityGroupRules. Other protocols are unchanged.
+    """
+    from moto.ec2.models import security_groups as sg
+
+    def modify_factory(orig: Callable[..., Any]) -> Callable[..., Any]:
+        def modify_security_group_rules(self: Any, group_id: str, rules: dict[str, dict[str, Any]]) -> None:
+            all_protocols = []
+            prepared: dict[str, dict[str, Any]] = {}
+            for rule_id, new_rule in rules.items():
+                rule = dict(new_rule)
+                if str(rule.get("IpProtocol")) == "-1":
+                    all_protocols.append(rule_id)
+                    rule.setdefault("FromPort", -1)
+                    rule.setdefault("ToPort", -1)
+                prepared[rule_id] = rule
+            orig(self, group_id, prepared)
+            group = self.get_security_group_by_name_or_id(group_id)
+            for rule_id in all_protocols:
+                existing = group.get_rule(rule_id) if group else None
+                if existing is not None:
+                    existing.from_port = existing.to_port = None
+        return modify_security_group_rules
+
+    _wrap(sg.SecurityGroupBackend, "modify_security_group_rules", modify_factory)
+
+
+RDS_DEFAULT_CA = "rds-ca-rsa2048-g1"
+
+
+def patch_rds_default_ca() -> None:
+    """A new DB instance gets the Region's default CA, rds-ca-rsa2048-g1.
+
+    AWS: CreateDBInstance without ``CACertificateIdentifier`` gives the
+    instance the Region's default certificate authority -- rds-ca-rsa2048-g1
+    since the rds-ca-2019 rotation (unless the account overrides the default
+    with ModifyCertificates) -- and DescribeDBInstances reports it.
+    The AWS provider 5.100 does not send ``ca_cert_identifier`` on create: it
+    compares the created instance's CA with the configuration and, if they
+    differ, calls ModifyDBInstance and waits for the instance again (over a
+    minute of fixed waiter delays per instance).
+
+    moto 5.2.5 reports ``rds-ca-default``, an identifier AWS does not have, so
+    every instance configured with rds-ca-rsa2048-g1 (all of tmsc's) paid that
+    extra modify-and-wait. The patch uses AWS's default when none was given;
+    an identifier passed to CreateDBInstance, or set by ModifyDBInstance or a
+    restore, is kept as moto stores it.
+    """
+    from moto.rds import models as rds_models
+
+    def init_factory(orig: Callable[..., Any]) -> Callable[..., Any]:
+        def __init__(self: Any, backend: Any, *args: Any, **kwargs: Any) -> None:
+            orig(self, backend, *args, **kwargs)
+            if not kwargs.get("ca_certificate_identifier") and self.ca_certificate_identifier == "rds-ca-default":
+                self.ca_certificate_identifier = RDS_DEFAULT_CA
+        return __init__
+
+    _wrap(rds_models.DBInstance, "__init__", init_factory)
+
+
+PATCHES = (*PATCHES, patch_ec2_modify_all_protocols_rule, patch_rds_default_ca)

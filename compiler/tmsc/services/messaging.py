@@ -61,6 +61,9 @@ def emit_messaging(ctx: Context, name: str, service: RabbitMQ) -> dict[str, tupl
         # must not plan an update of the broker: the password is the one the broker was created with.
         "lifecycle": {"ignore_changes": ["user"]},
     }
+    if plan.deletion_protection.value:
+        # Amazon MQ has no deletion-protection setting: Terraform's own guard is the only one there is.
+        body["lifecycle"]["prevent_destroy"] = True
     broker = Resource("aws_mq_broker", name, body, because=(mode.reason,))
     blocks: tuple[Block, ...] = (
         group,
