@@ -597,25 +597,21 @@ def count_tf_json_cdk(directory: Path) -> int:
 
 
 def where_the_time_goes(tmsc_case: Case, floor: Case, imports: Case, troposphere: Case) -> list[str]:
-    """tmsc's wall time split into dependency floor, its own imports and model, and the compile itself.
+    """tmsc's time split into dependency floor, its own imports and model, and the compile itself.
 
-    Uses each command's fastest run: on a shared machine the minimum is the
-    best estimate of a command's own cost, and medians of nested commands can
-    come out in the wrong order.
+    In CPU time (user+sys, medians): each of these is one single-threaded
+    process, and CPU time, unlike wall time, does not grow when other work
+    shares the machine, so the differences between nested commands stay
+    meaningful.
     """
     if not (tmsc_case.samples and floor.samples and imports.samples and troposphere.samples):
         return []
-
-    def fastest(case: Case) -> float:
-        return min(s.wall for s in case.samples)
-
-    total, base, loaded, tropo = fastest(tmsc_case), fastest(floor), fastest(imports), fastest(troposphere)
+    total, base, loaded, tropo = (c.median("cpu") for c in (tmsc_case, floor, imports, troposphere))
     return [
-        f"Where tmsc's time goes (fastest runs): {fmt_s(total)} s in all; {fmt_s(base)} s importing its dependencies "
+        f"Where tmsc's time goes (CPU medians): {fmt_s(total)} s in all; {fmt_s(base)} s importing its dependencies "
         f"(pydantic's model machinery, attrs, PyYAML, orjson), {fmt_s(max(loaded - base, 0.0))} s more importing tmsc and "
         f"building the model's validators, {fmt_s(max(total - loaded, 0.0))} s loading, validating, deriving, rendering and "
-        f"writing. troposphere's fastest whole run takes {fmt_s(tropo)} s: tmsc's dependency floor alone is "
-        f"{base / tropo:.2f}x that.",
+        f"writing. troposphere's whole run takes {fmt_s(tropo)} s: tmsc's dependency floor alone is {base / tropo:.2f}x that.",
     ]
 
 

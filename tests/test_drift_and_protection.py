@@ -149,6 +149,9 @@ def emulator() -> Iterator[Any]:
     from tests.emulator import start_emulator
 
     with start_emulator(region=PLATFORM.region) as running:
+        # moto's backends are process-wide: an earlier module (test_delivery_emulator
+        # applies the same bootstrap) may have left the state bucket and lock table.
+        running.reset()
         yield running
         # moto's backends are process-wide: whatever a failed test here left
         # behind (and KMS keys pending deletion, retained automated backups)
