@@ -25,3 +25,17 @@ def example_stacks() -> dict[str, dict[str, str]]:
     from tmsc.pipeline import build
 
     return build(EXAMPLE_SPEC)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say how often the emulator answered a retried write from its first
+    attempt (tests/emulator/server.py, RetryReplay): a calm run has none."""
+    import sys
+
+    server = sys.modules.get("tests.emulator.server")
+    replayed = getattr(server, "REPLAYED", None)
+    if replayed:
+        terminalreporter.write_sep("-", f"emulator: {len(replayed)} retried write(s) answered "
+                                        "from their first attempt")
+        for label in replayed:
+            terminalreporter.write_line(f"  {label}")

@@ -24,23 +24,32 @@ Manual use::
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import datetime as _dt
 import ipaddress
 import logging
 import os
+import re
 import shutil
 import signal
 import ssl
 import sys
 import tempfile
 import threading
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from .patches import apply_patches
+
+_log = logging.getLogger("tmsc.emulator")
+
+# Every retried write answered by RetryReplay in this process, for the test
+# session's summary (tests/conftest.py).
+REPLAYED: list[str] = []
 
 DEFAULT_REGION = "eu-west-1"
 
@@ -135,6 +144,91 @@ def write_tls_files(directory: str | os.PathLike[str],
     return ca_path, cert_path, key_path
 
 
+class RetryReplay:
+    """Answer an SDK retry of a write that already succeeded with the answer
+    it was given, instead of performing the write twice.
+
+    AWS SDKs retry a request when the connection fails before the response
+    is read, and send one ``amz-sdk-invocation-id`` for every attempt of an
+    operation (``amz-sdk-request: attempt=N``). A 2xx is never retried, so a
+    retry that arrives after a 2xx means the response was lost on the way.
+    Under the test suite's load (seven Terraform processes and moto on two
+    cores) that happens now and then, and a create performed twice fails with
+    ``...AlreadyExists`` (seen in CI: CreateUserGroup, CreateRoute; a revoke
+    performed twice gives ``InvalidPermission.NotFound``). AWS deduplicates
+    such retries for many APIs with client tokens; moto does not, so this
+    does it for all of them. Reads are not recorded (re-running them is
+    harmless); nothing but a retry of an answered invocation is ever
+    replayed, and each replay is logged and counted (``replayed``).
+    """
+
+    _READS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+    def __init__(self, capacity: int = 4096):
+        self.capacity = capacity
+        self.replayed: list[str] = []
+        self._answers: collections.OrderedDict[str, tuple[str, list[tuple[str, str]], bytes]] = (
+            collections.OrderedDict())
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _attempt(environ: dict[str, Any]) -> int:
+        match = re.search(r"attempt=(\d+)", environ.get("HTTP_AMZ_SDK_REQUEST", ""))
+        return int(match.group(1)) if match else 1
+
+    @staticmethod
+    def _describe(environ: dict[str, Any]) -> str:
+        """"POST / CreateUserGroup": the operation, for the log (the request
+        is answered from the record, so its body is free to read)."""
+        operation = environ.get("HTTP_X_AMZ_TARGET", "")
+        if not operation and "form-urlencoded" in environ.get("CONTENT_TYPE", ""):
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            form = urllib.parse.parse_qs(environ["wsgi.input"].read(length).decode(errors="replace"))
+            operation = form.get("Action", [""])[0]
+        return f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO', '')} {operation}".strip()
+
+    def wrap(self, app: Any) -> Any:
+        def replaying_app(environ: dict[str, Any], start_response: Any) -> Any:
+            invocation = environ.get("HTTP_AMZ_SDK_INVOCATION_ID")
+            if not invocation or environ.get("REQUEST_METHOD", "GET") in self._READS:
+                return app(environ, start_response)
+            if self._attempt(environ) > 1:
+                with self._lock:
+                    answer = self._answers.get(invocation)
+                if answer is not None:
+                    status, headers, body = answer
+                    label = self._describe(environ)
+                    self.replayed.append(label)
+                    REPLAYED.append(label)
+                    _log.warning("replayed the answer to a retried write (%s): its first "
+                                 "attempt succeeded but the client never read the response",
+                                 label)
+                    start_response(status, headers)
+                    return [body]
+            seen: dict[str, Any] = {}
+
+            def recording_start_response(status: str, headers: list[tuple[str, str]],
+                                         exc_info: Any = None) -> Any:
+                seen["status"], seen["headers"] = status, list(headers)
+                return start_response(status, headers, exc_info)
+
+            result = app(environ, recording_start_response)
+            try:
+                body = b"".join(result)
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+            if str(seen.get("status", "")).startswith("2"):
+                with self._lock:
+                    self._answers[invocation] = (seen["status"], seen["headers"], body)
+                    while len(self._answers) > self.capacity:
+                        self._answers.popitem(last=False)
+            return [body]
+
+        return replaying_app
+
+
 class _MotoServer:
     """moto's WSGI app on a threaded werkzeug server, optionally over TLS.
 
@@ -166,6 +260,7 @@ class _MotoServer:
         self.ssl_context = ssl_context
         self._server: Any = None
         self._thread: threading.Thread | None = None
+        self.replay = RetryReplay()
 
     @property
     def port(self) -> int:
@@ -182,11 +277,12 @@ class _MotoServer:
 
         app = DomainDispatcherApplication(create_backend_app)
         if self.serialize:
-            def wsgi_app(environ: Any, start_response: Any) -> Any:
+            def serialized_app(environ: Any, start_response: Any) -> Any:
                 with _REQUEST_LOCK:
                     return app(environ, start_response)
+            wsgi_app = self.replay.wrap(serialized_app)
         else:
-            wsgi_app = app
+            wsgi_app = self.replay.wrap(app)
 
         tls = self.ssl_context
 
@@ -330,6 +426,11 @@ class Emulator:
         self.stop()
 
     # -- access ----------------------------------------------------------
+    @property
+    def replayed(self) -> list[str]:
+        """Retried writes answered from RetryReplay (empty on a calm run)."""
+        return list(self._server.replay.replayed) if self._server is not None else []
+
     @property
     def endpoint(self) -> str:
         return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"

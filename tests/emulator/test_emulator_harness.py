@@ -434,6 +434,43 @@ def test_tls_only_bucket_over_https_and_plain_http(server: Any) -> None:
     s3.delete_bucket(Bucket=bucket)
 
 
+def test_retried_write_is_answered_once(server: Any) -> None:
+    """An SDK retry (same amz-sdk-invocation-id, attempt > 1) of a write whose
+    first attempt succeeded gets the first answer back, instead of running the
+    create twice and failing with AlreadyExists; a retry of an invocation the
+    server never answered, or of a failed one, still runs for real."""
+    cache = server.client("elasticache")
+    headers: dict[str, str] = {}
+
+    def set_retry_headers(request: Any, **_: Any) -> None:
+        for name, value in headers.items():
+            request.headers[name] = value
+
+    cache.meta.events.register("before-send.elasticache.*", set_retry_headers)
+    user = dict(UserId="fast-replay", UserName="fast-replay", Engine="redis",
+                AccessString="on ~* +@all", NoPasswordRequired=True)
+    replayed_before = len(server.replayed)
+
+    headers.update({"amz-sdk-invocation-id": "inv-1", "amz-sdk-request": "attempt=1; max=3"})
+    first = cache.create_user(**user)
+    headers["amz-sdk-request"] = "attempt=2; max=3"
+    again = cache.create_user(**user)
+    assert again["UserId"] == first["UserId"] == "fast-replay"
+    assert again["ResponseMetadata"]["RequestId"] == first["ResponseMetadata"]["RequestId"]
+    assert server.replayed[replayed_before:] == ["POST / CreateUser"]
+
+    # A different invocation is a new create: the duplicate is refused as on AWS.
+    headers.update({"amz-sdk-invocation-id": "inv-2", "amz-sdk-request": "attempt=2; max=3"})
+    with pytest.raises(cache.exceptions.UserAlreadyExistsFault):
+        cache.create_user(**user)
+    # ...and a failed answer is never replayed: the retry runs again.
+    with pytest.raises(cache.exceptions.UserAlreadyExistsFault):
+        cache.create_user(**user)
+    assert len(server.replayed) == replayed_before + 1
+    headers.clear()
+    cache.delete_user(UserId="fast-replay")
+
+
 def test_patched_answers_match_aws(server: Any) -> None:
     """The patched calls, straight through boto3 (no terraform): a fast
     regression check of each patch in tests/emulator/patches.py."""
