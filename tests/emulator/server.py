@@ -152,10 +152,14 @@ class RetryReplay:
     is read, and send one ``amz-sdk-invocation-id`` for every attempt of an
     operation (``amz-sdk-request: attempt=N``). A 2xx is never retried, so a
     retry that arrives after a 2xx means the response was lost on the way.
-    Under the test suite's load (seven Terraform processes and moto on two
-    cores) that happens now and then, and a create performed twice fails with
-    ``...AlreadyExists`` (seen in CI: CreateUserGroup, CreateRoute; a revoke
-    performed twice gives ``InvalidPermission.NotFound``). AWS deduplicates
+    With the Terraform provider that happens about once per apply of the dev
+    environment, on an idle machine too: instrumented, the first attempt's
+    connection had already been reset by the client when the server shut it
+    down after writing the answer (ENOTCONN), and the retry came ~0.1 s later;
+    a lingering close on the server side did not change that. A create
+    performed twice then fails with ``...AlreadyExists`` (seen in CI:
+    CreateUserGroup, CreateRoute; a revoke performed twice gives
+    ``InvalidPermission.NotFound``). AWS deduplicates
     such retries for many APIs with client tokens; moto does not, so this
     does it for all of them. Reads are not recorded (re-running them is
     harmless); nothing but a retry of an answered invocation is ever
