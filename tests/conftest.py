@@ -28,8 +28,9 @@ def example_stacks() -> dict[str, dict[str, str]]:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Say how often the emulator answered a retried write from its first
-    attempt (tests/emulator/server.py, RetryReplay): a calm run has none."""
+    """List the writes the emulator answered from their first attempt
+    (tests/emulator/server.py, RetryReplay): each is an answer the provider
+    never read and asked for again, which moto would have run twice."""
     import sys
 
     server = sys.modules.get("tests.emulator.server")
