@@ -280,13 +280,12 @@ class _MotoServer:
         from werkzeug.serving import ThreadedWSGIServer
 
         app = DomainDispatcherApplication(create_backend_app)
-        if self.serialize:
-            def serialized_app(environ: Any, start_response: Any) -> Any:
-                with _REQUEST_LOCK:
-                    return app(environ, start_response)
-            wsgi_app = self.replay.wrap(serialized_app)
-        else:
-            wsgi_app = self.replay.wrap(app)
+
+        def serialized_app(environ: Any, start_response: Any) -> Any:
+            with _REQUEST_LOCK:
+                return app(environ, start_response)
+
+        wsgi_app = self.replay.wrap(serialized_app if self.serialize else app)
 
         tls = self.ssl_context
 
