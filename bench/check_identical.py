@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import enum
-import importlib.util
 import json
 import math
 import os
@@ -38,8 +37,9 @@ import subprocess
 import sys
 import tempfile
 import types
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -58,12 +58,14 @@ def check(label: str, ok: bool, detail: str = "") -> None:
 def outcome(function: Callable[[], Any]) -> tuple[str, Any]:
     try:
         return ("ok", function())
-    except Exception as exc:  # noqa: BLE001 - the exception is the result compared
+    except Exception as exc:
         return ("raised", f"{type(exc).__name__}: {exc}")
 
 
 def reference_module(ref: str, name: str) -> types.ModuleType:
-    source = subprocess.run(["git", "show", f"{ref}:compiler/tmsc/{name}"], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    source = subprocess.run(
+        ["git", "show", f"{ref}:compiler/tmsc/{name}"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout
     module = types.ModuleType(f"reference_{name[:-3]}")
     exec(compile(source, f"{ref}:{name}", "exec"), module.__dict__)
     return module
@@ -77,7 +79,13 @@ def generated_platforms(count: int) -> list[Any]:
 
     found: list[Any] = []
 
-    @settings(max_examples=count, database=None, deadline=None, phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=count,
+        database=None,
+        deadline=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(doc=spec_documents())
     def collect(doc: dict) -> None:
         found.append(Platform.model_validate(doc))
@@ -95,7 +103,7 @@ def awkward_documents() -> list[Any]:
     docs: list[Any] = [
         {"k": every_char},
         {chr(c): c for c in rng.sample(range(0x110000), 20000) if not 0xD800 <= c <= 0xDFFF},
-        {"s": "\x00\x1f\x7f\u2028\u2029\"\\/\b\f\n\r\t", "e": "", "u": "ünïcødé ✓ 𝄞"},
+        {"s": '\x00\x1f\x7f\u2028\u2029"\\/\b\f\n\r\t', "e": "", "u": "ünïcødé ✓ 𝄞"},
         {"empty": {}, "list": [], "nested": [{}, [], [[]], {"a": {}}]},
         {"t": (1, "a", (2.5, None)), "b": [True, False, None]},
         {"ints": [0, -1, 2**31, 2**53 + 1, 2**63 - 1, -(2**63), 2**64 - 1]},
@@ -110,7 +118,25 @@ def awkward_documents() -> list[Any]:
         {"x": b"bytes"},
         {"lone": "\ud800"},
     ]
-    floats = [0.0, -0.0, 1.0, 0.1, 1 / 3, 99.9, 1e15, 1e16, 1e17, 1e21, 1e22, 1e-4, 1e-5, 1e-7, 5e-324, 1.7976931348623157e308, 2.0**53]
+    floats = [
+        0.0,
+        -0.0,
+        1.0,
+        0.1,
+        1 / 3,
+        99.9,
+        1e15,
+        1e16,
+        1e17,
+        1e21,
+        1e22,
+        1e-4,
+        1e-5,
+        1e-7,
+        5e-324,
+        1.7976931348623157e308,
+        2.0**53,
+    ]
     for edge in (1e-4, 1e16):
         x = edge
         for _ in range(50):
@@ -139,7 +165,15 @@ def awkward_documents() -> list[Any]:
     class IntEnum(enum.IntEnum):
         A = 7
 
-    docs += [{"s": Str("x")}, {Str("k"): 1}, {"i": Int(5)}, {"f": Float(2.5)}, {"f": Float(1e-7)}, Dict(a=1), {"e": IntEnum.A}]
+    docs += [
+        {"s": Str("x")},
+        {Str("k"): 1},
+        {"i": Int(5)},
+        {"f": Float(2.5)},
+        {"f": Float(1e-7)},
+        Dict(a=1),
+        {"e": IntEnum.A},
+    ]
     deep: Any = "leaf"
     for _ in range(300):
         deep = {"d": [deep]}
@@ -159,7 +193,9 @@ def check_render_json(documents: list[Any]) -> None:
     for i, doc in enumerate(documents):
         mine, theirs = outcome(lambda: render.render_json(doc)), outcome(lambda: reference(doc))
         check(f"render_json document {i}", mine == theirs, f"{str(mine)[:200]} != {str(theirs)[:200]}")
-    print(f"render_json: {len(documents)} documents compared with json.dumps (orjson {'present' if render.orjson else 'ABSENT'})")
+    print(
+        f"render_json: {len(documents)} documents compared with json.dumps (orjson {'present' if render.orjson else 'ABSENT'})"
+    )
 
 
 # --------------------------------------------------------------------------- 2. render.py before and after
@@ -182,17 +218,27 @@ def broken_stacks() -> list[Any]:
         stack(vpc, Resource("aws_subnet", "a", {"tags": {"Name": Template(("x-", gone))}})),
         stack(vpc, Resource("aws_subnet", "a", {"tags": {Template(("k-", gone)): "v"}})),
         stack(vpc, Resource("aws_iam_policy", "p", {"policy": JsonDocument({"Resource": [gone]})})),
-        stack(vpc, Resource("aws_iam_policy", "p", {"policy": JsonDocument({"Condition": {Template(("k", gone)): "v"}})})),
+        stack(
+            vpc, Resource("aws_iam_policy", "p", {"policy": JsonDocument({"Condition": {Template(("k", gone)): "v"}})})
+        ),
         stack(vpc, Resource("aws_subnet", "a", {"depends_on": [Ref("aws_vpc.gone")]})),
-        stack(vpc, Resource("aws_subnet", "a", {"lifecycle": {"ignore_changes": [gone], "create_before_destroy": True}})),
-        stack(vpc, Resource("aws_subnet", "a", {"lifecycle": {"ignore_changes": ["tags"], Template(("k", gone)): True}})),
+        stack(
+            vpc, Resource("aws_subnet", "a", {"lifecycle": {"ignore_changes": [gone], "create_before_destroy": True}})
+        ),
+        stack(
+            vpc, Resource("aws_subnet", "a", {"lifecycle": {"ignore_changes": ["tags"], Template(("k", gone)): True}})
+        ),
         stack(vpc, Output("o", gone, "d")),
         stack(vpc, DataSource("aws_subnet", "d", {"vpc_id": gone})),
         stack(vpc, Provider("aws", {"region": gone})),
         stack(vpc, Settings({"backend": {"s3": {"bucket": gone}}})),
         stack(vpc, Odd()),
         stack(vpc, Resource("aws_subnet", "a", {"vpc_id": Ref("aws_vpc.main")})),  # bare ref outside depends_on
-        stack(vpc, Resource("aws_subnet", "a", {"vpc_id": Ref("aws_vpc.main")}), Resource("aws_subnet", "b", {"vpc_id": gone})),
+        stack(
+            vpc,
+            Resource("aws_subnet", "a", {"vpc_id": Ref("aws_vpc.main")}),
+            Resource("aws_subnet", "b", {"vpc_id": gone}),
+        ),
         stack(vpc, Resource("aws_subnet", "a", {"depends_on": [vpc.ref("id")]})),
         stack(vpc, Resource("aws_subnet", "a", {"depends_on": ["aws_vpc.main"]})),
         stack(vpc, Resource("aws_subnet", "a", {"x": object()})),
@@ -203,8 +249,21 @@ def broken_stacks() -> list[Any]:
         stack(files=(File("a.tf.json", (vpc,)), File("a.tf.json", ()))),
         stack(files=(File("a_override.tf.json", ()),)),
         stack(files=(File("main.tf.json", (Settings({}), Settings({}))),)),
-        stack(vpc, Resource("aws_subnet", "a", {"vpc_id": vpc.ref(), 7: "int key", "depends_on": (vpc.bare,), "provider": "aws.dr"})),
-        stack(vpc, Resource("aws_subnet", "a", {"n": [1, 2.5, None, True, ("t", vpc.ref("arn"))], "s": "${x} %{y}"}, because=("r1", "r2"))),
+        stack(
+            vpc,
+            Resource(
+                "aws_subnet", "a", {"vpc_id": vpc.ref(), 7: "int key", "depends_on": (vpc.bare,), "provider": "aws.dr"}
+            ),
+        ),
+        stack(
+            vpc,
+            Resource(
+                "aws_subnet",
+                "a",
+                {"n": [1, 2.5, None, True, ("t", vpc.ref("arn"))], "s": "${x} %{y}"},
+                because=("r1", "r2"),
+            ),
+        ),
     ]
 
 
@@ -224,7 +283,9 @@ def check_render_module(reference: types.ModuleType, platforms: list[Any]) -> No
         check(f"broken stack {i}", mine == theirs, f"{mine} != {theirs}")
         mine, theirs = outcome(lambda: render.stack_documents(stack)), outcome(lambda: reference.stack_documents(stack))
         check(f"broken stack {i} (stack_documents)", mine == theirs, f"{mine} != {theirs}")
-    print(f"render.py: {len(stacks)} stacks (example + {len(platforms)} generated platforms) and {len(broken)} broken stacks compared")
+    print(
+        f"render.py: {len(stacks)} stacks (example + {len(platforms)} generated platforms) and {len(broken)} broken stacks compared"
+    )
 
 
 # --------------------------------------------------------------------------- 3. the command line before and after
@@ -235,7 +296,9 @@ def package_copy(root: Path, ref: str | None) -> Path:
     shutil.copytree(PACKAGE, target, ignore=shutil.ignore_patterns("__pycache__"))
     if ref:
         for name in FILES:
-            source = subprocess.run(["git", "show", f"{ref}:compiler/tmsc/{name}"], cwd=REPO, capture_output=True, text=True, check=True).stdout
+            source = subprocess.run(
+                ["git", "show", f"{ref}:compiler/tmsc/{name}"], cwd=REPO, capture_output=True, text=True, check=True
+            ).stdout
             (target / name).write_text(source)
     return target.parent
 
@@ -244,13 +307,20 @@ def run_cli(path: Path, args: list[str], cwd: Path) -> tuple[int, str, str]:
     env = {**os.environ, "PYTHONPATH": str(path), "PYTHONDONTWRITEBYTECODE": "1", "NO_COLOR": "1", "TERM": "dumb"}
     proc = subprocess.run(
         [sys.executable, "-c", "import sys; sys.argv[0] = 'tmsc'; from tmsc.cli import main; main()", *args],
-        cwd=cwd, env=env, capture_output=True, text=True,
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     return proc.returncode, proc.stdout, proc.stderr
 
 
 def snapshot(directory: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()} if directory.exists() else {}
+    return (
+        {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
+        if directory.exists()
+        else {}
+    )
 
 
 def check_cli(ref: str) -> None:
@@ -301,7 +371,11 @@ def check_cli(ref: str) -> None:
                     stderr = stderr.strip().splitlines()[-1]
                 results[which].append((code, stdout, stderr, snapshot(out)))
         for (label, _, _), theirs, mine in zip(cases, results["reference"], results["current"]):
-            check(f"cli: {label}", mine == theirs, f"exit {mine[0]} vs {theirs[0]}; stdout {mine[1][:300]!r} vs {theirs[1][:300]!r}; stderr {mine[2][-300:]!r} vs {theirs[2][-300:]!r}")
+            check(
+                f"cli: {label}",
+                mine == theirs,
+                f"exit {mine[0]} vs {theirs[0]}; stdout {mine[1][:300]!r} vs {theirs[1][:300]!r}; stderr {mine[2][-300:]!r} vs {theirs[2][-300:]!r}",
+            )
         print(f"cli: {len(cases)} command lines compared (exit code, stdout, stderr, files written)")
     finally:
         shutil.rmtree(root, ignore_errors=True)
@@ -318,7 +392,12 @@ def main() -> int:
     from tmsc.render import stack_documents
 
     platforms = generated_platforms(args.examples)
-    documents = [doc for p in [load_platform(REPO / "spec" / "platform.yaml"), *platforms] for s in compile_platform(p) for doc in stack_documents(s).values()]
+    documents = [
+        doc
+        for p in [load_platform(REPO / "spec" / "platform.yaml"), *platforms]
+        for s in compile_platform(p)
+        for doc in stack_documents(s).values()
+    ]
     check_render_json(documents + awkward_documents())
     check_render_module(reference_module(args.ref, "render.py"), platforms)
     check_cli(args.ref)

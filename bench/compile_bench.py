@@ -53,9 +53,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -90,7 +90,7 @@ class Case:
     env: dict[str, str] | None = None
     count: Callable[[Path, str], int | None] | None = None  # (scratch dir, stdout) → resources
     sample_tree: bool = False
-    relative_to: "Case | None" = None  # the tmsc runs this case's ratio is taken against (default: the main ones)
+    relative_to: Case | None = None  # the tmsc runs this case's ratio is taken against (default: the main ones)
     samples: list[Sample] = field(default_factory=list)
     resources: int | None = None
     error: str | None = None
@@ -149,7 +149,9 @@ def run_once(case: Case, scratch: Path) -> tuple[Sample, str]:
         wrapped = [sys.executable, "-c", wrapper, str(stats_file), *argv]
     peak_tree = 0
     start = time.perf_counter()
-    proc = subprocess.Popen(wrapped, cwd=case.cwd, env=case.env or child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        wrapped, cwd=case.cwd, env=case.env or child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     sampler = None
     if case.sample_tree:
         done = threading.Event()
@@ -171,7 +173,9 @@ def run_once(case: Case, scratch: Path) -> tuple[Sample, str]:
     text = stats_file.read_text()
     if TIME.exists():
         rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", text).group(1))
-        cpu = float(re.search(r"User time \(seconds\): ([\d.]+)", text).group(1)) + float(re.search(r"System time \(seconds\): ([\d.]+)", text).group(1))
+        cpu = float(re.search(r"User time \(seconds\): ([\d.]+)", text).group(1)) + float(
+            re.search(r"System time \(seconds\): ([\d.]+)", text).group(1)
+        )
     else:
         _, rss, cpu = json.loads(text)
     return Sample(wall, cpu, rss, peak_tree or None), stdout
@@ -229,7 +233,12 @@ def base_python() -> str:
     """The interpreter behind the repository's venv, so every tool runs on the same CPython."""
     repo_python = REPO / ".venv" / "bin" / "python"
     if repo_python.exists():
-        return subprocess.run([str(repo_python), "-c", "import sys; print(sys._base_executable)"], capture_output=True, text=True, check=True).stdout.strip()
+        return subprocess.run(
+            [str(repo_python), "-c", "import sys; print(sys._base_executable)"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
     return sys.executable
 
 
@@ -243,7 +252,10 @@ def ensure_venv(name: str, requirements: tuple[str, ...]) -> Path:
     print(f"  installing {' '.join(requirements)} into {directory.relative_to(REPO)} ...", file=sys.stderr, flush=True)
     shutil.rmtree(directory, ignore_errors=True)
     subprocess.run([base_python(), "-m", "venv", str(directory)], check=True)
-    subprocess.run([str(venv_python(name)), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *requirements], check=True)
+    subprocess.run(
+        [str(venv_python(name)), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *requirements],
+        check=True,
+    )
     stamp.write_text(wanted)
     return venv_python(name)
 
@@ -258,7 +270,10 @@ def ensure_cdktf_cli() -> Path:
         raise RuntimeError("npm is not installed")
     print(f"  installing {CDKTF_CLI} (npm) into {prefix.relative_to(REPO)} ...", file=sys.stderr, flush=True)
     prefix.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["npm", "install", "--prefix", str(prefix), "--no-audit", "--no-fund", "--loglevel=error", CDKTF_CLI], check=True)
+    subprocess.run(
+        ["npm", "install", "--prefix", str(prefix), "--no-audit", "--no-fund", "--loglevel=error", CDKTF_CLI],
+        check=True,
+    )
     stamp.write_text(CDKTF_CLI)
     return binary
 
@@ -356,8 +371,12 @@ def verdict(ok: bool | None) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="5 runs, fewer scaling points, 100 Hypothesis examples")
-    parser.add_argument("--with-cdktf", action="store_true", help="also CDK for Terraform (installs ~1 GB; a minute per synth)")
-    parser.add_argument("--runs", type=int, help="measured runs per command after the warm-up (default 7, --quick 5; at least 5)")
+    parser.add_argument(
+        "--with-cdktf", action="store_true", help="also CDK for Terraform (installs ~1 GB; a minute per synth)"
+    )
+    parser.add_argument(
+        "--runs", type=int, help="measured runs per command after the warm-up (default 7, --quick 5; at least 5)"
+    )
     parser.add_argument("--cdktf-runs", type=int, default=5, help="measured cdktf runs (default 5)")
     parser.add_argument("--no-hypothesis", action="store_true", help="skip the Hypothesis throughput measurement")
     parser.add_argument("--output", type=Path, default=RESULTS, help="markdown report (default bench/RESULTS.md)")
@@ -387,7 +406,10 @@ def main() -> int:
         cases = [
             tmsc_case,
             Case("python -c pass", lambda d: [str(repo_python), "-c", "pass"]),
-            Case("python -c 'import pydantic, attrs, yaml, typer'", lambda d: [str(repo_python), "-c", "import pydantic, attrs, yaml, typer"]),
+            Case(
+                "python -c 'import pydantic, attrs, yaml, typer'",
+                lambda d: [str(repo_python), "-c", "import pydantic, attrs, yaml, typer"],
+            ),
             # `import pydantic` alone is lazy; defining a model loads pydantic.main and its
             # schema machinery, so this is the true floor of what compile imports.
             Case(
@@ -396,7 +418,10 @@ def main() -> int:
             ),
             # The floor plus tmsc's own modules and the model's validators: what is left
             # between this row and tmsc compile is the compile itself.
-            Case("python -c 'import tmsc.pipeline, tmsc.write' (compile's imports, model built)", lambda d: [str(repo_python), "-c", "import tmsc.pipeline, tmsc.write"]),
+            Case(
+                "python -c 'import tmsc.pipeline, tmsc.write' (compile's imports, model built)",
+                lambda d: [str(repo_python), "-c", "import tmsc.pipeline, tmsc.write"],
+            ),
             Case(
                 "troposphere: the 55-resource stack as CloudFormation",
                 lambda d: [str(troposphere), str(EQUIVALENTS / "troposphere_stack.py"), str(d / "out")],
@@ -417,7 +442,14 @@ def main() -> int:
             try:
                 cdktf_python = ensure_venv("cdktf", CDKTF)
                 cdktf_cli = ensure_cdktf_cli()
-                env = child_env({"JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1", "CHECKPOINT_DISABLE": "1", "CI": "1", "SYNTH_HCL_OUTPUT": "false"})
+                env = child_env(
+                    {
+                        "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
+                        "CHECKPOINT_DISABLE": "1",
+                        "CI": "1",
+                        "SYNTH_HCL_OUTPUT": "false",
+                    }
+                )
                 project = work / "cdktf-project"
                 project.mkdir()
                 (project / "cdktf.json").write_text(
@@ -433,16 +465,37 @@ def main() -> int:
                     )
                 )
                 count_cdk = lambda d, _: count_tf_json_cdk(d / "out")  # noqa: E731
-                beside = Case("tmsc compile spec/platform.yaml, interleaved with the cdktf runs", tmsc_case.command, count=tmsc_case.count)
+                beside = Case(
+                    "tmsc compile spec/platform.yaml, interleaved with the cdktf runs",
+                    tmsc_case.command,
+                    count=tmsc_case.count,
+                )
                 beside.relative_to = beside
                 cdktf_cases = [
                     beside,
-                    Case("cdktf synth (CLI) of the 55-resource stack", lambda d: [str(cdktf_cli), "synth", "--output", str(d / "out")],
-                         cwd=project, env=env, count=count_cdk, sample_tree=True, relative_to=beside),
-                    Case("cdktf app run directly (python cdktf_stack.py) of the same stack", lambda d: [str(cdktf_python), str(EQUIVALENTS / "cdktf_stack.py"), str(d / "out")],
-                         env=env, count=count_cdk, sample_tree=True, relative_to=beside),
+                    Case(
+                        "cdktf synth (CLI) of the 55-resource stack",
+                        lambda d: [str(cdktf_cli), "synth", "--output", str(d / "out")],
+                        cwd=project,
+                        env=env,
+                        count=count_cdk,
+                        sample_tree=True,
+                        relative_to=beside,
+                    ),
+                    Case(
+                        "cdktf app run directly (python cdktf_stack.py) of the same stack",
+                        lambda d: [str(cdktf_python), str(EQUIVALENTS / "cdktf_stack.py"), str(d / "out")],
+                        env=env,
+                        count=count_cdk,
+                        sample_tree=True,
+                        relative_to=beside,
+                    ),
                 ]
-                print(f"measuring cdktf, {args.cdktf_runs} runs each after a warm-up (about a minute a run)", file=sys.stderr, flush=True)
+                print(
+                    f"measuring cdktf, {args.cdktf_runs} runs each after a warm-up (about a minute a run)",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 measure(cdktf_cases, max(5, args.cdktf_runs), work, "cdktf")
                 cdktf_note = "measured"
             except Exception as exc:  # no npm, no registry, synth refusing offline: say so, invent nothing
@@ -450,7 +503,11 @@ def main() -> int:
                 print(f"  ! cdktf: {exc}", file=sys.stderr)
 
         print("measuring scaling", file=sys.stderr, flush=True)
-        points = [(1, 1), (3, 1), (50, 1), (3, 4)] if args.quick else [(1, 1), (3, 1), (10, 1), (50, 1), (3, 2), (3, 3), (3, 4), (50, 4)]
+        points = (
+            [(1, 1), (3, 1), (50, 1), (3, 4)]
+            if args.quick
+            else [(1, 1), (3, 1), (10, 1), (50, 1), (3, 2), (3, 3), (3, 4), (50, 4)]
+        )
         scaling = []
         for envs, factor in points:
             spec = scaled_spec(envs, factor, specs)
@@ -471,8 +528,17 @@ def main() -> int:
         if not args.no_hypothesis:
             print("measuring Hypothesis throughput", file=sys.stderr, flush=True)
             proc = subprocess.run(
-                [str(repo_python), str(BENCH / "hypothesis_rate.py"), "--examples", "100" if args.quick else "200", "--json"],
-                cwd=REPO, env=child_env(), capture_output=True, text=True,
+                [
+                    str(repo_python),
+                    str(BENCH / "hypothesis_rate.py"),
+                    "--examples",
+                    "100" if args.quick else "200",
+                    "--json",
+                ],
+                cwd=REPO,
+                env=child_env(),
+                capture_output=True,
+                text=True,
             )
             if proc.returncode == 0:
                 hypothesis = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -503,7 +569,9 @@ def main() -> int:
             f"{synth.median('wall') / tmsc_beside_cdktf.median('wall'):.0f}x ({fmt_s(synth.median('wall'))} s vs {fmt_s(tmsc_beside_cdktf.median('wall'))} s)"
             if synth and tmsc_beside_cdktf
             else cdktf_note,
-            verdict(synth.median("wall") / tmsc_beside_cdktf.median("wall") >= 100 if synth and tmsc_beside_cdktf else None),
+            verdict(
+                synth.median("wall") / tmsc_beside_cdktf.median("wall") >= 100 if synth and tmsc_beside_cdktf else None
+            ),
         ),
         (
             "peak RSS <= 100 MB",
@@ -512,13 +580,21 @@ def main() -> int:
             if tmsc_case.samples
             else "",
             verdict(
-                all(s.rss_kb <= 100 * 1024 for c in [tmsc_case] + [c for _, _, c in scaling] for s in c.samples) if tmsc_case.samples else None
+                all(s.rss_kb <= 100 * 1024 for c in [tmsc_case] + [c for _, _, c in scaling] for s in c.samples)
+                if tmsc_case.samples
+                else None
             ),
         ),
         (
             "50 environments <= 10x the time of 3",
-            f"{fifty.median('wall') / three.median('wall'):.2f}x ({fifty.resources} vs {three.resources} resources)" if fifty and three and fifty.samples and three.samples else "",
-            verdict(fifty.median("wall") / three.median("wall") <= 10 if fifty and three and fifty.samples and three.samples else None),
+            f"{fifty.median('wall') / three.median('wall'):.2f}x ({fifty.resources} vs {three.resources} resources)"
+            if fifty and three and fifty.samples and three.samples
+            else "",
+            verdict(
+                fifty.median("wall") / three.median("wall") <= 10
+                if fifty and three and fifty.samples and three.samples
+                else None
+            ),
         ),
     ]
     if hypothesis:
@@ -549,8 +625,9 @@ def main() -> int:
         "service family and stack (each fsync'ed, then renamed into place); troposphere and terrascript write one file and check "
         "nothing beyond troposphere's property types.",
         "",
-        f"CDK for Terraform: {cdktf_note}." if not cdktf_cases else
-        "CDK for Terraform: `cdktf synth` runs node (the CLI), which runs the Python app, which runs the jsii node runtime; "
+        f"CDK for Terraform: {cdktf_note}."
+        if not cdktf_cases
+        else "CDK for Terraform: `cdktf synth` runs node (the CLI), which runs the Python app, which runs the jsii node runtime; "
         "'tree' is the sampled sum of their resident sets. Their runs were interleaved with runs of tmsc compile (the row above "
         "them), against which their ratios are taken.",
         "",
@@ -592,7 +669,8 @@ def main() -> int:
 
 def count_tf_json_cdk(directory: Path) -> int:
     return sum(
-        sum(len(blocks) for blocks in json.loads(path.read_text()).get("resource", {}).values()) for path in directory.rglob("cdk.tf.json")
+        sum(len(blocks) for blocks in json.loads(path.read_text()).get("resource", {}).values())
+        for path in directory.rglob("cdk.tf.json")
     )
 
 
@@ -617,7 +695,11 @@ def where_the_time_goes(tmsc_case: Case, floor: Case, imports: Case, troposphere
 
 def tool_versions(troposphere: Path, terrascript: Path) -> str:
     def version(python: Path, dist: str) -> str:
-        proc = subprocess.run([str(python), "-c", f"import importlib.metadata as m; print(m.version({dist!r}))"], capture_output=True, text=True)
+        proc = subprocess.run(
+            [str(python), "-c", f"import importlib.metadata as m; print(m.version({dist!r}))"],
+            capture_output=True,
+            text=True,
+        )
         return proc.stdout.strip() or "?"
 
     repo_python = REPO / ".venv" / "bin" / "python"
@@ -629,7 +711,9 @@ def tool_versions(troposphere: Path, terrascript: Path) -> str:
         f"terrascript {version(terrascript, 'terrascript')}",
     ]
     if venv_python("cdktf").exists():
-        parts.append(f"cdktf {version(venv_python('cdktf'), 'cdktf')}, cdktf-cdktf-provider-aws {version(venv_python('cdktf'), 'cdktf-cdktf-provider-aws')}")
+        parts.append(
+            f"cdktf {version(venv_python('cdktf'), 'cdktf')}, cdktf-cdktf-provider-aws {version(venv_python('cdktf'), 'cdktf-cdktf-provider-aws')}"
+        )
     return ", ".join(parts)
 
 

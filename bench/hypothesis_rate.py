@@ -41,7 +41,13 @@ def in_process(examples: int) -> dict:
     spent = {"validate": 0.0, "compile": 0.0, "render": 0.0, "read back (json.loads)": 0.0}
     count = 0
 
-    @settings(max_examples=examples, database=None, deadline=None, phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=examples,
+        database=None,
+        deadline=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(doc=spec_documents())
     def run(doc: dict) -> None:
         nonlocal count
@@ -83,8 +89,21 @@ def suite(pythonpath: str | None = None) -> dict:
         env["PYTHONPATH"] = pythonpath
     start = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--hypothesis-show-statistics", "--hypothesis-seed=0", *modules],
-        cwd=REPO, capture_output=True, text=True, env=env,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--hypothesis-show-statistics",
+            "--hypothesis-seed=0",
+            *modules,
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env=env,
     )
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
@@ -108,7 +127,10 @@ def suite(pythonpath: str | None = None) -> dict:
         "hypothesis_seconds": inside,
         "examples_per_minute": examples / seconds * 60,
         "examples_per_minute_in_hypothesis": examples / inside * 60 if inside else None,
-        "per_module": {k: {**v, "per_minute": v["examples"] / v["seconds"] * 60 if v["seconds"] else None} for k, v in per_module.items()},
+        "per_module": {
+            k: {**v, "per_minute": v["examples"] / v["seconds"] * 60 if v["seconds"] else None}
+            for k, v in per_module.items()
+        },
         "summary": proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else "",
     }
 
@@ -118,7 +140,9 @@ def main() -> int:
     parser.add_argument("--examples", type=int, default=200)
     parser.add_argument("--suite", action="store_true", help="run the Hypothesis tests under pytest instead")
     parser.add_argument("--json", action="store_true", help="print one JSON line")
-    parser.add_argument("--pythonpath", help="with --suite: put this first on PYTHONPATH (e.g. a copy of the compiler to compare)")
+    parser.add_argument(
+        "--pythonpath", help="with --suite: put this first on PYTHONPATH (e.g. a copy of the compiler to compare)"
+    )
     args = parser.parse_args()
     result = suite(args.pythonpath) if args.suite else in_process(args.examples)
     if args.json:
@@ -130,7 +154,9 @@ def main() -> int:
             f"{result['summary']}"
         )
         for module, stats in sorted(result["per_module"].items()):
-            print(f"  {module}: {stats['examples']:.0f} examples in {stats['seconds']:.1f} s = {stats['per_minute'] or 0:.0f}/min")
+            print(
+                f"  {module}: {stats['examples']:.0f} examples in {stats['seconds']:.1f} s = {stats['per_minute'] or 0:.0f}/min"
+            )
     else:
         print(
             f"{result['examples']} examples in {result['seconds']:.1f} s = {result['examples_per_minute']:.0f} examples/min "

@@ -40,7 +40,9 @@ SPEC = REPO / "spec" / "platform.yaml"
 README = REPO / "README.md"
 SVG = REPO / "docs" / "architecture.svg"
 
-REGION = re.compile(r"(<!-- generated: (?P<name>[a-z-]+) [^>]*-->\n)(?P<body>.*?)(<!-- end generated: (?P=name) -->)", re.DOTALL)
+REGION = re.compile(
+    r"(<!-- generated: (?P<name>[a-z-]+) [^>]*-->\n)(?P<body>.*?)(<!-- end generated: (?P=name) -->)", re.DOTALL
+)
 
 # The requirements of an environment and values to try for each: together they
 # cross every threshold of derive.py (the single-AZ SLA, log shipping, purposes).
@@ -152,7 +154,9 @@ def nfr_region(platform: Platform, spec_path: Path) -> str:
     heads = []
     for name in envs:
         env = platform.environments[name]
-        heads.append(f"{name}: {env.availability.target_percent:g}%, RPO {env.recovery.rpo_minutes} min, RTO {env.recovery.rto_hours:g} h")
+        heads.append(
+            f"{name}: {env.availability.target_percent:g}%, RPO {env.recovery.rpo_minutes} min, RTO {env.recovery.rto_hours:g} h"
+        )
     lines = [
         f"| setting | derived from | {' | '.join(heads)} |",
         "|---|---|" + "---|" * len(envs),
@@ -160,7 +164,9 @@ def nfr_region(platform: Platform, spec_path: Path) -> str:
     by_env = {name: _decisions(plans[name]) for name in envs}
     for setting, requirements in drivers(platform).items():
         cells = [_cell(_short(by_env[name][setting])) for name in envs]
-        lines.append(f"| `{setting}` | {', '.join(requirements) or 'nothing: the same for every spec tmsc accepts'} | {' | '.join(cells)} |")
+        lines.append(
+            f"| `{setting}` | {', '.join(requirements) or 'nothing: the same for every spec tmsc accepts'} | {' | '.join(cells)} |"
+        )
     lines += ["", "Refused, with the reason the rules give (`tmsc validate` exits 2 and names the key):", ""]
     lines += ["| asked for | refused because | fix |", "|---|---|---|"]
     lines += [f"| {_cell(asked)} | {_cell(why)} | {_cell(fix)} |" for asked, why, fix in refusals(platform)]
@@ -182,19 +188,40 @@ def nfr_region(platform: Platform, spec_path: Path) -> str:
 
 
 def roles_region(platform: Platform) -> str:
-    from tmsc.services.delivery import CI_PATH, apply_address, branch_subject, environment_subject, pull_request_subject, role_names
+    from tmsc.services.delivery import (
+        CI_PATH,
+        apply_address,
+        branch_subject,
+        environment_subject,
+        pull_request_subject,
+        role_names,
+    )
 
     delivery = platform.delivery
     if delivery is None:
         return "The spec has no `delivery:` section: the bootstrap stack holds no CI identity.\n"
     names = role_names(platform)
     rows = [
-        (names["pr_plan"], pull_request_subject(delivery), "pull-request plans: reads configuration, state (with its lock) and connection secret values"),
-        (names["main_plan"], branch_subject(delivery), "the drift check and the plan shown before each apply: the same rights"),
+        (
+            names["pr_plan"],
+            pull_request_subject(delivery),
+            "pull-request plans: reads configuration, state (with its lock) and connection secret values",
+        ),
+        (
+            names["main_plan"],
+            branch_subject(delivery),
+            "the drift check and the plan shown before each apply: the same rights",
+        ),
     ]
     rows += [
-        (names[apply_address(env)], environment_subject(delivery, env), f"applies `out/{env}/`: changes only what {env}'s stack manages, writes only {env}'s state")
-        for env in sorted(platform.environments, key=lambda name: (platform.environments[name].availability.target_percent, name))
+        (
+            names[apply_address(env)],
+            environment_subject(delivery, env),
+            f"applies `out/{env}/`: changes only what {env}'s stack manages, writes only {env}'s state",
+        )
+        for env in sorted(
+            platform.environments, key=lambda name: (platform.environments[name].availability.target_percent, name)
+        )
     ]
     lines = ["| role (path `" + CI_PATH + "`) | the one OIDC subject it trusts | for |", "|---|---|---|"]
     lines += [f"| `{name}` | `{subject}` | {what} |" for name, subject, what in rows]
@@ -228,7 +255,7 @@ def render_readme(text: str, platform: Platform) -> str:
 
 # --------------------------------------------------------------------------- docs/architecture.svg
 
-FONT = "font-family=\"Helvetica, Arial, sans-serif\""
+FONT = 'font-family="Helvetica, Arial, sans-serif"'
 COLORS = {
     "aws": ("#fdf6ec", "#d8a25a"),
     "vpc": ("#f1f8f1", "#6aa86a"),
@@ -245,29 +272,41 @@ class Svg:
         self.width, self.height = width, height
         self.items: list[str] = []
 
-    def box(self, x: int, y: int, w: int, h: int, style: str, title: str, lines: Iterable[str] = (), dashed: bool = False) -> tuple[int, int, int, int]:
+    def box(
+        self, x: int, y: int, w: int, h: int, style: str, title: str, lines: Iterable[str] = (), dashed: bool = False
+    ) -> tuple[int, int, int, int]:
         fill, stroke = COLORS[style]
         dash = ' stroke-dasharray="6 4"' if dashed else ""
-        self.items.append(f'<rect x="{x}" y="{y}" width="{w}" height="{h}" rx="6" fill="{fill}" stroke="{stroke}" stroke-width="1.5"{dash}/>')
+        self.items.append(
+            f'<rect x="{x}" y="{y}" width="{w}" height="{h}" rx="6" fill="{fill}" stroke="{stroke}" stroke-width="1.5"{dash}/>'
+        )
         self.text(x + 8, y + 17, title, bold=True)
         for i, line in enumerate(lines):
             self.text(x + 8, y + 34 + 15 * i, line, size=11)
         return x, y, w, h
 
-    def text(self, x: int, y: int, text: str, size: int = 12, bold: bool = False, anchor: str = "start", color: str = "#222") -> None:
+    def text(
+        self, x: int, y: int, text: str, size: int = 12, bold: bool = False, anchor: str = "start", color: str = "#222"
+    ) -> None:
         weight = ' font-weight="bold"' if bold else ""
-        self.items.append(f'<text x="{x}" y="{y}" {FONT} font-size="{size}"{weight} text-anchor="{anchor}" fill="{color}">{html.escape(text)}</text>')
+        self.items.append(
+            f'<text x="{x}" y="{y}" {FONT} font-size="{size}"{weight} text-anchor="{anchor}" fill="{color}">{html.escape(text)}</text>'
+        )
 
     def arrow(self, x1: int, y1: int, x2: int, y2: int, label: str = "", dashed: bool = False) -> None:
         dash = ' stroke-dasharray="4 3"' if dashed else ""
-        self.items.append(f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" stroke="#555" stroke-width="1.3" marker-end="url(#arrow)"{dash}/>')
+        self.items.append(
+            f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" stroke="#555" stroke-width="1.3" marker-end="url(#arrow)"{dash}/>'
+        )
         if label:
             self.text((x1 + x2) // 2 + 4, (y1 + y2) // 2 - 4, label, size=10, color="#555")
 
     def path(self, points: list[tuple[int, int]], label: str = "", dashed: bool = False) -> None:
         dash = ' stroke-dasharray="4 3"' if dashed else ""
         d = " ".join(f"{x},{y}" for x, y in points)
-        self.items.append(f'<polyline points="{d}" fill="none" stroke="#555" stroke-width="1.3" marker-end="url(#arrow)"{dash}/>')
+        self.items.append(
+            f'<polyline points="{d}" fill="none" stroke="#555" stroke-width="1.3" marker-end="url(#arrow)"{dash}/>'
+        )
         if label:
             (x1, y1), (x2, _) = points[-2], points[-1]
             self.text((x1 + x2) // 2, y1 - 5, label, size=10, anchor="middle", color="#555")
@@ -285,32 +324,83 @@ class Svg:
 def architecture_svg(platform: Platform) -> str:
     plans = plan_platform(platform)
     envs = sorted(plans, key=lambda name: (platform.environments[name].availability.target_percent, name))
-    name_of = {kind: platform.service_of_kind(kind)[0] for kind in ("eks", "postgres", "redis", "rabbitmq", "bucket", "api")}
+    name_of = {
+        kind: platform.service_of_kind(kind)[0] for kind in ("eks", "postgres", "redis", "rabbitmq", "bucket", "api")
+    }
     max_azs = max(p.az_count.value for p in plans.values())
     width, height = 1180, 860
     svg = Svg(width, height)
-    svg.text(20, 30, f"{platform.platform} on AWS ({platform.region}): compiled from spec/platform.yaml, one stack per environment", size=16, bold=True)
-    svg.text(20, 50, "generated by docs/generate.py; the per-environment decisions are in the table at the bottom", size=11, color="#666")
+    svg.text(
+        20,
+        30,
+        f"{platform.platform} on AWS ({platform.region}): compiled from spec/platform.yaml, one stack per environment",
+        size=16,
+        bold=True,
+    )
+    svg.text(
+        20,
+        50,
+        "generated by docs/generate.py; the per-environment decisions are in the table at the bottom",
+        size=11,
+        color="#666",
+    )
 
     # Clients and the public entry.
     svg.box(20, 80, 150, 50, "note", "clients", ["TMS users, apps, partners"])
     api = platform.services[name_of["api"]]
-    svg.box(210, 70, 230, 70, "service", f"API Gateway HTTP API '{name_of['api']}'", [f"{api.authorization.upper()} on every route", f"throttle {api.throttle_rate_limit:g} rps / burst {api.throttle_burst_limit}"])
+    svg.box(
+        210,
+        70,
+        230,
+        70,
+        "service",
+        f"API Gateway HTTP API '{name_of['api']}'",
+        [
+            f"{api.authorization.upper()} on every route",
+            f"throttle {api.throttle_rate_limit:g} rps / burst {api.throttle_burst_limit}",
+        ],
+    )
     svg.arrow(170, 105, 208, 105)
     svg.text(189, 99, "HTTPS", size=10, anchor="middle", color="#555")
 
     # The account's region box and the VPC.
     svg.box(20, 160, 900, 490, "aws", f"AWS account, {platform.region}", [])
     vpc_x, vpc_y, vpc_w, vpc_h = 40, 190, 620, 440
-    svg.box(vpc_x, vpc_y, vpc_w, vpc_h, "vpc", "VPC per environment", [f"{'/'.join(str(plans[e].az_count.value) for e in envs)} AZs ({', '.join(envs)})"])
+    svg.box(
+        vpc_x,
+        vpc_y,
+        vpc_w,
+        vpc_h,
+        "vpc",
+        "VPC per environment",
+        [f"{'/'.join(str(plans[e].az_count.value) for e in envs)} AZs ({', '.join(envs)})"],
+    )
     tier_w = vpc_w - 40
-    svg.box(vpc_x + 20, vpc_y + 50, tier_w, 60, "tier", "public subnets", ["internet gateway; NAT gateway per AZ or one shared (derived); nothing gets a public IP"])
+    svg.box(
+        vpc_x + 20,
+        vpc_y + 50,
+        tier_w,
+        60,
+        "tier",
+        "public subnets",
+        ["internet gateway; NAT gateway per AZ or one shared (derived); nothing gets a public IP"],
+    )
     private_y = vpc_y + 125
     svg.box(vpc_x + 20, private_y, tier_w, 170, "tier", "private subnets", [])
-    svg.box(vpc_x + 35, private_y + 28, 150, 56, "service", "internal ALB", ["from the VPC link", "target group for pods"])
+    svg.box(
+        vpc_x + 35, private_y + 28, 150, 56, "service", "internal ALB", ["from the VPC link", "target group for pods"]
+    )
     cluster = platform.services[name_of["eks"]]
     eks_x = vpc_x + 205
-    svg.box(eks_x, private_y + 28, 380, 130, "service", f"EKS {cluster.version} '{name_of['eks']}'", [f"one managed node group per AZ (up to {max_azs}), IMDSv2", "access entries, secrets encrypted with a CMK"])
+    svg.box(
+        eks_x,
+        private_y + 28,
+        380,
+        130,
+        "service",
+        f"EKS {cluster.version} '{name_of['eks']}'",
+        [f"one managed node group per AZ (up to {max_azs}), IMDSv2", "access entries, secrets encrypted with a CMK"],
+    )
     for i, (workload, spec) in enumerate(sorted(platform.workloads.items())):
         wx = eks_x + 12 + (i % 3) * 122
         wy = private_y + 92 + (i // 3) * 30
@@ -335,43 +425,142 @@ def architecture_svg(platform: Platform) -> str:
 
     # Regional services outside the VPC.
     side_x = 690
-    svg.box(side_x, 190, 210, 70, "data", f"S3 '{name_of['bucket']}'", ["attachments: versioned, SSE-KMS,", "gateway endpoint, TLS only"])
+    svg.box(
+        side_x,
+        190,
+        210,
+        70,
+        "data",
+        f"S3 '{name_of['bucket']}'",
+        ["attachments: versioned, SSE-KMS,", "gateway endpoint, TLS only"],
+    )
     readers = sorted({r for w in platform.workloads.values() for r in w.reads})
-    svg.box(side_x, 275, 210, 85, "service", "Secrets Manager", ["a connection secret per data service", f"({', '.join(readers)}),", "for its declared readers only"])
+    svg.box(
+        side_x,
+        275,
+        210,
+        85,
+        "service",
+        "Secrets Manager",
+        ["a connection secret per data service", f"({', '.join(readers)}),", "for its declared readers only"],
+    )
     svg.box(side_x, 375, 210, 70, "service", "KMS", ["a CMK per data store, logs", "and secrets; yearly rotation"])
-    svg.box(side_x, 460, 210, 70, "service", "CloudWatch Logs", ["flow logs, EKS, RDS, cache, API", "access logs, KMS-encrypted"])
+    svg.box(
+        side_x,
+        460,
+        210,
+        70,
+        "service",
+        "CloudWatch Logs",
+        ["flow logs, EKS, RDS, cache, API", "access logs, KMS-encrypted"],
+    )
     svg.arrow(eks_x + 380, private_y + 60, side_x - 2, 225, "")
     svg.arrow(eks_x + 380, private_y + 80, side_x - 2, 315, "")
     dr = sorted({p.database_cross_region_backup.value for p in plans.values() if p.database_cross_region_backup.value})
     if dr:
         dr_envs = [e for e in envs if plans[e].database_cross_region_backup.value]
-        svg.box(side_x, 550, 210, 80, "aws", f"{', '.join(dr)} (DR region)", ["replicated automated RDS", f"backups under a CMK ({', '.join(dr_envs)})"], dashed=True)
-        svg.path([(vpc_x + 125, data_y + 98), (vpc_x + 125, data_y + 120), (side_x - 20, data_y + 120), (side_x - 20, 590), (side_x - 2, 590)], dashed=True)
+        svg.box(
+            side_x,
+            550,
+            210,
+            80,
+            "aws",
+            f"{', '.join(dr)} (DR region)",
+            ["replicated automated RDS", f"backups under a CMK ({', '.join(dr_envs)})"],
+            dashed=True,
+        )
+        svg.path(
+            [
+                (vpc_x + 125, data_y + 98),
+                (vpc_x + 125, data_y + 120),
+                (side_x - 20, data_y + 120),
+                (side_x - 20, 590),
+                (side_x - 2, 590),
+            ],
+            dashed=True,
+        )
         svg.text(vpc_x + 400, data_y + 116, "automated backups replicated", size=10, anchor="middle", color="#555")
 
     # The bootstrap stack and delivery.
     boot_x = 940
-    svg.box(boot_x, 160, 220, 200, "ci", "bootstrap stack", ["applied by a person, local state", "S3 state bucket (KMS, versioned)", "DynamoDB lock table", "a state key per environment", *([
-        "GitHub OIDC provider",
-        "CI roles: pr-plan, main-plan,",
-        f"apply-{{{', '.join(envs)}}}",
-    ] if platform.delivery else ["no delivery: section"])])
+    svg.box(
+        boot_x,
+        160,
+        220,
+        200,
+        "ci",
+        "bootstrap stack",
+        [
+            "applied by a person, local state",
+            "S3 state bucket (KMS, versioned)",
+            "DynamoDB lock table",
+            "a state key per environment",
+            *(
+                [
+                    "GitHub OIDC provider",
+                    "CI roles: pr-plan, main-plan,",
+                    f"apply-{{{', '.join(envs)}}}",
+                ]
+                if platform.delivery
+                else ["no delivery: section"]
+            ),
+        ],
+    )
     if platform.delivery:
-        svg.box(boot_x, 390, 220, 140, "ci", "GitHub Actions", [platform.delivery.github_repository, "pull request: plan + comment", f"merge: apply {', '.join(envs)}", "production behind reviewers", "daily drift check: issue"])
+        svg.box(
+            boot_x,
+            390,
+            220,
+            140,
+            "ci",
+            "GitHub Actions",
+            [
+                platform.delivery.github_repository,
+                "pull request: plan + comment",
+                f"merge: apply {', '.join(envs)}",
+                "production behind reviewers",
+                "daily drift check: issue",
+            ],
+        )
         svg.arrow(boot_x + 110, 390, boot_x + 110, 362, "OIDC")
         svg.arrow(boot_x - 2, 545, 922, 545)
         svg.text(931, 560, "terraform", size=10, color="#555")
 
     # The per-environment decisions.
     table_y = 675
-    svg.text(20, table_y, "derived per environment (docs/generate.py reads derive.py; `tmsc explain` gives the reasons)", size=12, bold=True)
+    svg.text(
+        20,
+        table_y,
+        "derived per environment (docs/generate.py reads derive.py; `tmsc explain` gives the reasons)",
+        size=12,
+        bold=True,
+    )
     rows = [
-        ("availability / RPO / RTO", lambda e: f"{platform.environments[e].availability.target_percent:g}% / {platform.environments[e].recovery.rpo_minutes} min / {platform.environments[e].recovery.rto_hours:g} h"),
-        ("AZs / NAT gateways / node groups", lambda e: f"{plans[e].az_count.value} / {plans[e].nat_gateways.value} / {plans[e].cluster_node_groups.value}"),
-        ("RDS Multi-AZ / backup days", lambda e: f"{_short(plans[e].database_multi_az.value)} / {plans[e].database_backup_retention_days.value}"),
-        ("cache replicas / failover", lambda e: f"{plans[e].cache_replicas.value} / {_short(plans[e].cache_automatic_failover.value)}"),
+        (
+            "availability / RPO / RTO",
+            lambda e: (
+                f"{platform.environments[e].availability.target_percent:g}% / {platform.environments[e].recovery.rpo_minutes} min / {platform.environments[e].recovery.rto_hours:g} h"
+            ),
+        ),
+        (
+            "AZs / NAT gateways / node groups",
+            lambda e: (
+                f"{plans[e].az_count.value} / {plans[e].nat_gateways.value} / {plans[e].cluster_node_groups.value}"
+            ),
+        ),
+        (
+            "RDS Multi-AZ / backup days",
+            lambda e: f"{_short(plans[e].database_multi_az.value)} / {plans[e].database_backup_retention_days.value}",
+        ),
+        (
+            "cache replicas / failover",
+            lambda e: f"{plans[e].cache_replicas.value} / {_short(plans[e].cache_automatic_failover.value)}",
+        ),
         ("broker mode", lambda e: plans[e].broker_deployment_mode.value),
-        ("deletion protection / log days", lambda e: f"{_short(plans[e].deletion_protection.value)} / {plans[e].log_retention_days.value}"),
+        (
+            "deletion protection / log days",
+            lambda e: f"{_short(plans[e].deletion_protection.value)} / {plans[e].log_retention_days.value}",
+        ),
         ("regional DR", lambda e: _short(plans[e].database_cross_region_backup.value)),
     ]
     col0, colw = 260, (width - 40 - 260) // max(len(envs), 1)

@@ -36,7 +36,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     server = sys.modules.get("tests.emulator.server")
     replayed = getattr(server, "REPLAYED", None)
     if replayed:
-        terminalreporter.write_sep("-", f"emulator: {len(replayed)} retried write(s) answered "
-                                        "from their first attempt")
+        terminalreporter.write_sep("-", f"emulator: {len(replayed)} retried write(s) answered from their first attempt")
         for label in replayed:
             terminalreporter.write_line(f"  {label}")

@@ -34,8 +34,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     platform = load_platform(args.spec)
     started = time.monotonic()
-    with start_emulator(region=platform.region) as emulator, tempfile.TemporaryDirectory(prefix="tmsc-demo-") as scratch:
-        print(f"emulator on {emulator.endpoint}; applying out/{args.env} (a few minutes: RDS and ElastiCache waits dominate)")
+    with (
+        start_emulator(region=platform.region) as emulator,
+        tempfile.TemporaryDirectory(prefix="tmsc-demo-") as scratch,
+    ):
+        print(
+            f"emulator on {emulator.endpoint}; applying out/{args.env} (a few minutes: RDS and ElastiCache waits dominate)"
+        )
         workspace = TerraformWorkspace(stack, emulator, scratch)
         try:
             workspace.init()

@@ -33,7 +33,9 @@ def names(draw: st.DrawFn, max_size: int = 7) -> str:
 
 
 SHORT_NAME = names()
-PLATFORM_NAME = names(max_size=12).filter(lambda n: not any((n + "-").startswith(prefix) for prefix in RESERVED_PLATFORM_PREFIXES))
+PLATFORM_NAME = names(max_size=12).filter(
+    lambda n: not any((n + "-").startswith(prefix) for prefix in RESERVED_PLATFORM_PREFIXES)
+)
 
 # Office/VPN ranges an operator may open the EKS API endpoint to: up to three,
 # never more than the model's bound together (a /8 of IPv4, a /32 of IPv6).
@@ -49,9 +51,21 @@ public_cidrs = st.one_of(
         st.integers(34, 128),
     ),
 )
-TIMEZONES = st.sampled_from(["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "America/Argentina/Buenos_Aires", "Etc/GMT+5", "Pacific/Chatham"])
+TIMEZONES = st.sampled_from(
+    [
+        "UTC",
+        "Europe/Berlin",
+        "America/New_York",
+        "Asia/Kolkata",
+        "America/Argentina/Buenos_Aires",
+        "Etc/GMT+5",
+        "Pacific/Chatham",
+    ]
+)
 
-availability_targets = st.one_of(st.sampled_from([95.0, 99.0, 99.5, 99.9]), st.floats(90.0, 99.9).map(lambda x: round(x, 2)))
+availability_targets = st.one_of(
+    st.sampled_from([95.0, 99.0, 99.5, 99.9]), st.floats(90.0, 99.9).map(lambda x: round(x, 2))
+)
 
 
 @st.composite
@@ -60,13 +74,22 @@ def environments(draw: st.DrawFn, second_octet: int) -> dict[str, Any]:
     env: dict[str, Any] = {
         "purpose": draw(st.sampled_from(["development", "preproduction", "production"])),
         "availability": {"target_percent": draw(availability_targets)},
-        "recovery": {"rpo_minutes": draw(st.integers(5, 1440)), "rto_hours": draw(st.sampled_from([1, 2, 4, 8, 24, 72]))},
+        "recovery": {
+            "rpo_minutes": draw(st.integers(5, 1440)),
+            "rto_hours": draw(st.sampled_from([1, 2, 4, 8, 24, 72])),
+        },
         "network": {"cidr": f"10.{second_octet}.0.0/{prefix}"},
     }
     if draw(st.booleans()):
         low = draw(st.integers(0, 3))
         high = draw(st.integers(max(low, 1), 6))
-        env["sizing"] = {"cluster": {"nodes_per_az_min": low, "nodes_per_az_desired": draw(st.integers(low, high)), "nodes_per_az_max": high}}
+        env["sizing"] = {
+            "cluster": {
+                "nodes_per_az_min": low,
+                "nodes_per_az_desired": draw(st.integers(low, high)),
+                "nodes_per_az_max": high,
+            }
+        }
     if draw(st.booleans()):
         env["recovery"]["cross_region_backup_region"] = "us-west-2"
     if draw(st.integers(0, 3)) == 0:
@@ -78,12 +101,23 @@ def environments(draw: st.DrawFn, second_octet: int) -> dict[str, Any]:
 
 SERVICE_BODIES: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     "eks": st.fixed_dictionaries({"kind": st.just("eks"), "admin_role_name": st.from_regex(r"\A[a-z][a-z-]{2,20}\Z")}),
-    "postgres": st.fixed_dictionaries({"kind": st.just("postgres")}, optional={"database_name": st.from_regex(r"\A[a-z][a-z0-9_]{0,10}\Z")}),
-    "bucket": st.fixed_dictionaries({"kind": st.just("bucket")}, optional={"noncurrent_version_days": st.integers(1, 400)}),
-    "redis": st.fixed_dictionaries({"kind": st.just("redis")}, optional={"engine": st.sampled_from(["redis", "valkey"])}),
+    "postgres": st.fixed_dictionaries(
+        {"kind": st.just("postgres")}, optional={"database_name": st.from_regex(r"\A[a-z][a-z0-9_]{0,10}\Z")}
+    ),
+    "bucket": st.fixed_dictionaries(
+        {"kind": st.just("bucket")}, optional={"noncurrent_version_days": st.integers(1, 400)}
+    ),
+    "redis": st.fixed_dictionaries(
+        {"kind": st.just("redis")}, optional={"engine": st.sampled_from(["redis", "valkey"])}
+    ),
     "rabbitmq": st.fixed_dictionaries({"kind": st.just("rabbitmq")}),
     "api": st.fixed_dictionaries(
-        {"kind": st.just("api"), "authorization": st.just("jwt"), "jwt_issuer": st.just("https://auth.example.com/"), "jwt_audience": st.just(["tms"])}
+        {
+            "kind": st.just("api"),
+            "authorization": st.just("jwt"),
+            "jwt_issuer": st.just("https://auth.example.com/"),
+            "jwt_audience": st.just(["tms"]),
+        }
     ),
 }
 
@@ -104,7 +138,14 @@ def spec_documents(draw: st.DrawFn, max_environments: int = 4, delivery: bool = 
     # policies say, and the platform's or a service's name would match it there.
     reserved = {"bootstrap", "tfstate", platform}
     env_max = min(16, MAX_LOAD_BALANCER_NAME - 2 - 2 - len(platform))  # leaves an API service name of 2 at least
-    env_names = draw(st.lists(names(max_size=env_max).filter(lambda n: n not in reserved), min_size=1, max_size=max_environments, unique=True))
+    env_names = draw(
+        st.lists(
+            names(max_size=env_max).filter(lambda n: n not in reserved),
+            min_size=1,
+            max_size=max_environments,
+            unique=True,
+        )
+    )
     # CI apply roles are scoped by <platform>-<environment>-*: no environment name may start with another's plus '-'.
     env_names = [e for e in env_names if not any(o != e and o.startswith(e + "-") for o in env_names)]
     longest = len(platform) + 1 + max(map(len, env_names)) + 1
@@ -117,11 +158,17 @@ def spec_documents(draw: st.DrawFn, max_environments: int = 4, delivery: bool = 
         )
     )
     # The API service is named last: its names (the load balancer's) have the tightest limit.
-    service_names[-1] = draw(names(max_size=MAX_LOAD_BALANCER_NAME - longest).filter(lambda n: n not in service_names[:-1] and n not in env_names))
+    service_names[-1] = draw(
+        names(max_size=MAX_LOAD_BALANCER_NAME - longest).filter(
+            lambda n: n not in service_names[:-1] and n not in env_names
+        )
+    )
     octets = draw(st.lists(st.integers(0, 255), min_size=len(env_names), max_size=len(env_names), unique=True))
     services = {name: draw(body) for name, body in zip(service_names, SERVICE_BODIES.values())}
     data_services = [n for n, s in services.items() if s["kind"] in ("postgres", "redis", "rabbitmq")]
-    workload_names = draw(st.lists(names(max_size=NAME_MAX_LENGTH).filter(lambda n: n not in env_names), max_size=4, unique=True))
+    workload_names = draw(
+        st.lists(names(max_size=NAME_MAX_LENGTH).filter(lambda n: n not in env_names), max_size=4, unique=True)
+    )
     workloads = {
         name: {
             "namespace": "tms",
@@ -139,7 +186,10 @@ def spec_documents(draw: st.DrawFn, max_environments: int = 4, delivery: bool = 
         "workloads": workloads,
     }
     if with_delivery:
-        document["delivery"] = {"github_repository": f"example-org/{platform}", "github_oidc_provider": draw(st.sampled_from(["create", "existing"]))}
+        document["delivery"] = {
+            "github_repository": f"example-org/{platform}",
+            "github_oidc_provider": draw(st.sampled_from(["create", "existing"])),
+        }
     return document
 
 

@@ -74,7 +74,9 @@ def emulator() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module", params=["dev", "prod"])
-def applied(request: pytest.FixtureRequest, emulator: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Applied]:
+def applied(
+    request: pytest.FixtureRequest, emulator: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Applied]:
     from tests.emulator import TerraformWorkspace
 
     env = request.param
@@ -97,7 +99,11 @@ def test_network_spans_the_derived_zones(applied: Applied) -> None:
     zones = set(applied.plan.availability_zones.value)
     assert {s["AvailabilityZone"] for s in subnets} == zones
     assert len(subnets) == 3 * len(zones)
-    nats = [n for n in ec2.describe_nat_gateways(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["NatGateways"] if n["State"] != "deleted"]
+    nats = [
+        n
+        for n in ec2.describe_nat_gateways(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["NatGateways"]
+        if n["State"] != "deleted"
+    ]
     assert len(nats) == applied.plan.nat_gateways.value
     nat_zones = {next(s["AvailabilityZone"] for s in subnets if s["SubnetId"] == n["SubnetId"]) for n in nats}
     assert len(nat_zones) == len(nats)
@@ -143,7 +149,9 @@ def test_postgres_16_with_derived_availability_and_recovery(applied: Applied) ->
     assert db["BackupRetentionPeriod"] >= applied.plan.database_backup_retention_days.value >= 1
     assert db["StorageEncrypted"] is True and db["IAMDatabaseAuthenticationEnabled"] is True
     assert db["DeletionProtection"] is False  # switched off by the test override so the teardown can run
-    parameters = rds.describe_db_parameters(DBParameterGroupName=f"tms-{applied.env}-database", Source="user")["Parameters"]
+    parameters = rds.describe_db_parameters(DBParameterGroupName=f"tms-{applied.env}-database", Source="user")[
+        "Parameters"
+    ]
     assert {p["ParameterName"]: p["ParameterValue"] for p in parameters}["rds.force_ssl"] == "1"
 
 
@@ -162,18 +170,26 @@ def test_an_uploaded_attachment_lands_in_the_bucket(applied: Applied) -> None:
 
 def test_secrets_manager_holds_the_three_connection_secrets(applied: Applied) -> None:
     secrets = applied.client("secretsmanager")
-    for output, service in (("rds_endpoint_secret_arn", "database"), ("redis_endpoint_secret_arn", "cache"), ("rabbitmq_endpoint_secret_arn", "messaging")):
+    for output, service in (
+        ("rds_endpoint_secret_arn", "database"),
+        ("redis_endpoint_secret_arn", "cache"),
+        ("rabbitmq_endpoint_secret_arn", "messaging"),
+    ):
         described = secrets.describe_secret(SecretId=applied.outputs[output])
         assert described["Name"] == f"tms/{applied.env}/{service}/connection"
         assert described["KmsKeyId"]
         value = json.loads(secrets.get_secret_value(SecretId=applied.outputs[output])["SecretString"])
         assert value["host"] and value["port"] in (5432, 6379, 5671)
-    rds_value = json.loads(secrets.get_secret_value(SecretId=applied.outputs["rds_endpoint_secret_arn"])["SecretString"])
+    rds_value = json.loads(
+        secrets.get_secret_value(SecretId=applied.outputs["rds_endpoint_secret_arn"])["SecretString"]
+    )
     assert "password" not in rds_value and rds_value["password_secret_arn"].startswith("arn:aws:secretsmanager:")
 
 
 def test_cache_and_broker_follow_the_derived_modes(applied: Applied) -> None:
-    (group,) = applied.client("elasticache").describe_replication_groups(ReplicationGroupId=f"tms-{applied.env}-cache")["ReplicationGroups"]
+    (group,) = applied.client("elasticache").describe_replication_groups(ReplicationGroupId=f"tms-{applied.env}-cache")[
+        "ReplicationGroups"
+    ]
     assert len(group["MemberClusters"]) == 1 + applied.plan.cache_replicas.value
     assert group["AutomaticFailover"] == ("enabled" if applied.plan.cache_automatic_failover.value else "disabled")
     assert group["TransitEncryptionEnabled"] is True and group["AtRestEncryptionEnabled"] is True
@@ -187,17 +203,27 @@ def test_cache_and_broker_follow_the_derived_modes(applied: Applied) -> None:
 def test_the_broker_password_is_one_value_in_its_secret_the_connection_secret_and_the_broker(applied: Applied) -> None:
     secrets = applied.client("secretsmanager")
     stored = secrets.get_secret_value(SecretId=f"tms/{applied.env}/messaging/password")["SecretString"]
-    connection = json.loads(secrets.get_secret_value(SecretId=applied.outputs["rabbitmq_endpoint_secret_arn"])["SecretString"])
-    (broker,) = [r for r in applied.workspace.read_state()["resources"] if r["mode"] == "managed" and r["type"] == "aws_mq_broker"]
+    connection = json.loads(
+        secrets.get_secret_value(SecretId=applied.outputs["rabbitmq_endpoint_secret_arn"])["SecretString"]
+    )
+    (broker,) = [
+        r
+        for r in applied.workspace.read_state()["resources"]
+        if r["mode"] == "managed" and r["type"] == "aws_mq_broker"
+    ]
     (user,) = broker["instances"][0]["attributes"]["user"]
     assert len(stored) == 32 and stored.isalnum()
-    assert connection["password"] == stored and user["password"] == stored and user["username"] == connection["username"]
+    assert (
+        connection["password"] == stored and user["password"] == stored and user["username"] == connection["username"]
+    )
 
 
 # Where the RabbitMQ password may be, and nowhere else (README, "Secrets and state"): Amazon MQ
 # takes it through a plain argument of the broker, which Terraform keeps in the state, and the
 # broker reads it from its secret through a data source, whose result is in the state too.
-BROKER_PASSWORD_HOLDERS = frozenset({"aws_mq_broker.messaging", "data.aws_secretsmanager_secret_version.messaging_password"})
+BROKER_PASSWORD_HOLDERS = frozenset(
+    {"aws_mq_broker.messaging", "data.aws_secretsmanager_secret_version.messaging_password"}
+)
 
 
 def _without_holders(value: Any) -> Any:
@@ -241,25 +267,36 @@ def test_no_secret_value_leaks_into_out_plan_state_or_logs(applied: Applied) -> 
     state = workspace.read_state()
     leaks = []
     for label, value in values.items():
-        assert len(value) >= 8, label  # long enough not to match by chance (moto's RDS-managed password is 9 characters)
+        assert len(value) >= 8, (
+            label
+        )  # long enough not to match by chance (moto's RDS-managed password is 9 characters)
         for where, text in artifacts.items():
             if value in text and not (label == "rabbitmq password" and where in ("state", "plan JSON")):
                 leaks.append(f"the {label} appears in {where}")
     password = values["rabbitmq password"]
     if password in json.dumps(_without_holders(json.loads(plan_json))):
-        leaks.append("the rabbitmq password appears in the plan JSON outside the entries of " + ", ".join(sorted(BROKER_PASSWORD_HOLDERS)))
+        leaks.append(
+            "the rabbitmq password appears in the plan JSON outside the entries of "
+            + ", ".join(sorted(BROKER_PASSWORD_HOLDERS))
+        )
     holders = {
-        ("data." if r["mode"] == "data" else "") + f"{r['type']}.{r['name']}" for r in state["resources"] if password in json.dumps(r)
+        ("data." if r["mode"] == "data" else "") + f"{r['type']}.{r['name']}"
+        for r in state["resources"]
+        if password in json.dumps(r)
     }
     if holders != BROKER_PASSWORD_HOLDERS:
-        leaks.append(f"the rabbitmq password is held in the state by {sorted(holders)}, expected {sorted(BROKER_PASSWORD_HOLDERS)}")
+        leaks.append(
+            f"the rabbitmq password is held in the state by {sorted(holders)}, expected {sorted(BROKER_PASSWORD_HOLDERS)}"
+        )
     for line in artifacts["terraform logs"].splitlines():
         if password in line:
             leaks.append(f"log line: {line.replace(password, '<rabbitmq password>')}")
     assert not leaks, "\n".join(leaks)
 
 
-def test_checkov_finds_nothing_in_the_plan_json(applied: Applied, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+def test_checkov_finds_nothing_in_the_plan_json(
+    applied: Applied, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
     """checkov --framework terraform_plan over the plan JSON: 0 failed checks with the reviewed skips.
 
     As for out/ (tests/test_checkov.py): unskipped, the failures must be exactly
@@ -312,7 +349,17 @@ def test_destroy_leaves_nothing(applied: Applied) -> None:
     assert bucket not in {b["Name"] for b in s3.list_buckets()["Buckets"]}
     assert not applied.client("rds").describe_db_instances()["DBInstances"]
     assert not applied.client("eks").list_clusters()["clusters"]
-    assert not [s for s in applied.client("secretsmanager").list_secrets()["SecretList"] if s["Name"].startswith(f"tms/{applied.env}/")]
+    assert not [
+        s
+        for s in applied.client("secretsmanager").list_secrets()["SecretList"]
+        if s["Name"].startswith(f"tms/{applied.env}/")
+    ]
     assert not applied.client("elasticache").describe_replication_groups()["ReplicationGroups"]
-    assert not [b for b in applied.client("mq").list_brokers()["BrokerSummaries"] if b["BrokerName"].startswith(f"tms-{applied.env}-")]
-    assert not applied.client("ec2").describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [f"tms-{applied.env}"]}])["Vpcs"]
+    assert not [
+        b
+        for b in applied.client("mq").list_brokers()["BrokerSummaries"]
+        if b["BrokerName"].startswith(f"tms-{applied.env}-")
+    ]
+    assert not applied.client("ec2").describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [f"tms-{applied.env}"]}])[
+        "Vpcs"
+    ]

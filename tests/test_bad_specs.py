@@ -76,7 +76,7 @@ class Case:
 
 
 def parse_header(path: Path) -> Case:
-    line: int | None | str = "missing"
+    line: int | str | None = "missing"
     expects: list[str] = []
     xfail = xfail_exit = None
     for raw in path.read_bytes().split(b"\n"):
@@ -344,5 +344,8 @@ def test_out_snapshot_detects_a_write(runner: Runner) -> None:
     after = snapshot(out)
     assert sorted(after) == sorted(before)
     changed = {p for p in before if after[p] != before[p]}
-    assert str(stale.relative_to(out)) in changed and changed <= {str(stale.relative_to(out)), str(stale.parent.relative_to(out))}
+    assert str(stale.relative_to(out)) in changed and changed <= {
+        str(stale.relative_to(out)),
+        str(stale.parent.relative_to(out)),
+    }
     assert stale.read_bytes() == good_bytes

@@ -77,7 +77,9 @@ def test_every_skip_is_well_formed_and_has_a_reason() -> None:
                 assert key not in seen, f"{where}: {stack} {resource} listed twice"
                 seen.add(key)
     for error in known_parse_errors():
-        assert error.file and error.stacks and len(error.reason) >= 60, f"parse error entry {error} needs a file, stacks and a reason"
+        assert error.file and error.stacks and len(error.reason) >= 60, (
+            f"parse error entry {error} needs a file, stacks and a reason"
+        )
 
 
 def test_every_plan_difference_is_well_formed_and_has_a_reason() -> None:
@@ -88,15 +90,21 @@ def test_every_plan_difference_is_well_formed_and_has_a_reason() -> None:
         assert CHECK_ID.match(entry.check), f"{where}: not a checkov AWS check id"
         assert entry.plan in ("fails", "passes"), f"{where}: plan is {entry.plan!r}, not 'fails' or 'passes'"
         assert entry.stacks and set(entry.stacks) <= set(STACKS), f"{where}: stacks {entry.stacks} not among {STACKS}"
-        assert entry.resources and all(ADDRESS.match(r) for r in entry.resources), f"{where}: resources {entry.resources}"
-        assert len(entry.reason) >= 60 and entry.reason.lower().strip(" .") not in PLACEHOLDERS, f"{where}: a difference needs a reason that says why"
+        assert entry.resources and all(ADDRESS.match(r) for r in entry.resources), (
+            f"{where}: resources {entry.resources}"
+        )
+        assert len(entry.reason) >= 60 and entry.reason.lower().strip(" .") not in PLACEHOLDERS, (
+            f"{where}: a difference needs a reason that says why"
+        )
         for stack in entry.stacks:
             for resource in entry.resources:
                 key = (entry.check, stack, resource)
                 assert key not in seen, f"{where}: {stack} {resource} listed twice"
                 seen.add(key)
                 # 'passes' lifts a skip of out/ for the plan; 'fails' adds one that out/ does not need.
-                assert (key in skipped) is (entry.plan == "passes"), f"{where}: {stack} {resource} is {'not ' if entry.plan == 'passes' else ''}a skip of out/"
+                assert (key in skipped) is (entry.plan == "passes"), (
+                    f"{where}: {stack} {resource} is {'not ' if entry.plan == 'passes' else ''}a skip of out/"
+                )
     for stack in STACKS:
         assert set(plan_skip_checks(stack)) == {check for check, _ in plan_expected_failures(stack)}
 
@@ -110,14 +118,19 @@ def checkov() -> Path:
 
 
 @pytest.fixture(scope="session")
-def scans(checkov: Path, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> dict[tuple[str, str], dict[str, Any]]:
+def scans(
+    checkov: Path, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> dict[tuple[str, str], dict[str, Any]]:
     """(stack, 'unskipped' | 'skipped') → checkov's report; ('providers', 'unskipped') for the provider copies.
 
     Each stack is scanned from a copy, so that a concurrent `tmsc compile` cannot
     change the files between the two scans and the address lookup.
     """
     work = tmp_path_factory.mktemp("checkov")
-    copies = {stack: shutil.copytree(OUT / stack, work / stack, ignore=shutil.ignore_patterns(".terraform*")) for stack in STACKS}
+    copies = {
+        stack: shutil.copytree(OUT / stack, work / stack, ignore=shutil.ignore_patterns(".terraform*"))
+        for stack in STACKS
+    }
     providers = work / "providers"
     providers.mkdir()
     for stack, copy in copies.items():
@@ -138,7 +151,10 @@ def scans(checkov: Path, tmp_path_factory: pytest.TempPathFactory, request: pyte
 
 def _print_figures(request: pytest.FixtureRequest, reports: dict[tuple[str, str], dict[str, Any]]) -> None:
     write_line(request, "")
-    write_line(request, f"checkov {pinned_version()} --framework terraform_json (without skips → with the skips of tests/checkov/skips.yaml):")
+    write_line(
+        request,
+        f"checkov {pinned_version()} --framework terraform_json (without skips → with the skips of tests/checkov/skips.yaml):",
+    )
     for stack in STACKS:
         before, after = reports[(stack, "unskipped")]["summary"], reports[(stack, "skipped")]["summary"]
         write_line(
@@ -148,16 +164,23 @@ def _print_figures(request: pytest.FixtureRequest, reports: dict[tuple[str, str]
             f" (resource findings of {len(skip_checks(stack))} skipped check ids); files checkov cannot parse: {after['parsing_errors']}",
         )
     providers = reports[("providers", "unskipped")]["summary"]
-    write_line(request, f"checkov:   provider blocks (copies without the terraform block): passed {providers['passed']} failed {providers['failed']}")
+    write_line(
+        request,
+        f"checkov:   provider blocks (copies without the terraform block): passed {providers['passed']} failed {providers['failed']}",
+    )
 
 
 def test_checkov_is_the_pinned_version(scans: dict[tuple[str, str], dict[str, Any]]) -> None:
     versions = {report["summary"].get("checkov_version") for report in scans.values()}
-    assert versions == {pinned_version()}, f"checkov {versions} ran, the Makefile pins {pinned_version()}: run `make checkov`"
+    assert versions == {pinned_version()}, (
+        f"checkov {versions} ran, the Makefile pins {pinned_version()}: run `make checkov`"
+    )
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_unskipped_failures_are_exactly_the_reviewed_skips(stack: str, scans: dict[tuple[str, str], dict[str, Any]]) -> None:
+def test_unskipped_failures_are_exactly_the_reviewed_skips(
+    stack: str, scans: dict[tuple[str, str], dict[str, Any]]
+) -> None:
     report = scans[(stack, "unskipped")]
     names = {r["check_id"]: r["check_name"] for r in report["results"]["failed_checks"]}
     problems = mismatch(failures(report, report["directory"]), expected_failures(stack), names, stack)
@@ -174,7 +197,9 @@ def test_no_check_fails_with_the_skips(stack: str, scans: dict[tuple[str, str], 
     # --skip-check means "do not run": checkov lists the skipped checks nowhere. Everything else ran as before.
     skipped = set(skip_checks(stack))
     unskipped = {x for x in results_by_check(scans[(stack, "unskipped")]) if x[0] not in skipped}
-    assert results_by_check(report) == unskipped, f"{stack}: the scan with skips differs from the one without beyond the skipped checks"
+    assert results_by_check(report) == unskipped, (
+        f"{stack}: the scan with skips differs from the one without beyond the skipped checks"
+    )
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -51,8 +51,12 @@ def test_schema_command_prints_the_schema() -> None:
 def test_committed_out_is_in_sync_with_the_compiler(tmp_path: Path) -> None:
     result = run("compile", str(EXAMPLE_SPEC), "--out", str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr
-    fresh = {str(p.relative_to(tmp_path / "out")): p.read_bytes() for p in sorted((tmp_path / "out").rglob("*.tf.json"))}
-    committed = {str(p.relative_to(OUT)): p.read_bytes() for p in sorted(OUT.rglob("*.tf.json")) if ".terraform" not in p.parts}
+    fresh = {
+        str(p.relative_to(tmp_path / "out")): p.read_bytes() for p in sorted((tmp_path / "out").rglob("*.tf.json"))
+    }
+    committed = {
+        str(p.relative_to(OUT)): p.read_bytes() for p in sorted(OUT.rglob("*.tf.json")) if ".terraform" not in p.parts
+    }
     assert fresh == committed, "out/ is stale: run `make compile` and commit it"
 
 

@@ -61,7 +61,9 @@ def boot(views: dict[str, StackView]) -> StackView:
 def admits(trust: dict[str, Any], claims: dict[str, str], federated: str = GITHUB_PROVIDER) -> bool:
     """Would STS let a web identity with these claims assume the role? Allow statements only; conditions AND-ed."""
     for statement in statements(trust):
-        if statement.get("Effect") != "Allow" or "sts:AssumeRoleWithWebIdentity" not in as_list(statement.get("Action")):
+        if statement.get("Effect") != "Allow" or "sts:AssumeRoleWithWebIdentity" not in as_list(
+            statement.get("Action")
+        ):
             continue
         if statement.get("Principal", {}).get("Federated") != federated:
             continue
@@ -89,7 +91,9 @@ def expected_subjects(platform: Platform) -> dict[str, str]:
     assert platform.delivery is not None
     repo, branch = platform.delivery.github_repository, platform.delivery.default_branch
     subjects = {"ci_pr_plan": f"repo:{repo}:pull_request", "ci_main_plan": f"repo:{repo}:ref:refs/heads/{branch}"}
-    subjects.update({f"ci_apply_{env.replace('-', '_')}": f"repo:{repo}:environment:{env}" for env in platform.environments})
+    subjects.update(
+        {f"ci_apply_{env.replace('-', '_')}": f"repo:{repo}:environment:{env}" for env in platform.environments}
+    )
     return subjects
 
 
@@ -102,7 +106,14 @@ def check_trust(view: StackView, platform: Platform, federated: str = GITHUB_PRO
     roles = ci_roles(view)
     assert set(roles) == set(subjects)
     repo = platform.delivery.github_repository if platform.delivery else ""
-    foreign = [f"repo:{owner}/{name}" for owner, name in ((repo.split("/")[0] + "x", repo.split("/")[1]), ("someone-else", repo.split("/")[1]), (repo.split("/")[0], repo.split("/")[1] + "-fork"))]
+    foreign = [
+        f"repo:{owner}/{name}"
+        for owner, name in (
+            (repo.split("/")[0] + "x", repo.split("/")[1]),
+            ("someone-else", repo.split("/")[1]),
+            (repo.split("/")[0], repo.split("/")[1] + "-fork"),
+        )
+    ]
     every_subject = set(subjects.values()) | {
         f"repo:{repo}:ref:refs/heads/feature",
         f"repo:{repo}:ref:refs/tags/v1",
@@ -117,9 +128,13 @@ def check_trust(view: StackView, platform: Platform, federated: str = GITHUB_PRO
         (statement,) = statements(trust)
         assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
         assert statement["Principal"] == {"Federated": federated}
-        assert statement["Condition"] == {"StringEquals": {AUDIENCE_KEY: "sts.amazonaws.com", SUBJECT_KEY: subjects[address]}}
+        assert statement["Condition"] == {
+            "StringEquals": {AUDIENCE_KEY: "sts.amazonaws.com", SUBJECT_KEY: subjects[address]}
+        }
         for subject in every_subject:
-            assert admits(trust, {"sub": subject, "aud": "sts.amazonaws.com"}, federated) is (subject == subjects[address]), (address, subject)
+            assert admits(trust, {"sub": subject, "aud": "sts.amazonaws.com"}, federated) is (
+                subject == subjects[address]
+            ), (address, subject)
         assert not admits(trust, {"sub": subjects[address], "aud": "https://github.com/example-org"}, federated)
         assert not admits(trust, {"sub": subjects[address]}, federated)
 
@@ -136,7 +151,16 @@ def test_each_ci_role_trusts_exactly_one_subject_of_this_repository(views: dict[
 
 
 def test_the_evaluator_catches_a_loosened_trust() -> None:
-    loose = {"Statement": [{"Effect": "Allow", "Principal": {"Federated": GITHUB_PROVIDER}, "Action": "sts:AssumeRoleWithWebIdentity", "Condition": {"StringLike": {SUBJECT_KEY: f"repo:{REPOSITORY}:*"}}}]}
+    loose = {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Federated": GITHUB_PROVIDER},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {"StringLike": {SUBJECT_KEY: f"repo:{REPOSITORY}:*"}},
+            }
+        ]
+    }
     assert admits(loose, {"sub": f"repo:{REPOSITORY}:ref:refs/heads/feature", "aud": "sts.amazonaws.com"})
 
 
@@ -145,9 +169,18 @@ branches = st.sampled_from(["main", "trunk", "release/2026"])
 
 
 @given(doc=spec_documents(max_environments=3), repository=repositories, branch=branches, existing=st.booleans())
-def test_generated_platforms_trust_only_their_repository(doc: dict[str, Any], repository: str, branch: str, existing: bool) -> None:
+def test_generated_platforms_trust_only_their_repository(
+    doc: dict[str, Any], repository: str, branch: str, existing: bool
+) -> None:
     assume("tfstate" not in doc["environments"])
-    doc = {**doc, "delivery": {"github_repository": repository, "default_branch": branch, "github_oidc_provider": "existing" if existing else "create"}}
+    doc = {
+        **doc,
+        "delivery": {
+            "github_repository": repository,
+            "default_branch": branch,
+            "github_oidc_provider": "existing" if existing else "create",
+        },
+    }
     platform = Platform.model_validate(doc)
     view = compile_views(platform)["bootstrap"]
     if existing:
@@ -171,7 +204,9 @@ def test_a_spec_without_delivery_gets_no_ci_identity() -> None:
 def test_outputs_name_every_ci_role(boot: StackView) -> None:
     assert boot.outputs["ci_pr_plan_role_arn"]["value"] == "${aws_iam_role.ci_pr_plan.arn}"
     assert boot.outputs["ci_main_plan_role_arn"]["value"] == "${aws_iam_role.ci_main_plan.arn}"
-    assert boot.outputs["ci_apply_role_arns"]["value"] == {env: f"${{aws_iam_role.ci_apply_{env}.arn}}" for env in ("dev", "prod", "staging")}
+    assert boot.outputs["ci_apply_role_arns"]["value"] == {
+        env: f"${{aws_iam_role.ci_apply_{env}.arn}}" for env in ("dev", "prod", "staging")
+    }
     assert boot.outputs["github_oidc_provider_arn"]["value"] == GITHUB_PROVIDER
 
 
@@ -179,13 +214,18 @@ def test_ci_secret_readers_name_the_roles_that_refresh_an_environments_secrets()
     from tmsc.render import expression_value
 
     readers = [expression_value(arn) for arn in ci_secret_readers(load_platform(EXAMPLE_SPEC), "staging")]
-    assert readers == [f"arn:{PARTITION}:iam::{ACCOUNT}:role{CI_PATH}tms-ci-{name}" for name in ("pr-plan", "main-plan", "apply-staging")]
+    assert readers == [
+        f"arn:{PARTITION}:iam::{ACCOUNT}:role{CI_PATH}tms-ci-{name}"
+        for name in ("pr-plan", "main-plan", "apply-staging")
+    ]
 
 
 # --------------------------------------------------------------------------- the model
 
 
-@pytest.mark.parametrize("repository", ["tms-platform", "a/b/c", "-owner/name", "owner/na me", "owner/", "/name", "o" * 40 + "/name"])
+@pytest.mark.parametrize(
+    "repository", ["tms-platform", "a/b/c", "-owner/name", "owner/na me", "owner/", "/name", "o" * 40 + "/name"]
+)
 def test_github_repository_must_be_owner_slash_name(repository: str) -> None:
     doc = example_document()
     doc["delivery"]["github_repository"] = repository
@@ -245,7 +285,11 @@ def attached(view: StackView, role: str) -> list[str]:
 
 def realistic(text: str) -> str:
     text = text.replace(PARTITION, "aws").replace(ACCOUNT, "123456789012")
-    return re.sub(r"\$\{aws_[a-z0-9_]+\.[a-z0-9_]+\.arn\}", "arn:aws:s3:::a-state-bucket-name-of-sixty-three-characters-at-most-xxxxxxxx", text)
+    return re.sub(
+        r"\$\{aws_[a-z0-9_]+\.[a-z0-9_]+\.arn\}",
+        "arn:aws:s3:::a-state-bucket-name-of-sixty-three-characters-at-most-xxxxxxxx",
+        text,
+    )
 
 
 def check_policies(view: StackView, platform: Platform) -> None:
@@ -254,7 +298,9 @@ def check_policies(view: StackView, platform: Platform) -> None:
     text = json.dumps(view.documents["delivery.tf.json"])
     assert "AdministratorAccess" not in text and "PowerUserAccess" not in text and "IAMFullAccess" not in text
     for name, document in policies.items():
-        assert len(re.sub(r"\s", "", realistic(view.of("aws_iam_policy")[name]["policy"]))) <= MANAGED_POLICY_LIMIT, name
+        assert len(re.sub(r"\s", "", realistic(view.of("aws_iam_policy")[name]["policy"]))) <= MANAGED_POLICY_LIMIT, (
+            name
+        )
         sids = [s["Sid"] for s in statements(document)]
         assert len(sids) == len(set(sids)), name
         for statement in statements(document):
@@ -287,7 +333,10 @@ def test_policies_are_least_privilege(boot: StackView) -> None:
 def test_policies_fit_iam_limits_with_long_names() -> None:
     doc = example_document()
     doc["platform"] = "transport-mgmt"  # with 9-character environments, the longest names the model allows here
-    doc["environments"] = {new: doc["environments"][old] for old, new in (("dev", "develop01"), ("staging", "staging01"), ("prod", "product01"))}
+    doc["environments"] = {
+        new: doc["environments"][old]
+        for old, new in (("dev", "develop01"), ("staging", "staging01"), ("prod", "product01"))
+    }
     boot = compile_views(doc)["bootstrap"]
     check_policies(boot, Platform.model_validate(doc))
     for role in ci_roles(boot):
@@ -300,7 +349,9 @@ def test_plan_roles_read_state_and_only_apply_roles_write_their_own(boot: StackV
     envs = ("dev", "prod", "staging")
     plan = by_sid("ci_plan_state")
     assert plan["StateObjects"]["Action"] == ["s3:GetObject"]
-    assert plan["StateObjects"]["Resource"] == [f"${{aws_s3_bucket.state.arn}}/tms/{env}/terraform.tfstate" for env in envs]
+    assert plan["StateObjects"]["Resource"] == [
+        f"${{aws_s3_bucket.state.arn}}/tms/{env}/terraform.tfstate" for env in envs
+    ]
     for role in ("ci_pr_plan", "ci_main_plan"):
         assert attached(boot, role) == ["ci_plan_state", "ci_read"]
     for env in envs:
@@ -308,11 +359,18 @@ def test_plan_roles_read_state_and_only_apply_roles_write_their_own(boot: StackV
         assert state["StateObjects"]["Action"] == ["s3:GetObject", "s3:PutObject"]
         assert state["StateObjects"]["Resource"] == [f"${{aws_s3_bucket.state.arn}}/tms/{env}/terraform.tfstate"]
         lock_ids = state["StateLockTable"]["Condition"]["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"]
-        assert lock_ids == [f"tms-tfstate-eu-west-1/tms/{env}/terraform.tfstate", f"tms-tfstate-eu-west-1/tms/{env}/terraform.tfstate-md5"]
+        assert lock_ids == [
+            f"tms-tfstate-eu-west-1/tms/{env}/terraform.tfstate",
+            f"tms-tfstate-eu-west-1/tms/{env}/terraform.tfstate-md5",
+        ]
         assert "ci_plan_state" not in attached(boot, f"ci_apply_{env}")
     # Only the plan roles read every environment's connection secrets; an apply role only its own.
-    assert by_sid("ci_plan_state")["ConnectionSecretValues"]["Resource"] == [f"arn:{PARTITION}:secretsmanager:eu-west-1:{ACCOUNT}:secret:tms/*"]
-    assert by_sid("ci_apply_dev_state")["ConnectionSecretValues"]["Resource"] == [f"arn:{PARTITION}:secretsmanager:eu-west-1:{ACCOUNT}:secret:tms/dev/*"]
+    assert by_sid("ci_plan_state")["ConnectionSecretValues"]["Resource"] == [
+        f"arn:{PARTITION}:secretsmanager:eu-west-1:{ACCOUNT}:secret:tms/*"
+    ]
+    assert by_sid("ci_apply_dev_state")["ConnectionSecretValues"]["Resource"] == [
+        f"arn:{PARTITION}:secretsmanager:eu-west-1:{ACCOUNT}:secret:tms/dev/*"
+    ]
 
 
 def test_no_ci_role_can_change_the_ci_identity(boot: StackView) -> None:
@@ -322,14 +380,18 @@ def test_no_ci_role_can_change_the_ci_identity(boot: StackView) -> None:
         f"arn:{PARTITION}:iam::{ACCOUNT}:policy{CI_PATH}*",
         f"arn:{PARTITION}:iam::{ACCOUNT}:oidc-provider/{GITHUB_OIDC_HOST}",
     }
-    assert {"iam:PassRole", "iam:Put*", "iam:Attach*", "iam:Update*", "iam:Create*", "iam:Delete*"} <= set(deny["Action"])
+    assert {"iam:PassRole", "iam:Put*", "iam:Attach*", "iam:Update*", "iam:Create*", "iam:Delete*"} <= set(
+        deny["Action"]
+    )
     for body in boot.of("aws_iam_policy").values():
         assert body["path"] == CI_PATH
     # What any CI policy allows on the CI path is reading it (iam:GetRole for the session context).
     for name, document in managed_policies(boot).items():
         for statement in statements(document):
             if statement["Effect"] == "Allow" and any(CI_PATH in str(r) for r in as_list(statement["Resource"])):
-                assert all(a.startswith(("iam:Get", "iam:List")) for a in as_list(statement["Action"])), f"{name}.{statement['Sid']}"
+                assert all(a.startswith(("iam:Get", "iam:List")) for a in as_list(statement["Action"])), (
+                    f"{name}.{statement['Sid']}"
+                )
 
 
 def test_apply_roles_attach_only_the_managed_policies_the_stacks_use(views: dict[str, StackView]) -> None:
@@ -423,7 +485,9 @@ def test_every_resource_type_of_an_environment_can_be_applied(views: dict[str, S
             continue
         sids = {s["Sid"] for name in attached(boot, f"ci_apply_{env}") for s in statements(policies[name])}
         missing = sorted(set(view.resources) - set(GRANTS))
-        assert not missing, f"no CI apply rights for {missing}: grant them in services/delivery.py and list them in GRANTS"
+        assert not missing, (
+            f"no CI apply rights for {missing}: grant them in services/delivery.py and list them in GRANTS"
+        )
         for rtype in view.resources:
             assert GRANTS[rtype] in sids, f"{env}: {rtype} needs {GRANTS[rtype]}"
 
@@ -463,7 +527,9 @@ def test_every_named_resource_of_an_environment_lies_inside_its_apply_scope(view
             for name in names:
                 assert fnmatch.fnmatchcase(name, pattern), f"{env}: {name} is outside {pattern}"
         for name in _named(view, "aws_cloudwatch_log_group", "name"):
-            assert fnmatch.fnmatchcase(name, f"/aws/*/tms-{env}/*") or fnmatch.fnmatchcase(name, f"/aws/*/tms-{env}-*"), name
+            assert fnmatch.fnmatchcase(name, f"/aws/*/tms-{env}/*") or fnmatch.fnmatchcase(
+                name, f"/aws/*/tms-{env}-*"
+            ), name
 
 
 def test_resourceless_actions_are_documented_and_used() -> None:

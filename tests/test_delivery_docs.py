@@ -28,7 +28,9 @@ def generator() -> ModuleType:
 def test_the_spec_names_its_schema_for_editors() -> None:
     first = EXAMPLE_SPEC.read_text().splitlines()[0]
     assert first == MODELINE
-    assert (EXAMPLE_SPEC.parent / first.split("$schema=")[1]).resolve() == (REPO / "spec" / "platform.schema.json").resolve()
+    assert (EXAMPLE_SPEC.parent / first.split("$schema=")[1]).resolve() == (
+        REPO / "spec" / "platform.schema.json"
+    ).resolve()
 
 
 def test_readme_and_architecture_are_current() -> None:
@@ -59,7 +61,13 @@ def test_the_drivers_are_what_the_rules_say() -> None:
 
 def test_every_limit_of_the_rules_is_listed_as_a_refusal() -> None:
     rows = generator().refusals(load_platform(EXAMPLE_SPEC))
-    assert [asked for asked, _, _ in rows] == ["availability 99.95%", "RPO 1 minute", "RTO 30 minutes", "a /24 VPC", "regional DR in eu-west-1"]
+    assert [asked for asked, _, _ in rows] == [
+        "availability 99.95%",
+        "RPO 1 minute",
+        "RTO 30 minutes",
+        "a /24 VPC",
+        "regional DR in eu-west-1",
+    ]
     assert all(why and fix for _, why, fix in rows)
 
 

@@ -10,9 +10,10 @@ import shlex
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import yaml
@@ -60,7 +61,9 @@ def all_steps() -> Iterator[tuple[str, str, dict[str, Any]]]:
 def tool(name: str) -> Path:
     found = VENV_BIN / name
     if not found.exists():
-        pytest.skip(f"{name} is not installed in this environment: `make venv` installs it (test extra of pyproject.toml)")
+        pytest.skip(
+            f"{name} is not installed in this environment: `make venv` installs it (test extra of pyproject.toml)"
+        )
     return found
 
 
@@ -73,7 +76,16 @@ def test_there_are_the_delivery_workflows() -> None:
 
 def test_workflows_and_hooks_pass_zizmor_even_pedantic() -> None:
     result = subprocess.run(
-        [str(tool("zizmor")), "--offline", "--persona=pedantic", "--strict-collection", "--no-progress", ".github/workflows", ".pre-commit-config.yaml", ".pre-commit-hooks.yaml"],
+        [
+            str(tool("zizmor")),
+            "--offline",
+            "--persona=pedantic",
+            "--strict-collection",
+            "--no-progress",
+            ".github/workflows",
+            ".pre-commit-config.yaml",
+            ".pre-commit-hooks.yaml",
+        ],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -85,14 +97,22 @@ def test_workflows_and_hooks_pass_zizmor_even_pedantic() -> None:
 @pytest.mark.parametrize("schema", ["vendor.github-workflows", "custom.github-workflows-require-timeout"])
 def test_workflows_match_the_github_workflow_schema(schema: str) -> None:
     result = subprocess.run(
-        [str(tool("check-jsonschema")), "--builtin-schema", schema, *map(str, WORKFLOW_FILES)], cwd=REPO, capture_output=True, text=True, timeout=300
+        [str(tool("check-jsonschema")), "--builtin-schema", schema, *map(str, WORKFLOW_FILES)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_the_spec_passes_check_jsonschema_with_the_committed_schema() -> None:
     result = subprocess.run(
-        [str(tool("check-jsonschema")), "--schemafile", "spec/platform.schema.json", "spec/platform.yaml"], cwd=REPO, capture_output=True, text=True, timeout=300
+        [str(tool("check-jsonschema")), "--schemafile", "spec/platform.schema.json", "spec/platform.yaml"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -113,10 +133,17 @@ def test_every_action_is_pinned_by_a_full_commit_with_its_version() -> None:
                 continue
             pinned = SHA_PIN.match(target)
             assert pinned, f"{path.name}: {target} is not pinned by a full commit SHA"
-            assert re.fullmatch(r"\s*#\s*v\d+\.\d+\.\d+", comment), f"{path.name}: {target} lacks its '# vX.Y.Z' comment"
+            assert re.fullmatch(r"\s*#\s*v\d+\.\d+\.\d+", comment), (
+                f"{path.name}: {target} lacks its '# vX.Y.Z' comment"
+            )
             pins.setdefault(pinned["action"], set()).add(pinned["sha"] + comment.strip())
     assert all(len(versions) == 1 for versions in pins.values()), pins
-    assert {"actions/checkout", "aws-actions/configure-aws-credentials", "hashicorp/setup-terraform", "actions/github-script"} <= set(pins)
+    assert {
+        "actions/checkout",
+        "aws-actions/configure-aws-credentials",
+        "hashicorp/setup-terraform",
+        "actions/github-script",
+    } <= set(pins)
 
 
 def test_permissions_are_minimal_per_job() -> None:
@@ -131,19 +158,34 @@ def test_permissions_are_minimal_per_job() -> None:
                 assert level in allowed.get(scope, set()), f"{path.name}:{name}: {scope}: {level}"
             uses = [step.get("uses", "") for step in steps(job)] + [job.get("uses", "")]
             assumes_role = any("configure-aws-credentials" in u or "terraform-apply.yml" in u for u in uses)
-            assert ("id-token" in permissions) == assumes_role, f"{path.name}:{name}: id-token only where a role is assumed"
+            assert ("id-token" in permissions) == assumes_role, (
+                f"{path.name}:{name}: id-token only where a role is assumed"
+            )
             writes_github = any("github-script" in u for u in uses)
-            assert (("pull-requests" in permissions) or ("issues" in permissions)) == writes_github, f"{path.name}:{name}"
-            assert not ({"id-token", "pull-requests", "issues"} <= set(permissions)), "no job both holds AWS credentials and writes to GitHub"
+            assert (("pull-requests" in permissions) or ("issues" in permissions)) == writes_github, (
+                f"{path.name}:{name}"
+            )
+            assert not ({"id-token", "pull-requests", "issues"} <= set(permissions)), (
+                "no job both holds AWS credentials and writes to GitHub"
+            )
 
 
 def test_no_long_lived_keys_and_no_expressions_in_scripts() -> None:
     for path in WORKFLOW_FILES:
         text = path.read_text()
-        for forbidden in ("aws-access-key-id", "aws-secret-access-key", "AWS_SECRET_ACCESS_KEY", "secrets.", "pull_request_target", "write-all"):
+        for forbidden in (
+            "aws-access-key-id",
+            "aws-secret-access-key",
+            "AWS_SECRET_ACCESS_KEY",
+            "secrets.",
+            "pull_request_target",
+            "write-all",
+        ):
             assert forbidden not in text, f"{path.name}: {forbidden}"
     for name, job_name, step in all_steps():
-        assert "${{" not in step.get("run", ""), f"{name}:{job_name}: pass expressions through env:, never into a script"
+        assert "${{" not in step.get("run", ""), (
+            f"{name}:{job_name}: pass expressions through env:, never into a script"
+        )
         assert "${{" not in step.get("with", {}).get("script", ""), f"{name}:{job_name}"
         if step.get("uses", "").startswith("actions/checkout@"):
             assert step["with"]["persist-credentials"] is False, f"{name}:{job_name}: checkout keeps no token"
@@ -154,7 +196,9 @@ def test_no_long_lived_keys_and_no_expressions_in_scripts() -> None:
 
 def environments_in_apply_order() -> list[str]:
     platform = load_platform(EXAMPLE_SPEC)
-    return sorted(platform.environments, key=lambda name: (PURPOSE_ORDER.index(platform.environments[name].purpose), name))
+    return sorted(
+        platform.environments, key=lambda name: (PURPOSE_ORDER.index(platform.environments[name].purpose), name)
+    )
 
 
 def test_apply_runs_every_environment_in_order_with_prod_last() -> None:
@@ -213,7 +257,11 @@ def test_each_job_assumes_the_role_meant_for_it() -> None:
 
 
 def test_terraform_is_one_version_the_stacks_accept() -> None:
-    versions = {step["with"]["terraform_version"] for _, _, step in all_steps() if step.get("uses", "").startswith("hashicorp/setup-terraform@")}
+    versions = {
+        step["with"]["terraform_version"]
+        for _, _, step in all_steps()
+        if step.get("uses", "").startswith("hashicorp/setup-terraform@")
+    }
     assert len(versions) == 1
     (version,) = versions
     minimum = tuple(int(x) for x in REQUIRED_TERRAFORM.removeprefix(">= ").split("."))
@@ -252,7 +300,11 @@ def commands(script: str) -> Iterator[list[str]]:
             if set(token) <= set("<>&") and token not in SEPARATORS:
                 skip_next = True  # a redirection and its target
                 continue
-            if token in SEPARATORS or (not words and token in KEYWORDS_BEFORE_COMMAND) or (words and token in {"then", "do", "fi", "done", "}"}):
+            if (
+                token in SEPARATORS
+                or (not words and token in KEYWORDS_BEFORE_COMMAND)
+                or (words and token in {"then", "do", "fi", "done", "}"})
+            ):
                 if words and words[0] != "for":
                     yield words
                 words = []
@@ -266,13 +318,17 @@ def commands(script: str) -> Iterator[list[str]]:
 
 @cache
 def makefile_targets() -> set[str]:
-    return {m.group(1) for m in re.finditer(r"^([A-Za-z0-9_.-]+):(?!=)", (REPO / "Makefile").read_text(), re.MULTILINE)} - {".PHONY"}
+    return {
+        m.group(1) for m in re.finditer(r"^([A-Za-z0-9_.-]+):(?!=)", (REPO / "Makefile").read_text(), re.MULTILINE)
+    } - {".PHONY"}
 
 
 @cache
 def tmsc_has(subcommand: str) -> bool:
     tmsc = VENV_BIN / "tmsc"
-    return subprocess.run([str(tmsc), subcommand, "--help"], capture_output=True, text=True, timeout=120).returncode == 0
+    return (
+        subprocess.run([str(tmsc), subcommand, "--help"], capture_output=True, text=True, timeout=120).returncode == 0
+    )
 
 
 @cache
@@ -289,7 +345,9 @@ def ci_subcommands() -> set[str]:
 def terraform_has(subcommand: str) -> bool:
     if shutil.which("terraform") is None:
         pytest.skip("terraform is not on PATH")
-    return subprocess.run(["terraform", subcommand, "-help"], capture_output=True, text=True, timeout=60).returncode == 0
+    return (
+        subprocess.run(["terraform", subcommand, "-help"], capture_output=True, text=True, timeout=60).returncode == 0
+    )
 
 
 def check_command(words: list[str], where: str) -> None:
@@ -378,7 +436,9 @@ def test_the_validate_hook_passes_a_good_spec_and_fails_a_bad_one(tmp_path: Path
     hook = next(h for h in load_yaml(REPO / ".pre-commit-hooks.yaml") if h["id"] == "tmsc-validate")
     bad = tmp_path / "bad.yaml"
     bad.write_text(EXAMPLE_SPEC.read_text().replace("target_percent: 99.9", "target_percent: 99.99"))
-    run = lambda *files: subprocess.run([*shlex.split(hook["entry"]), *files], cwd=REPO, env=_hook_env(), capture_output=True, text=True, timeout=120)  # noqa: E731
+    run = lambda *files: subprocess.run(
+        [*shlex.split(hook["entry"]), *files], cwd=REPO, env=_hook_env(), capture_output=True, text=True, timeout=120
+    )
     assert run(str(EXAMPLE_SPEC)).returncode == 0
     failed = run(str(EXAMPLE_SPEC), str(bad))
     assert failed.returncode == 2 and "99.99" in failed.stderr
@@ -405,13 +465,26 @@ def ci(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
 
 
 def git(cwd: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@e", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@e"}
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@e",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@e",
+    }
     return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout.strip()
 
 
 def test_changed_specs_and_stacks(tmp_path: Path) -> None:
     git(tmp_path, "init", "-q", "-b", "main")
-    for path in ("spec/platform.yaml", "spec/platform.schema.json", "out/dev/network.tf.json", "out/prod/network.tf.json", "out/bootstrap/state.tf.json", "README.md"):
+    for path in (
+        "spec/platform.yaml",
+        "spec/platform.schema.json",
+        "out/dev/network.tf.json",
+        "out/prod/network.tf.json",
+        "out/bootstrap/state.tf.json",
+        "README.md",
+    ):
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / path).write_text("a\n")
     git(tmp_path, "add", ".")
@@ -425,19 +498,42 @@ def test_changed_specs_and_stacks(tmp_path: Path) -> None:
     git(tmp_path, "commit", "-q", "-am", "change")
     head = git(tmp_path, "rev-parse", "HEAD")
     assert ci("changed-specs", "--base", base, "--head", head, cwd=tmp_path).stdout == "specs=spec/platform.yaml\n"
-    assert ci("changed-stacks", "--base", base, "--head", head, cwd=tmp_path).stdout == 'environments=["prod"]\nbootstrap=true\n'
+    assert (
+        ci("changed-stacks", "--base", base, "--head", head, cwd=tmp_path).stdout
+        == 'environments=["prod"]\nbootstrap=true\n'
+    )
 
 
 def test_plan_summary_and_the_pull_request_comment(tmp_path: Path) -> None:
     plan = tmp_path / "plan.txt"
-    plan.write_text("  # aws_db_instance.database will be updated in-place\n\nPlan: 0 to add, 1 to change, 0 to destroy.\n")
+    plan.write_text(
+        "  # aws_db_instance.database will be updated in-place\n\nPlan: 0 to add, 1 to change, 0 to destroy.\n"
+    )
     explain = tmp_path / "explain.diff"
     explain.write_text("-prod  database.multi_az = false\n+prod  database.multi_az = true\n")
     sections = tmp_path / "plans"
     sections.mkdir()
-    assert ci("plan-summary", "--env", "prod", "--plan", str(plan), "--exitcode", "2", "--explain", str(explain), "--out", str(sections / "plan-prod.md")).returncode == 0
+    assert (
+        ci(
+            "plan-summary",
+            "--env",
+            "prod",
+            "--plan",
+            str(plan),
+            "--exitcode",
+            "2",
+            "--explain",
+            str(explain),
+            "--out",
+            str(sections / "plan-prod.md"),
+        ).returncode
+        == 0
+    )
     summary = (sections / "plan-prod.md").read_text()
-    assert summary.startswith("### `prod`: Plan: 0 to add, 1 to change, 0 to destroy.") and "+prod  database.multi_az = true" in summary
+    assert (
+        summary.startswith("### `prod`: Plan: 0 to add, 1 to change, 0 to destroy.")
+        and "+prod  database.multi_az = true" in summary
+    )
     comment = tmp_path / "comment.md"
     assert ci("pr-comment", "--dir", str(sections), "--bootstrap", "true", "--out", str(comment)).returncode == 0
     body = comment.read_text()
@@ -446,14 +542,21 @@ def test_plan_summary_and_the_pull_request_comment(tmp_path: Path) -> None:
 
 
 def test_drift_report(tmp_path: Path) -> None:
-    for env, code, text in (("dev", 0, "No changes. Your infrastructure matches the configuration."), ("prod", 2, "Plan: 0 to add, 1 to change, 0 to destroy.")):
+    for env, code, text in (
+        ("dev", 0, "No changes. Your infrastructure matches the configuration."),
+        ("prod", 2, "Plan: 0 to add, 1 to change, 0 to destroy."),
+    ):
         folder = tmp_path / "drift" / env
         folder.mkdir(parents=True)
         (folder / "plan.txt").write_text(text + "\n")
         (folder / "result.json").write_text(json.dumps({"environment": env, "exitcode": code}))
     assert ci("drift-report", "--dir", str(tmp_path / "drift"), "--out", str(tmp_path / "drift.json")).returncode == 0
     report = json.loads((tmp_path / "drift.json").read_text())
-    assert report["dev"]["drift"] is False and report["prod"]["drift"] is True and report["prod"]["summary"].startswith("Plan: 0 to add, 1 to change")
+    assert (
+        report["dev"]["drift"] is False
+        and report["prod"]["drift"] is True
+        and report["prod"]["summary"].startswith("Plan: 0 to add, 1 to change")
+    )
 
 
 def test_explain_diff_against_a_base_commit(tmp_path: Path) -> None:
@@ -466,5 +569,7 @@ def test_explain_diff_against_a_base_commit(tmp_path: Path) -> None:
     spec.write_text(EXAMPLE_SPEC.read_text().replace("target_percent: 99.5", "target_percent: 99.9"))
     result = ci("explain-diff", "--base", "HEAD", "--env", "staging", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "-staging  database.multi_az = false" in result.stdout and "+staging  database.multi_az = true" in result.stdout
+    assert (
+        "-staging  database.multi_az = false" in result.stdout and "+staging  database.multi_az = true" in result.stdout
+    )
     assert "(no derived setting changes)" in ci("explain-diff", "--base", "HEAD", "--env", "dev", cwd=tmp_path).stdout

@@ -14,7 +14,9 @@ from tmsc.model import Environment, Platform
 from .strategies import spec_documents
 
 
-def env(target: float = 99.9, rpo: int = 15, rto: float = 4, purpose: str = "production", cidr: str = "10.0.0.0/16") -> Environment:
+def env(
+    target: float = 99.9, rpo: int = 15, rto: float = 4, purpose: str = "production", cidr: str = "10.0.0.0/16"
+) -> Environment:
     return Environment.model_validate(
         {
             "purpose": purpose,
@@ -60,7 +62,9 @@ def test_rpo_under_rds_log_shipping_interval_is_refused() -> None:
 
 
 def test_retention_at_least_seven_days_for_prod_grade() -> None:
-    assert derive.backup_retention_days(env(99.9, purpose="development"), derive.high_availability(env(99.9))).value == 7
+    assert (
+        derive.backup_retention_days(env(99.9, purpose="development"), derive.high_availability(env(99.9))).value == 7
+    )
     dev = env(99.0, purpose="development")
     assert derive.backup_retention_days(dev, derive.high_availability(dev)).value == 1
     prod = env(99.0, purpose="production")
@@ -97,7 +101,14 @@ def test_plan_collects_every_refusal_with_its_path() -> None:
     platform_doc = {
         "platform": "tms",
         "region": "eu-west-1",
-        "environments": {"prod": {"purpose": "production", "availability": {"target_percent": 99.99}, "recovery": {"rpo_minutes": 1, "rto_hours": 0.25}, "network": {"cidr": "10.0.0.0/24"}}},
+        "environments": {
+            "prod": {
+                "purpose": "production",
+                "availability": {"target_percent": 99.99},
+                "recovery": {"rpo_minutes": 1, "rto_hours": 0.25},
+                "network": {"cidr": "10.0.0.0/24"},
+            }
+        },
         "services": {
             "cluster": {"kind": "eks", "admin_role_name": "admin"},
             "db": {"kind": "postgres"},
@@ -130,7 +141,7 @@ def _strength(value: object) -> object:
 
 @given(doc=spec_documents(max_environments=1), data=st.data())
 def test_stricter_requirements_never_weaken_a_setting(doc: dict, data: st.DataObject) -> None:
-    (name, spec_env), = doc["environments"].items()
+    ((name, spec_env),) = doc["environments"].items()
     base = Platform.model_validate(doc)
     stricter_env = {
         **spec_env,
@@ -138,7 +149,9 @@ def test_stricter_requirements_never_weaken_a_setting(doc: dict, data: st.DataOb
         "recovery": {
             **spec_env["recovery"],
             "rpo_minutes": data.draw(st.integers(5, spec_env["recovery"]["rpo_minutes"])),
-            "rto_hours": data.draw(st.sampled_from([h for h in (1, 2, 4, 8, 24, 72) if h <= spec_env["recovery"]["rto_hours"]])),
+            "rto_hours": data.draw(
+                st.sampled_from([h for h in (1, 2, 4, 8, 24, 72) if h <= spec_env["recovery"]["rto_hours"]])
+            ),
         },
     }
     stricter = Platform.model_validate({**doc, "environments": {name: stricter_env}})

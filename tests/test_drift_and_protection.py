@@ -131,8 +131,10 @@ def tear_down_over_same_state(ws: TerraformWorkspace, tmp: Path) -> TerraformWor
         if res.get("mode") == "managed" and res["type"] == "aws_db_instance":
             for inst in res["instances"]:
                 ws.emulator.client("rds").modify_db_instance(
-                    DBInstanceIdentifier=inst["attributes"]["identifier"], DeletionProtection=False,
-                    ApplyImmediately=True)
+                    DBInstanceIdentifier=inst["attributes"]["identifier"],
+                    DeletionProtection=False,
+                    ApplyImmediately=True,
+                )
     cleaner = TerraformWorkspace(ws.source_dir, ws.emulator, tmp, teardown=True)
     cleaner.init()
     # The state goes in after init: a terraform.tfstate present at init is taken
@@ -164,8 +166,9 @@ def emulator() -> Iterator[Any]:
 def stacks(emulator: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, TerraformWorkspace]]:
     """The dev, staging and bootstrap subsets, applied at once with the
     compiled settings (teardown=False: protection stays as compiled)."""
-    workspaces = {env: TerraformWorkspace(OUT / env, emulator, tmp_path_factory.mktemp(env), teardown=False)
-                  for env in TARGETS}
+    workspaces = {
+        env: TerraformWorkspace(OUT / env, emulator, tmp_path_factory.mktemp(env), teardown=False) for env in TARGETS
+    }
 
     def bring_up(env: str) -> None:
         workspaces[env].init()
@@ -191,8 +194,9 @@ def stacks(emulator: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 # -- drift ---------------------------------------------------------------------
 
 
-def test_out_of_band_changes_are_planned_named_and_repaired(stacks: dict[str, TerraformWorkspace],
-                                                             emulator: Any) -> None:
+def test_out_of_band_changes_are_planned_named_and_repaired(
+    stacks: dict[str, TerraformWorkspace], emulator: Any
+) -> None:
     dev = stacks["dev"]
     s3, ec2, secrets = emulator.client("s3"), emulator.client("ec2"), emulator.client("secretsmanager")
     targets = target_args(DRIFTED)
@@ -206,32 +210,81 @@ def test_out_of_band_changes_are_planned_named_and_repaired(stacks: dict[str, Te
 
     # Out of band, as a console user might.
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
-    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
-        "BlockPublicAcls": False, "IgnorePublicAcls": False, "BlockPublicPolicy": False, "RestrictPublicBuckets": False})
-    ec2.revoke_security_group_ingress(GroupId=db_rule["security_group_id"],
-                                      SecurityGroupRuleIds=[db_rule["security_group_rule_id"]])
-    ec2.modify_security_group_rules(GroupId=egress["security_group_id"], SecurityGroupRules=[{
-        "SecurityGroupRuleId": egress["security_group_rule_id"],
-        "SecurityGroupRule": {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443,
-                              "CidrIpv4": "10.10.0.0/16", "Description": "narrowed by hand"}}])
-    secrets.put_resource_policy(SecretId=secret_arn, ResourcePolicy=json.dumps({
-        "Version": "2012-10-17",
-        "Statement": [{"Sid": "AnyoneInTheAccount", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
-                       "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Resource": "*"}]}))
+    s3.put_public_access_block(
+        Bucket=bucket,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": False,
+            "IgnorePublicAcls": False,
+            "BlockPublicPolicy": False,
+            "RestrictPublicBuckets": False,
+        },
+    )
+    ec2.revoke_security_group_ingress(
+        GroupId=db_rule["security_group_id"], SecurityGroupRuleIds=[db_rule["security_group_rule_id"]]
+    )
+    ec2.modify_security_group_rules(
+        GroupId=egress["security_group_id"],
+        SecurityGroupRules=[
+            {
+                "SecurityGroupRuleId": egress["security_group_rule_id"],
+                "SecurityGroupRule": {
+                    "IpProtocol": "tcp",
+                    "FromPort": 443,
+                    "ToPort": 443,
+                    "CidrIpv4": "10.10.0.0/16",
+                    "Description": "narrowed by hand",
+                },
+            }
+        ],
+    )
+    secrets.put_resource_policy(
+        SecretId=secret_arn,
+        ResourcePolicy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "AnyoneInTheAccount",
+                        "Effect": "Allow",
+                        "Action": "secretsmanager:GetSecretValue",
+                        "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                        "Resource": "*",
+                    }
+                ],
+            }
+        ),
+    )
     # An extra rule opening the database to an office network: it belongs to
     # no resource, so Terraform cannot see it (checked at the end).
-    ec2.authorize_security_group_ingress(GroupId=db_rule["security_group_id"], IpPermissions=[{
-        "IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432,
-        "IpRanges": [{"CidrIp": "203.0.113.0/24", "Description": "added by hand"}]}])
+    ec2.authorize_security_group_ingress(
+        GroupId=db_rule["security_group_id"],
+        IpPermissions=[
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 5432,
+                "ToPort": 5432,
+                "IpRanges": [{"CidrIp": "203.0.113.0/24", "Description": "added by hand"}],
+            }
+        ],
+    )
 
-    code, _ = dev.run("plan", "-input=false", "-no-color", "-lock=false", "-detailed-exitcode",
-                      "-out=drift.tfplan", *targets, ok_codes=(0, 2))
+    code, _ = dev.run(
+        "plan",
+        "-input=false",
+        "-no-color",
+        "-lock=false",
+        "-detailed-exitcode",
+        "-out=drift.tfplan",
+        *targets,
+        ok_codes=(0, 2),
+    )
     assert code == 2, dev.plan_text()
     _, shown = dev.run("show", "-json", "-no-color", "drift.tfplan", capture_stdout=True)
     plan = json.loads(shown)
     # Exactly the drifted resources change (so the applied subset was otherwise in sync).
-    changes = {c["address"]: c["change"]["actions"] for c in plan["resource_changes"]
-               if c["change"]["actions"] != ["no-op"]}
+    changes = {
+        c["address"]: c["change"]["actions"] for c in plan["resource_changes"] if c["change"]["actions"] != ["no-op"]
+    }
     assert changes == {
         "aws_s3_bucket_versioning.attachments": ["update"],
         "aws_s3_bucket_public_access_block.attachments": ["update"],
@@ -246,8 +299,10 @@ def test_out_of_band_changes_are_planned_named_and_repaired(stacks: dict[str, Te
     assert before["aws_s3_bucket_versioning.attachments"]["versioning_configuration"][0]["status"] == "Suspended"
     assert before["aws_s3_bucket_public_access_block.attachments"]["block_public_policy"] is False
     assert before["aws_vpc_security_group_egress_rule.cluster_egress"]["cidr_ipv4"] == "10.10.0.0/16"
-    assert json.loads(before["aws_secretsmanager_secret_policy.database"]["policy"])["Statement"][0]["Sid"] == \
-        "AnyoneInTheAccount"
+    assert (
+        json.loads(before["aws_secretsmanager_secret_policy.database"]["policy"])["Statement"][0]["Sid"]
+        == "AnyoneInTheAccount"
+    )
 
     dev.apply("drift.tfplan")  # exactly the reviewed plan
 
@@ -255,16 +310,25 @@ def test_out_of_band_changes_are_planned_named_and_repaired(stacks: dict[str, Te
     assert all(s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"].values())
 
     def rules_of(group_id: str) -> list[dict[str, Any]]:
-        return ec2.describe_security_group_rules(
-            Filters=[{"Name": "group-id", "Values": [group_id]}])["SecurityGroupRules"]
+        return ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [group_id]}])[
+            "SecurityGroupRules"
+        ]
 
-    assert [r for r in rules_of(db_rule["security_group_id"])
-            if not r["IsEgress"] and (r["IpProtocol"], r["FromPort"], r["ToPort"]) == ("tcp", 5432, 5432)
-            and r.get("ReferencedGroupInfo", {}).get("GroupId") == db_rule["referenced_security_group_id"]]
-    (restored,) = [r for r in rules_of(egress["security_group_id"])
-                   if r["SecurityGroupRuleId"] == egress["security_group_rule_id"]]
+    assert [
+        r
+        for r in rules_of(db_rule["security_group_id"])
+        if not r["IsEgress"]
+        and (r["IpProtocol"], r["FromPort"], r["ToPort"]) == ("tcp", 5432, 5432)
+        and r.get("ReferencedGroupInfo", {}).get("GroupId") == db_rule["referenced_security_group_id"]
+    ]
+    (restored,) = [
+        r for r in rules_of(egress["security_group_id"]) if r["SecurityGroupRuleId"] == egress["security_group_rule_id"]
+    ]
     assert (restored["IpProtocol"], restored.get("CidrIpv4"), restored.get("Description")) == (
-        "-1", "0.0.0.0/0", egress["description"])
+        "-1",
+        "0.0.0.0/0",
+        egress["description"],
+    )
     assert json.loads(secrets.get_resource_policy(SecretId=secret_arn)["ResourcePolicy"]) == managed_policy
 
     # No changes left -- while the hand-added rule is still there: the blind spot.
@@ -276,7 +340,8 @@ def test_out_of_band_changes_are_planned_named_and_repaired(stacks: dict[str, Te
 
 
 def test_staging_destroy_is_refused_by_prevent_destroy_on_the_attachments_bucket(
-        stacks: dict[str, TerraformWorkspace], emulator: Any) -> None:
+    stacks: dict[str, TerraformWorkspace], emulator: Any
+) -> None:
     staging, s3 = stacks["staging"], emulator.client("s3")
     assert PLATFORM.environments["staging"].purpose != "development"
     bucket = attributes(staging, "aws_s3_bucket_versioning.attachments")["bucket"]
@@ -291,12 +356,14 @@ def test_staging_destroy_is_refused_by_prevent_destroy_on_the_attachments_bucket
     assert staging.resource_addresses() == applied
     assert s3.get_object(Bucket=bucket, Key=ATTACHMENT[0])["Body"].read() == ATTACHMENT[1]
     (db,) = emulator.client("rds").describe_db_instances(
-        DBInstanceIdentifier=attributes(staging, "aws_db_instance.database")["identifier"])["DBInstances"]
+        DBInstanceIdentifier=attributes(staging, "aws_db_instance.database")["identifier"]
+    )["DBInstances"]
     assert db["DBInstanceStatus"] == "available"
 
 
 def test_staging_database_destroy_is_refused_by_rds_deletion_protection(
-        stacks: dict[str, TerraformWorkspace], emulator: Any) -> None:
+    stacks: dict[str, TerraformWorkspace], emulator: Any
+) -> None:
     staging = stacks["staging"]
     identifier = attributes(staging, "aws_db_instance.database")["identifier"]
 
@@ -310,8 +377,9 @@ def test_staging_database_destroy_is_refused_by_rds_deletion_protection(
     assert "aws_db_instance.database" in staging.resource_addresses()
 
 
-def test_bootstrap_state_bucket_and_lock_table_refuse_destroy(stacks: dict[str, TerraformWorkspace],
-                                                              emulator: Any) -> None:
+def test_bootstrap_state_bucket_and_lock_table_refuse_destroy(
+    stacks: dict[str, TerraformWorkspace], emulator: Any
+) -> None:
     bootstrap, s3, dynamodb = stacks["bootstrap"], emulator.client("s3"), emulator.client("dynamodb")
     bucket = attributes(bootstrap, "aws_s3_bucket_versioning.state")["bucket"]
     table = attributes(bootstrap, "aws_dynamodb_table.locks")["name"]
@@ -334,7 +402,8 @@ def test_bootstrap_state_bucket_and_lock_table_refuse_destroy(stacks: dict[str, 
 
 
 def test_dev_goes_with_a_plain_destroy_protected_stacks_only_through_a_teardown_workspace(
-        stacks: dict[str, TerraformWorkspace], emulator: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
+    stacks: dict[str, TerraformWorkspace], emulator: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     """The contrast, and the clean-up (run together: both wait on RDS deletes)."""
     s3, rds = emulator.client("s3"), emulator.client("rds")
     dev = stacks["dev"]
@@ -343,9 +412,11 @@ def test_dev_goes_with_a_plain_destroy_protected_stacks_only_through_a_teardown_
     dev_db = attributes(dev, "aws_db_instance.database")
     assert dev_db["deletion_protection"] is False and dev_db["skip_final_snapshot"] is True
     s3.put_object(Bucket=dev_bucket, Key=ATTACHMENT[0], Body=ATTACHMENT[1])
-    buckets_applied = {dev_bucket,
-                       attributes(stacks["staging"], "aws_s3_bucket_versioning.attachments")["bucket"],
-                       attributes(stacks["bootstrap"], "aws_s3_bucket_versioning.state")["bucket"]}
+    buckets_applied = {
+        dev_bucket,
+        attributes(stacks["staging"], "aws_s3_bucket_versioning.attachments")["bucket"],
+        attributes(stacks["bootstrap"], "aws_s3_bucket_versioning.state")["bucket"],
+    }
 
     def finish(env: str) -> None:
         ws = stacks[env]
@@ -363,8 +434,8 @@ def test_dev_goes_with_a_plain_destroy_protected_stacks_only_through_a_teardown_
     assert not rds.describe_db_instances()["DBInstances"]
     assert not rds.describe_db_snapshots(DBInstanceIdentifier=dev_db["identifier"])["DBSnapshots"]
     assert not emulator.client("dynamodb").list_tables()["TableNames"]
-    assert not emulator.client("ec2").describe_vpcs(
-        Filters=[{"Name": "tag:managed-by", "Values": ["tmsc"]}])["Vpcs"]
-    assert not [s for s in emulator.client("secretsmanager").list_secrets()["SecretList"]
-                if s["Name"].startswith("tms/")]
+    assert not emulator.client("ec2").describe_vpcs(Filters=[{"Name": "tag:managed-by", "Values": ["tmsc"]}])["Vpcs"]
+    assert not [
+        s for s in emulator.client("secretsmanager").list_secrets()["SecretList"] if s["Name"].startswith("tms/")
+    ]
     assert not emulator.client("eks").list_clusters()["clusters"]

@@ -45,7 +45,9 @@ def test_network_tiers_nat_and_routes(views: dict[str, StackView]) -> None:
         assert routes[f"private_{zone}_egress"]["nat_gateway_id"] == f"${{aws_nat_gateway.{zone}.id}}"
     assert not any("database" in name for name in routes), "database subnets have no route out"
     dev_routes = views["dev"].of("aws_route")
-    assert {r["nat_gateway_id"] for n, r in dev_routes.items() if n.startswith("private")} == {"${aws_nat_gateway.a.id}"}
+    assert {r["nat_gateway_id"] for n, r in dev_routes.items() if n.startswith("private")} == {
+        "${aws_nat_gateway.a.id}"
+    }
     assert prod.of("aws_default_security_group")["main"].keys() == {"vpc_id", "tags"}
     flow = prod.of("aws_flow_log")["main"]
     assert flow["traffic_type"] == "ALL" and flow["log_destination"] == "${aws_cloudwatch_log_group.flow_logs.arn}"
@@ -67,8 +69,14 @@ def test_kms_keys_rotate_with_explicit_policies(views: dict[str, StackView]) -> 
 def test_bootstrap_state_bucket_and_lock_table(views: dict[str, StackView]) -> None:
     boot = views["bootstrap"]
     bucket = boot.of("aws_s3_bucket")["state"]
-    assert bucket["bucket"] == "tms-tfstate-eu-west-1" and bucket["lifecycle"]["prevent_destroy"] is True and bucket["force_destroy"] is False
-    sse = boot.of("aws_s3_bucket_server_side_encryption_configuration")["state"]["rule"][0]["apply_server_side_encryption_by_default"]
+    assert (
+        bucket["bucket"] == "tms-tfstate-eu-west-1"
+        and bucket["lifecycle"]["prevent_destroy"] is True
+        and bucket["force_destroy"] is False
+    )
+    sse = boot.of("aws_s3_bucket_server_side_encryption_configuration")["state"]["rule"][0][
+        "apply_server_side_encryption_by_default"
+    ]
     assert sse == {"sse_algorithm": "aws:kms", "kms_master_key_id": "${aws_kms_key.state.arn}"}
     table = boot.of("aws_dynamodb_table")["locks"]
     assert table["billing_mode"] == "PAY_PER_REQUEST" and table["hash_key"] == "LockID"
@@ -78,7 +86,10 @@ def test_bootstrap_state_bucket_and_lock_table(views: dict[str, StackView]) -> N
 
 def test_attachments_bucket(views: dict[str, StackView]) -> None:
     prod, dev = views["prod"], views["dev"]
-    assert prod.of("aws_s3_bucket")["attachments"]["bucket"] == "tms-prod-attachments-${data.aws_caller_identity.current.account_id}"
+    assert (
+        prod.of("aws_s3_bucket")["attachments"]["bucket"]
+        == "tms-prod-attachments-${data.aws_caller_identity.current.account_id}"
+    )
     assert prod.of("aws_s3_bucket")["attachments"]["lifecycle"] == {"prevent_destroy": True}
     assert dev.of("aws_s3_bucket")["attachments"]["force_destroy"] is True
     rules = prod.of("aws_s3_bucket_lifecycle_configuration")["attachments"]["rule"]
@@ -89,7 +100,10 @@ def test_attachments_bucket(views: dict[str, StackView]) -> None:
 def test_cluster(views: dict[str, StackView]) -> None:
     prod = views["prod"]
     cluster = prod.of("aws_eks_cluster")["cluster"]
-    assert cluster["encryption_config"] == {"provider": {"key_arn": "${aws_kms_key.cluster.arn}"}, "resources": ["secrets"]}
+    assert cluster["encryption_config"] == {
+        "provider": {"key_arn": "${aws_kms_key.cluster.arn}"},
+        "resources": ["secrets"],
+    }
     assert cluster["vpc_config"]["endpoint_public_access"] is False
     assert cluster["access_config"]["bootstrap_cluster_creator_admin_permissions"] is False
     template = prod.of("aws_launch_template")["cluster_nodes"]
@@ -101,7 +115,10 @@ def test_cluster(views: dict[str, StackView]) -> None:
     entry = prod.of("aws_eks_access_entry")["cluster_admin"]
     assert entry["principal_arn"].endswith(":role/tms-platform-admin")
     assert prod.of("aws_iam_openid_connect_provider")["cluster"]["client_id_list"] == ["sts.amazonaws.com"]
-    assert prod.of("aws_eks_addon")["cluster_aws_ebs_csi_driver"]["service_account_role_arn"] == "${aws_iam_role.irsa_cluster_aws_ebs_csi_driver.arn}"
+    assert (
+        prod.of("aws_eks_addon")["cluster_aws_ebs_csi_driver"]["service_account_role_arn"]
+        == "${aws_iam_role.irsa_cluster_aws_ebs_csi_driver.arn}"
+    )
 
 
 def test_workload_roles_read_exactly_what_they_declare(views: dict[str, StackView]) -> None:
@@ -147,7 +164,9 @@ def test_connection_secrets_admit_only_their_readers(views: dict[str, StackView]
     )
     versions = prod.of("aws_secretsmanager_secret_version")
     assert "secret_string_wo" in versions["messaging"] and "secret_string" not in versions["messaging"]
-    assert json.loads(versions["database"]["secret_string"])["password_secret_arn"].startswith("${aws_db_instance.database.")
+    assert json.loads(versions["database"]["secret_string"])["password_secret_arn"].startswith(
+        "${aws_db_instance.database."
+    )
 
 
 def test_database(views: dict[str, StackView]) -> None:
@@ -156,7 +175,9 @@ def test_database(views: dict[str, StackView]) -> None:
     assert db["kms_key_id"] == "${aws_kms_key.database.arn}" and db["iam_database_authentication_enabled"] is True
     assert db["final_snapshot_identifier"] == "tms-prod-database-final" and db["monitoring_interval"] == 60
     assert db["db_subnet_group_name"] == "${aws_db_subnet_group.database.name}"
-    assert prod.of("aws_db_subnet_group")["database"]["subnet_ids"] == [f"${{aws_subnet.database_{z}.id}}" for z in "abc"]
+    assert prod.of("aws_db_subnet_group")["database"]["subnet_ids"] == [
+        f"${{aws_subnet.database_{z}.id}}" for z in "abc"
+    ]
     assert prod.of("aws_db_parameter_group")["database"]["family"] == "postgres16"
     rule = prod.of("aws_vpc_security_group_ingress_rule")["database_from_cluster"]
     assert (rule["from_port"], rule["referenced_security_group_id"]) == (5432, "${aws_security_group.cluster.id}")
@@ -167,7 +188,9 @@ def test_database(views: dict[str, StackView]) -> None:
 def test_cache(views: dict[str, StackView]) -> None:
     prod = views["prod"]
     group = prod.of("aws_elasticache_replication_group")["cache"]
-    assert group["transit_encryption_mode"] == "required" and group["user_group_ids"] == ["${aws_elasticache_user_group.cache.user_group_id}"]
+    assert group["transit_encryption_mode"] == "required" and group["user_group_ids"] == [
+        "${aws_elasticache_user_group.cache.user_group_id}"
+    ]
     assert group["log_delivery_configuration"][0]["log_type"] == "slow-log"
     users = prod.of("aws_elasticache_user")
     assert users["cache_default"]["access_string"].startswith("off")
@@ -178,21 +201,34 @@ def test_cache(views: dict[str, StackView]) -> None:
 def test_messaging(views: dict[str, StackView]) -> None:
     prod = views["prod"]
     broker = prod.of("aws_mq_broker")["messaging"]
-    assert broker["maintenance_window_start_time"] == {"day_of_week": "SUNDAY", "time_of_day": "02:00", "time_zone": "UTC"}
+    assert broker["maintenance_window_start_time"] == {
+        "day_of_week": "SUNDAY",
+        "time_of_day": "02:00",
+        "time_zone": "UTC",
+    }
     assert broker["logs"] == {"general": True} and broker["auto_minor_version_upgrade"] is True
     # The password: drawn ephemerally, written once into its own secret (write-only), read back by a data source.
     assert broker["user"][0]["password"] == "${data.aws_secretsmanager_secret_version.messaging_password.secret_string}"
     # Amazon MQ has no deletion protection of its own: prod-grade brokers get Terraform's guard, dev's none.
     assert broker["lifecycle"] == {"ignore_changes": ["user"], "prevent_destroy": True}
     assert views["dev"].of("aws_mq_broker")["messaging"]["lifecycle"] == {"ignore_changes": ["user"]}
-    (draw,) = [d for f in prod.documents.values() for d in f.get("ephemeral", {}).get("aws_secretsmanager_random_password", {}).values()]
+    (draw,) = [
+        d
+        for f in prod.documents.values()
+        for d in f.get("ephemeral", {}).get("aws_secretsmanager_random_password", {}).values()
+    ]
     assert draw["exclude_punctuation"] is True and draw["password_length"] >= 12
     stored = prod.of("aws_secretsmanager_secret_version")["messaging_password"]
     assert stored["secret_string_wo"] == "${ephemeral.aws_secretsmanager_random_password.messaging.random_password}"
     assert "secret_string" not in stored and stored["secret_string_wo_version"] == 1
-    assert prod.data["aws_secretsmanager_secret_version"]["messaging_password"]["version_id"] == "${aws_secretsmanager_secret_version.messaging_password.version_id}"
+    assert (
+        prod.data["aws_secretsmanager_secret_version"]["messaging_password"]["version_id"]
+        == "${aws_secretsmanager_secret_version.messaging_password.version_id}"
+    )
     assert prod.of("aws_secretsmanager_secret")["messaging_password"]["name"] == "tms/prod/messaging/password"
-    assert "ephemeral." not in json.dumps(broker) and "ephemeral." not in json.dumps(prod.of("aws_secretsmanager_secret_version")["messaging"])
+    assert "ephemeral." not in json.dumps(broker) and "ephemeral." not in json.dumps(
+        prod.of("aws_secretsmanager_secret_version")["messaging"]
+    )
     assert len(broker["subnet_ids"]) == 3
     assert prod.of("aws_vpc_security_group_ingress_rule")["messaging_from_cluster"]["from_port"] == 5671
 
@@ -206,6 +242,8 @@ def test_api(views: dict[str, StackView]) -> None:
     assert stage["default_route_settings"]["throttling_rate_limit"] == 200
     assert json.loads(stage["access_log_settings"]["format"])["requestId"] == "$context.requestId"
     integration = prod.of("aws_apigatewayv2_integration")["api"]
-    assert integration["connection_type"] == "VPC_LINK" and integration["integration_uri"] == "${aws_lb_listener.api.arn}"
+    assert (
+        integration["connection_type"] == "VPC_LINK" and integration["integration_uri"] == "${aws_lb_listener.api.arn}"
+    )
     pods = prod.of("aws_vpc_security_group_ingress_rule")["api_pods_from_alb"]
     assert pods["security_group_id"] == "${aws_security_group.cluster.id}" and pods["from_port"] == 8080

@@ -53,7 +53,12 @@ EXAMPLES = int(os.environ.get("TMSC_FUZZ_EXAMPLES", "150"))
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much, HealthCheck.large_base_example],
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.filter_too_much,
+        HealthCheck.large_base_example,
+    ],
 )
 
 COUNTS: collections.Counter[tuple[str, str]] = collections.Counter()
@@ -113,7 +118,9 @@ def check_diagnostics(error: SpecError, path: Path, raw: bytes) -> None:
         if diagnostic.line is None:
             assert not readable, f"no line for a problem in readable YAML text:\n{rendered}\n--- input:\n{text!r}"
         else:
-            assert isinstance(diagnostic.line, int) and 1 <= diagnostic.line <= last_line, f"line {diagnostic.line} of {last_line}:\n{rendered}"
+            assert isinstance(diagnostic.line, int) and 1 <= diagnostic.line <= last_line, (
+                f"line {diagnostic.line} of {last_line}:\n{rendered}"
+            )
             assert rendered.startswith(f"{path}:{diagnostic.line}: error: "), rendered
 
 
@@ -184,7 +191,18 @@ def json_texts(draw: st.DrawFn) -> str:
     return json.dumps(draw(documents(json_keys)), indent=draw(st.sampled_from([None, 2])))
 
 
-YAML_PUNCTUATION = list("abkz019.:-?[]{},&*!|>'\"#%@` \n\t\\~") + ["<<", "!!int ", "!!str ", "---", "...", "&a ", "*a", "\ufeff", "é", "\r\n"]
+YAML_PUNCTUATION = list("abkz019.:-?[]{},&*!|>'\"#%@` \n\t\\~") + [
+    "<<",
+    "!!int ",
+    "!!str ",
+    "---",
+    "...",
+    "&a ",
+    "*a",
+    "\ufeff",
+    "é",
+    "\r\n",
+]
 
 
 @given(data=st.binary(max_size=3000))
@@ -261,7 +279,13 @@ def mutated_documents(draw: st.DrawFn) -> tuple[dict[str, Any], list[str]]:
             target = document
             for part in where:
                 target = target[part]
-            key = draw(st.one_of(st.sampled_from(VOCABULARY), st.from_regex(r"\A[a-z_]{1,12}\Z"), st.sampled_from(["password", "auth_token", "api_key"])))
+            key = draw(
+                st.one_of(
+                    st.sampled_from(VOCABULARY),
+                    st.from_regex(r"\A[a-z_]{1,12}\Z"),
+                    st.sampled_from(["password", "auth_token", "api_key"]),
+                )
+            )
             target[key] = draw(scalars)
             applied.append(f"insert {'.'.join(map(str, where + (key,)))}")
             continue
@@ -290,7 +314,11 @@ KEY_LINE = re.compile(r"^\s*[A-Za-z_][\w-]*:")
 
 @st.composite
 def edited_texts(draw: st.DrawFn) -> str:
-    text = yaml.safe_dump(draw(spec_documents(max_environments=2)), sort_keys=False, default_flow_style=draw(st.sampled_from([False, None])))
+    text = yaml.safe_dump(
+        draw(spec_documents(max_environments=2)),
+        sort_keys=False,
+        default_flow_style=draw(st.sampled_from([False, None])),
+    )
     lines = text.splitlines(keepends=True)
     for _ in range(draw(st.integers(1, 2))):
         edit = draw(st.sampled_from(["duplicate key", "truncate", "insert", "indent"]))
@@ -305,12 +333,20 @@ def edited_texts(draw: st.DrawFn) -> str:
         elif edit == "insert":
             joined = "".join(lines)
             at = draw(st.integers(0, len(joined)))
-            lines = [joined[:at] + draw(st.lists(st.sampled_from(YAML_PUNCTUATION), min_size=1, max_size=4).map("".join)) + joined[at:]]
+            lines = [
+                joined[:at]
+                + draw(st.lists(st.sampled_from(YAML_PUNCTUATION), min_size=1, max_size=4).map("".join))
+                + joined[at:]
+            ]
         else:
             if lines:
                 i = draw(st.integers(0, len(lines) - 1))
                 line = lines[i]
-                lines[i] = line[draw(st.integers(1, 4)) :] if line.startswith(" ") and draw(st.booleans()) else " " * draw(st.integers(1, 3)) + line
+                lines[i] = (
+                    line[draw(st.integers(1, 4)) :]
+                    if line.startswith(" ") and draw(st.booleans())
+                    else " " * draw(st.integers(1, 3)) + line
+                )
         lines = "".join(lines).splitlines(keepends=True)
     return "".join(lines)
 
@@ -325,7 +361,12 @@ def test_edited_spec_texts(spec_file: Path, text: str) -> None:
 
 
 def test_the_example_compiles_and_a_valid_generated_spec_compiles(spec_file: Path) -> None:
-    assert compile_or_refuse(spec_file, (Path(__file__).parent.parent / "spec" / "platform.yaml").read_text(), "self-check") == "compiled"
+    assert (
+        compile_or_refuse(
+            spec_file, (Path(__file__).parent.parent / "spec" / "platform.yaml").read_text(), "self-check"
+        )
+        == "compiled"
+    )
 
 
 @pytest.mark.parametrize(

@@ -27,7 +27,9 @@ def example_views() -> dict[str, StackView]:
     return compile_views(load_platform(EXAMPLE_SPEC))
 
 
-def test_the_six_contract_outputs_exist_in_every_environment_with_descriptions(example_views: dict[str, StackView]) -> None:
+def test_the_six_contract_outputs_exist_in_every_environment_with_descriptions(
+    example_views: dict[str, StackView],
+) -> None:
     assert set(CONTRACT_OUTPUTS) == {
         "eks_cluster_name",
         "rds_endpoint_secret_arn",
@@ -52,18 +54,35 @@ def test_prod_follows_the_seed(example_views: dict[str, StackView]) -> None:
     params = {p["name"]: p["value"] for p in next(iter(prod.of("aws_db_parameter_group").values()))["parameter"]}
     assert params["rds.force_ssl"] == "1"
     (broker,) = prod.of("aws_mq_broker").values()
-    assert broker["engine_type"] == "RabbitMQ" and broker["deployment_mode"] == "CLUSTER_MULTI_AZ" and broker["publicly_accessible"] is False
+    assert (
+        broker["engine_type"] == "RabbitMQ"
+        and broker["deployment_mode"] == "CLUSTER_MULTI_AZ"
+        and broker["publicly_accessible"] is False
+    )
     (cache,) = prod.of("aws_elasticache_replication_group").values()
     assert cache["automatic_failover_enabled"] and cache["multi_az_enabled"] and cache["num_cache_clusters"] == 3
     assert cache["transit_encryption_enabled"] is True
     (cluster,) = prod.of("aws_eks_cluster").values()
     assert len(cluster["vpc_config"]["subnet_ids"]) == 3
     assert cluster["access_config"]["authentication_mode"] == "API"
-    assert sorted(cluster["enabled_cluster_log_types"]) == ["api", "audit", "authenticator", "controllerManager", "scheduler"]
+    assert sorted(cluster["enabled_cluster_log_types"]) == [
+        "api",
+        "audit",
+        "authenticator",
+        "controllerManager",
+        "scheduler",
+    ]
     assert len(prod.of("aws_eks_node_group")) == 3 and len(prod.of("aws_nat_gateway")) == 3
-    assert set(prod.of("aws_eks_addon")) >= {"cluster_vpc_cni", "cluster_coredns", "cluster_kube_proxy", "cluster_aws_ebs_csi_driver"}
+    assert set(prod.of("aws_eks_addon")) >= {
+        "cluster_vpc_cni",
+        "cluster_coredns",
+        "cluster_kube_proxy",
+        "cluster_aws_ebs_csi_driver",
+    }
     secrets = prod.of("aws_secretsmanager_secret")
-    assert sorted(s["name"] for s in secrets.values()) == [f"tms/prod/{n}/connection" for n in ("cache", "database", "messaging")] + ["tms/prod/messaging/password"]
+    assert sorted(s["name"] for s in secrets.values()) == [
+        f"tms/prod/{n}/connection" for n in ("cache", "database", "messaging")
+    ] + ["tms/prod/messaging/password"]
     assert "aws_db_instance_automated_backups_replication" in prod.resources
 
 
@@ -171,7 +190,9 @@ def test_every_irsa_role_trusts_exactly_one_service_account(doc: dict[str, Any])
 
 @given(doc=spec_documents())
 def test_no_secret_literal_reaches_out(doc: dict[str, Any]) -> None:
-    secretish = re.compile(r"^(password|passwords|auth_token|secret_string|secret_string_wo|master_password|.*_password)$")
+    secretish = re.compile(
+        r"^(password|passwords|auth_token|secret_string|secret_string_wo|master_password|.*_password)$"
+    )
 
     def walk(value: Any, path: str) -> None:
         if isinstance(value, dict):
@@ -225,7 +246,11 @@ def _bucket_rule(name: str) -> str | None:
 
 
 NAME_RULES: dict[tuple[str, str], tuple[int | None, str, Any]] = {
-    ("aws_lb", "name"): (32, ALB_NAME, lambda n: "ELB: may not start with 'internal-'" if n.startswith("internal-") else None),
+    ("aws_lb", "name"): (
+        32,
+        ALB_NAME,
+        lambda n: "ELB: may not start with 'internal-'" if n.startswith("internal-") else None,
+    ),
     ("aws_lb_target_group", "name"): (32, ALB_NAME, None),
     ("aws_iam_role", "name"): (64, IAM_NAME, None),
     ("aws_iam_policy", "name"): (128, IAM_NAME, None),
@@ -234,7 +259,11 @@ NAME_RULES: dict[tuple[str, str], tuple[int | None, str, Any]] = {
     ("aws_db_instance", "final_snapshot_identifier"): (255, RDS_IDENTIFIER, None),
     ("aws_db_instance", "db_name"): (63, r"[A-Za-z][A-Za-z0-9_]*", None),
     ("aws_db_parameter_group", "name"): (255, RDS_IDENTIFIER, None),
-    ("aws_db_subnet_group", "name"): (255, r"[A-Za-z0-9 ._-]+", lambda n: "RDS: 'default' is reserved" if n == "default" else None),
+    ("aws_db_subnet_group", "name"): (
+        255,
+        r"[A-Za-z0-9 ._-]+",
+        lambda n: "RDS: 'default' is reserved" if n == "default" else None,
+    ),
     ("aws_elasticache_replication_group", "replication_group_id"): (40, RDS_IDENTIFIER, None),
     ("aws_elasticache_replication_group", "final_snapshot_identifier"): (255, RDS_IDENTIFIER, None),
     ("aws_elasticache_subnet_group", "name"): (255, r"[A-Za-z0-9-]+", None),
@@ -244,12 +273,20 @@ NAME_RULES: dict[tuple[str, str], tuple[int | None, str, Any]] = {
     ("aws_elasticache_user_group", "user_group_id"): (None, r"[a-z][a-z0-9-]*", None),
     ("aws_mq_broker", "broker_name"): (50, r"[A-Za-z0-9._~-]+", None),
     ("aws_s3_bucket", "bucket"): (63, r"[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?", _bucket_rule),
-    ("aws_kms_alias", "name"): (256, r"alias/[A-Za-z0-9/_-]+", lambda n: "KMS: alias/aws/ is reserved" if n.startswith("alias/aws/") else None),
+    ("aws_kms_alias", "name"): (
+        256,
+        r"alias/[A-Za-z0-9/_-]+",
+        lambda n: "KMS: alias/aws/ is reserved" if n.startswith("alias/aws/") else None,
+    ),
     ("aws_secretsmanager_secret", "name"): (512, r"[A-Za-z0-9/_+=.@-]+", None),
     ("aws_eks_cluster", "name"): (100, EKS_NAME, None),
     ("aws_eks_node_group", "node_group_name"): (63, EKS_NAME, None),
     ("aws_eks_addon", "addon_name"): (None, r"[a-z0-9-]+", None),
-    ("aws_security_group", "name"): (255, r"[A-Za-z0-9 ._\-:/()#,@\[\]+=&;{}!$*]+", lambda n: "EC2: may not start with 'sg-'" if n.startswith("sg-") else None),
+    ("aws_security_group", "name"): (
+        255,
+        r"[A-Za-z0-9 ._\-:/()#,@\[\]+=&;{}!$*]+",
+        lambda n: "EC2: may not start with 'sg-'" if n.startswith("sg-") else None,
+    ),
     ("aws_launch_template", "name"): (128, r"[A-Za-z0-9().\-/_]{3,}", None),
     ("aws_cloudwatch_log_group", "name"): (512, r"[.\-_/#A-Za-z0-9]+", None),
     ("aws_dynamodb_table", "name"): (255, r"[A-Za-z0-9_.-]{3,}", None),
@@ -259,7 +296,16 @@ NAME_RULES: dict[tuple[str, str], tuple[int | None, str, Any]] = {
     ("aws_apigatewayv2_stage", "name"): (128, r".+", None),
     ("aws_vpc_endpoint", "service_name"): (None, r"com\.amazonaws\.[a-z0-9-]+\.[a-z0-9-]+", None),
 }
-NAME_ATTRIBUTES = {"name", "bucket", "identifier", "final_snapshot_identifier", "replication_group_id", "user_group_id", "user_id", "name_prefix"}
+NAME_ATTRIBUTES = {
+    "name",
+    "bucket",
+    "identifier",
+    "final_snapshot_identifier",
+    "replication_group_id",
+    "user_group_id",
+    "user_id",
+    "name_prefix",
+}
 
 
 def aws_names(views: dict[str, Any]) -> list[tuple[str, str, str, str]]:
@@ -279,7 +325,9 @@ def aws_names(views: dict[str, Any]) -> list[tuple[str, str, str, str]]:
 
 def check_aws_names(views: dict[str, Any]) -> None:
     for stack, rtype, attribute, name in aws_names(views):
-        assert (rtype, attribute) in NAME_RULES, f"{stack}: no AWS naming rule for {rtype}.{attribute} ({name!r}): add it to NAME_RULES"
+        assert (rtype, attribute) in NAME_RULES, (
+            f"{stack}: no AWS naming rule for {rtype}.{attribute} ({name!r}): add it to NAME_RULES"
+        )
         limit, pattern, extra = NAME_RULES[rtype, attribute]
         where = f"{stack}: {rtype}.{attribute} = {name!r}"
         assert limit is None or len(name) <= limit, f"{where} has {len(name)} characters; AWS allows {limit}"
@@ -295,16 +343,29 @@ def test_every_aws_name_fits_its_service_limit(doc: dict[str, Any]) -> None:
 
 def test_every_aws_name_of_the_example_fits_its_service_limit(example_views: dict[str, StackView]) -> None:
     check_aws_names(example_views)
-    assert {(rtype, attribute) for _, rtype, attribute, _ in aws_names(example_views)} == set(NAME_RULES), "a rule no name of the example exercises"
+    assert {(rtype, attribute) for _, rtype, attribute, _ in aws_names(example_views)} == set(NAME_RULES), (
+        "a rule no name of the example exercises"
+    )
 
 
 def test_the_name_check_is_not_vacuous(example_views: dict[str, StackView]) -> None:
     """A 33-character load balancer name or an RDS identifier with '--' is caught (as the model must refuse them)."""
     (lb,) = example_views["prod"].of("aws_lb").values()
-    long_name = {"prod": StackView("prod", {"x.tf.json": json.dumps({"resource": {"aws_lb": {"x": {**lb, "name": "t" * 33}}}})})}
+    long_name = {
+        "prod": StackView("prod", {"x.tf.json": json.dumps({"resource": {"aws_lb": {"x": {**lb, "name": "t" * 33}}}})})
+    }
     with pytest.raises(AssertionError, match="AWS allows 32"):
         check_aws_names(long_name)
     (db,) = example_views["prod"].of("aws_db_instance").values()
-    hyphens = {"prod": StackView("prod", {"x.tf.json": json.dumps({"resource": {"aws_db_instance": {"x": {**db, "identifier": "tms-stag--ing-db"}}}})})}
+    hyphens = {
+        "prod": StackView(
+            "prod",
+            {
+                "x.tf.json": json.dumps(
+                    {"resource": {"aws_db_instance": {"x": {**db, "identifier": "tms-stag--ing-db"}}}}
+                )
+            },
+        )
+    }
     with pytest.raises(AssertionError, match="breaks the AWS pattern"):
         check_aws_names(hyphens)

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from hypothesis import assume, given
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -53,7 +52,9 @@ def test_compiling_twice_gives_identical_bytes(doc: dict[str, Any]) -> None:
 
 
 @given(doc=spec_documents(), data=st.data())
-def test_reordering_environments_services_and_workloads_changes_no_byte(doc: dict[str, Any], data: st.DataObject) -> None:
+def test_reordering_environments_services_and_workloads_changes_no_byte(
+    doc: dict[str, Any], data: st.DataObject
+) -> None:
     reordered = dict(doc)
     for key in ("environments", "services", "workloads"):
         order = data.draw(st.permutations(range(len(doc[key]))))
@@ -87,10 +88,18 @@ def test_every_bucket_is_encrypted_versioned_private_and_tls_only(doc: dict[str,
             assert rule["apply_server_side_encryption_by_default"]["sse_algorithm"] == "aws:kms"
             assert rule["apply_server_side_encryption_by_default"]["kms_master_key_id"].startswith("${aws_kms_key.")
             block = resources["aws_s3_bucket_public_access_block"][name]
-            assert all(block[k] is True for k in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"))
+            assert all(
+                block[k] is True
+                for k in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")
+            )
             policy = json.loads(resources["aws_s3_bucket_policy"][name]["policy"])
-            assert any(s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in policy["Statement"])
-            assert resources["aws_s3_bucket_ownership_controls"][name]["rule"]["object_ownership"] == "BucketOwnerEnforced"
+            assert any(
+                s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+                for s in policy["Statement"]
+            )
+            assert (
+                resources["aws_s3_bucket_ownership_controls"][name]["rule"]["object_ownership"] == "BucketOwnerEnforced"
+            )
 
 
 @given(doc=spec_documents())
@@ -156,11 +165,36 @@ def test_an_integer_is_a_float_and_a_quoted_version_a_string() -> None:
 @pytest.mark.parametrize(
     ("old", "new", "message", "fix"),
     [
-        ('    version: "1.31"', "    version: 1.31", "YAML reads the unquoted 1.31 as the number 1.31", 'quote it: version: "1.31"'),
-        ("      target_percent: 99.5", "      target_percent: yes", "YAML reads yes as the boolean true, not as a number", "uptime target"),
-        ("      target_percent: 99.5", '      target_percent: "99.5"', "'99.5' is quoted, so it is text", "uptime target"),
-        ('        end: "22:00"', "        end: 22:00", "as the number 1320 (YAML 1.1 reads h:mm as a number in base 60)", 'quote it: end: "22:00"'),
-        ("    jwt_audience: [tms-api]", "    jwt_audience: [2024]", "YAML reads the unquoted 2024 as the number 2024", 'quote it: - "2024"'),
+        (
+            '    version: "1.31"',
+            "    version: 1.31",
+            "YAML reads the unquoted 1.31 as the number 1.31",
+            'quote it: version: "1.31"',
+        ),
+        (
+            "      target_percent: 99.5",
+            "      target_percent: yes",
+            "YAML reads yes as the boolean true, not as a number",
+            "uptime target",
+        ),
+        (
+            "      target_percent: 99.5",
+            '      target_percent: "99.5"',
+            "'99.5' is quoted, so it is text",
+            "uptime target",
+        ),
+        (
+            '        end: "22:00"',
+            "        end: 22:00",
+            "as the number 1320 (YAML 1.1 reads h:mm as a number in base 60)",
+            'quote it: end: "22:00"',
+        ),
+        (
+            "    jwt_audience: [tms-api]",
+            "    jwt_audience: [2024]",
+            "YAML reads the unquoted 2024 as the number 2024",
+            'quote it: - "2024"',
+        ),
     ],
 )
 def test_a_scalar_of_the_wrong_type_is_explained_in_yaml_terms(old: str, new: str, message: str, fix: str) -> None:
@@ -174,12 +208,15 @@ def test_a_scalar_of_the_wrong_type_is_explained_in_yaml_terms(old: str, new: st
 def test_the_admin_role_name_is_ascii_as_iam_requires(role: str) -> None:
     """IAM's [\\w+=,.@-] is ASCII; a Unicode-aware \\w would let these through to a failed apply."""
     with pytest.raises(SpecError) as caught:
-        load_platform_text(example_with("    admin_role_name: tms-platform-admin", f"    admin_role_name: {role}"), "spec.yaml")
+        load_platform_text(
+            example_with("    admin_role_name: tms-platform-admin", f"    admin_role_name: {role}"), "spec.yaml"
+        )
     (diagnostic,) = caught.value.diagnostics
     assert diagnostic.path == "services.cluster.admin_role_name", diagnostic.render()
 
 
 # --------------------------------------------------------------------------- names
+
 
 @given(doc=spec_documents(max_environments=1), name=st.from_regex(r"\A[a-z0-9-]{1,34}\Z"))
 def test_an_accepted_environment_name_suits_every_aws_identifier(doc: dict[str, Any], name: str) -> None:
@@ -200,7 +237,11 @@ ZONES = sorted(zone for zone in zoneinfo.available_timezones() if zone[0].isuppe
 
 def with_timezone(doc: dict[str, Any], zone: str) -> dict[str, Any]:
     env = next(iter(doc["environments"]))
-    return replaced(doc, ("environments", env, "availability"), {**doc["environments"][env]["availability"], "business_hours": {"timezone": zone}})
+    return replaced(
+        doc,
+        ("environments", env, "availability"),
+        {**doc["environments"][env]["availability"], "business_hours": {"timezone": zone}},
+    )
 
 
 @given(doc=spec_documents(max_environments=1), zone=st.sampled_from(ZONES))
@@ -225,5 +266,16 @@ def test_a_misspelt_zone_is_refused_with_the_zone_meant(doc: dict[str, Any], zon
 
 def test_zone_names_are_checked_against_the_tz_database_not_the_file_system() -> None:
     assert is_iana_zone("Europe/Berlin") and is_iana_zone("UTC") and is_iana_zone("Etc/GMT+5")
-    for name in ("europe/berlin", "Europe/Berln", "localtime", "posixrules", "zone.tab", "../etc/passwd", "/etc/localtime", "Europe", "Europe//Berlin", "UTC+2"):
+    for name in (
+        "europe/berlin",
+        "Europe/Berln",
+        "localtime",
+        "posixrules",
+        "zone.tab",
+        "../etc/passwd",
+        "/etc/localtime",
+        "Europe",
+        "Europe//Berlin",
+        "UTC+2",
+    ):
         assert not is_iana_zone(name), name

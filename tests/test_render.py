@@ -15,8 +15,12 @@ def stack(*blocks: object, name: str = "s") -> Stack:
 
 
 def test_ref_renders_as_interpolation_and_literals_are_escaped() -> None:
-    vpc = Resource("aws_vpc", "main", {"cidr_block": "10.0.0.0/16", "tags": {"Name": "${not-an-expression}", "t": "%{if}"}})
-    subnet = Resource("aws_subnet", "a", {"vpc_id": vpc.ref(), "tags": {"Name": Template(("x-", vpc.ref("arn"), "-${y}"))}})
+    vpc = Resource(
+        "aws_vpc", "main", {"cidr_block": "10.0.0.0/16", "tags": {"Name": "${not-an-expression}", "t": "%{if}"}}
+    )
+    subnet = Resource(
+        "aws_subnet", "a", {"vpc_id": vpc.ref(), "tags": {"Name": Template(("x-", vpc.ref("arn"), "-${y}"))}}
+    )
     doc = json.loads(render_stack(stack(vpc, subnet))["main.tf.json"])
     assert doc["resource"]["aws_subnet"]["a"]["vpc_id"] == "${aws_vpc.main.id}"
     assert doc["resource"]["aws_subnet"]["a"]["tags"]["Name"] == "x-${aws_vpc.main.arn}-$${y}"
@@ -25,7 +29,14 @@ def test_ref_renders_as_interpolation_and_literals_are_escaped() -> None:
 
 def test_json_document_interpolates_references_and_escapes_iam_variables() -> None:
     bucket = Resource("aws_s3_bucket", "b", {"bucket": "x"})
-    pol = Resource("aws_s3_bucket_policy", "b", {"bucket": bucket.ref(), "policy": JsonDocument({"Resource": bucket.ref("arn"), "Condition": "${aws:username}"})})
+    pol = Resource(
+        "aws_s3_bucket_policy",
+        "b",
+        {
+            "bucket": bucket.ref(),
+            "policy": JsonDocument({"Resource": bucket.ref("arn"), "Condition": "${aws:username}"}),
+        },
+    )
     doc = json.loads(render_stack(stack(bucket, pol))["main.tf.json"])
     policy_text = doc["resource"]["aws_s3_bucket_policy"]["b"]["policy"]
     assert json.loads(policy_text) == {"Condition": "$${aws:username}", "Resource": "${aws_s3_bucket.b.arn}"}
@@ -48,7 +59,13 @@ def test_dangling_reference_in_output_and_policy_is_refused() -> None:
     with pytest.raises(RenderError):
         render_stack(stack(Output("x", Ref("aws_vpc.gone", "id"), "d")))
     with pytest.raises(RenderError):
-        render_stack(stack(Resource("aws_iam_policy", "p", {"policy": JsonDocument({"Resource": [Ref("aws_s3_bucket.gone", "arn")]})})))
+        render_stack(
+            stack(
+                Resource(
+                    "aws_iam_policy", "p", {"policy": JsonDocument({"Resource": [Ref("aws_s3_bucket.gone", "arn")]})}
+                )
+            )
+        )
 
 
 def test_duplicate_address_and_override_file_names_are_refused() -> None:
@@ -59,13 +76,19 @@ def test_duplicate_address_and_override_file_names_are_refused() -> None:
 
 
 def test_output_is_sorted_two_space_indented_with_trailing_newline() -> None:
-    text = render_stack(stack(DataSource("aws_partition", "current", {}), Resource("aws_vpc", "b", {"z": 1, "a": 2})))["main.tf.json"]
+    text = render_stack(stack(DataSource("aws_partition", "current", {}), Resource("aws_vpc", "b", {"z": 1, "a": 2})))[
+        "main.tf.json"
+    ]
     assert text.endswith("}\n") and not text.endswith("\n\n")
     assert text == json.dumps(json.loads(text), indent=2, sort_keys=True) + "\n"
 
 
 def test_decision_trace_lands_in_a_comment_key() -> None:
-    doc = json.loads(render_stack(stack(Resource("aws_vpc", "a", {"cidr_block": "10.0.0.0/16"}, because=("r1", "r2"))))["main.tf.json"])
+    doc = json.loads(
+        render_stack(stack(Resource("aws_vpc", "a", {"cidr_block": "10.0.0.0/16"}, because=("r1", "r2"))))[
+            "main.tf.json"
+        ]
+    )
     assert doc["resource"]["aws_vpc"]["a"]["//"] == "r1; r2"
 
 
@@ -74,10 +97,17 @@ def test_ephemeral_block_renders_under_its_own_key_and_feeds_write_only_argument
 
     draw = EphemeralResource("aws_secretsmanager_random_password", "p", {"password_length": 32})
     secret = Resource("aws_secretsmanager_secret", "s", {"name": "x"})
-    version = Resource("aws_secretsmanager_secret_version", "s", {"secret_id": secret.ref(), "secret_string_wo": draw.ref("random_password"), "secret_string_wo_version": 1})
+    version = Resource(
+        "aws_secretsmanager_secret_version",
+        "s",
+        {"secret_id": secret.ref(), "secret_string_wo": draw.ref("random_password"), "secret_string_wo_version": 1},
+    )
     doc = json.loads(render_stack(stack(draw, secret, version))["main.tf.json"])
     assert doc["ephemeral"] == {"aws_secretsmanager_random_password": {"p": {"password_length": 32}}}
-    assert doc["resource"]["aws_secretsmanager_secret_version"]["s"]["secret_string_wo"] == "${ephemeral.aws_secretsmanager_random_password.p.random_password}"
+    assert (
+        doc["resource"]["aws_secretsmanager_secret_version"]["s"]["secret_string_wo"]
+        == "${ephemeral.aws_secretsmanager_random_password.p.random_password}"
+    )
     with pytest.raises(RenderError, match="not emitted"):
         render_stack(stack(version, secret))  # the ephemeral block is checked like any other address
 
@@ -86,7 +116,11 @@ def test_ephemeral_block_renders_under_its_own_key_and_feeds_write_only_argument
     "misuse",
     [
         lambda draw: Resource("aws_mq_broker", "b", {"user": [{"password": draw.ref("random_password")}]}),
-        lambda draw: Resource("aws_secretsmanager_secret_version", "v", {"secret_string": JsonDocument({"password": draw.ref("random_password")})}),
+        lambda draw: Resource(
+            "aws_secretsmanager_secret_version",
+            "v",
+            {"secret_string": JsonDocument({"password": draw.ref("random_password")})},
+        ),
         lambda draw: DataSource("aws_secretsmanager_secret_version", "d", {"secret_id": draw.ref("random_password")}),
         lambda draw: Output("o", draw.ref("random_password"), "leaks"),
     ],

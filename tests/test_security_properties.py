@@ -106,12 +106,14 @@ def check_buckets_tls_only(views: Views, platform: Platform) -> None:
                 and {arn, f"{arn}/*"} <= set(as_list(s.get("Resource")))
                 and s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
             ]
-            assert denies, f"{stack}: {address} does not deny every s3 action on the bucket and its objects to anyone without TLS"
+            assert denies, (
+                f"{stack}: {address} does not deny every s3 action on the bucket and its objects to anyone without TLS"
+            )
             for statement in statements(document):
                 if statement["Effect"] == "Allow":
-                    assert statement.get("Principal") not in ("*", {"AWS": "*"}), f"{stack}: {address} allows the public"
-
-
+                    assert statement.get("Principal") not in ("*", {"AWS": "*"}), (
+                        f"{stack}: {address} allows the public"
+                    )
 
 
 # --------------------------------------------------------------------------- data stores: CMK with rotation
@@ -123,12 +125,20 @@ def cmk(view: StackView, value: Any, provider: str | None, where: str) -> None:
     assert match, f"{where}: {value!r} is not a customer-managed key of the stack"
     key = view.of("aws_kms_key").get(match.group(1))
     assert key is not None, f"{where}: {match.group(0)} is not emitted"
-    assert key["enable_key_rotation"] is True and 90 <= key.get("rotation_period_in_days", 365) <= 365, f"{where}: its key does not rotate"
-    assert key.get("provider") == provider, f"{where}: its key is in provider {key.get('provider')}, the store in {provider}"
+    assert key["enable_key_rotation"] is True and 90 <= key.get("rotation_period_in_days", 365) <= 365, (
+        f"{where}: its key does not rotate"
+    )
+    assert key.get("provider") == provider, (
+        f"{where}: its key is in provider {key.get('provider')}, the store in {provider}"
+    )
 
 
 def _s3(view: StackView, name: str, body: dict[str, Any], where: str) -> None:
-    configs = [c for c in view.of("aws_s3_bucket_server_side_encryption_configuration").values() if ref_address(c["bucket"]) == f"aws_s3_bucket.{name}"]
+    configs = [
+        c
+        for c in view.of("aws_s3_bucket_server_side_encryption_configuration").values()
+        if ref_address(c["bucket"]) == f"aws_s3_bucket.{name}"
+    ]
     assert len(configs) == 1, f"{where}: {len(configs)} encryption configurations"
     (rule,) = as_list(configs[0]["rule"])
     default = rule["apply_server_side_encryption_by_default"]
@@ -210,13 +220,15 @@ STORAGE_TYPES = {
 def check_data_stores(views: Views, platform: Platform) -> None:
     for stack, view in views.items():
         unchecked = sorted(set(view.resources) & STORAGE_TYPES)
-        assert not unchecked, f"{stack}: {unchecked} hold data and no test checks their encryption: add them to DATA_STORES"
+        assert not unchecked, (
+            f"{stack}: {unchecked} hold data and no test checks their encryption: add them to DATA_STORES"
+        )
         for rtype, check in DATA_STORES.items():
             for name, body in view.of(rtype).items():
                 check(view, name, body, f"{stack}: {rtype}.{name}")
-    assert any(view.of("aws_dynamodb_table") for view in views.values()), "no lock table: the census saw no bootstrap stack"
-
-
+    assert any(view.of("aws_dynamodb_table") for view in views.values()), (
+        "no lock table: the census saw no bootstrap stack"
+    )
 
 
 # --------------------------------------------------------------------------- logs go to declared log groups
@@ -229,7 +241,9 @@ def check_log_destinations(views: Views, platform: Platform) -> None:
 
         def declared(reference: Any, where: str) -> None:
             address = ref_address(reference)
-            assert address and address.startswith("aws_cloudwatch_log_group.") and address.split(".")[1] in groups, f"{stack}: {where} logs to {reference!r}"
+            assert address and address.startswith("aws_cloudwatch_log_group.") and address.split(".")[1] in groups, (
+                f"{stack}: {where} logs to {reference!r}"
+            )
 
         for name, cluster in view.of("aws_eks_cluster").items():
             if cluster.get("enabled_cluster_log_types"):
@@ -238,7 +252,9 @@ def check_log_destinations(views: Views, platform: Platform) -> None:
         for name, db in view.of("aws_db_instance").items():
             for export in db.get("enabled_cloudwatch_logs_exports", []):
                 group = f"/aws/rds/instance/{db['identifier']}/{export}"
-                assert group in names, f"{stack}: RDS {name} exports to {group}, which RDS would create without the CMK and kept forever"
+                assert group in names, (
+                    f"{stack}: RDS {name} exports to {group}, which RDS would create without the CMK and kept forever"
+                )
         for name, cache in view.of("aws_elasticache_replication_group").items():
             for delivery in as_list(cache.get("log_delivery_configuration", [])):
                 assert delivery["destination_type"] == "cloudwatch-logs", f"{stack}: cache {name}"
@@ -256,8 +272,6 @@ def check_log_destinations(views: Views, platform: Platform) -> None:
         assert None not in retention and 0 not in retention, f"{stack}: a log group kept forever"
 
 
-
-
 # --------------------------------------------------------------------------- nothing open to the internet but the API entry
 
 # (stack, resource address) pairs allowed to admit the whole internet: the public entry the spec declares.
@@ -272,17 +286,25 @@ def check_ingress(views: Views, platform: Platform) -> None:
         opened: list[str] = []
         for name, group in groups.items():
             for rule in as_list(group.get("ingress", [])):
-                if any(is_any_address(c) for c in as_list(rule.get("cidr_blocks", [])) + as_list(rule.get("ipv6_cidr_blocks", []))):
+                if any(
+                    is_any_address(c)
+                    for c in as_list(rule.get("cidr_blocks", [])) + as_list(rule.get("ipv6_cidr_blocks", []))
+                ):
                     opened.append(f"aws_security_group.{name}")
         for name, rule in view.of("aws_security_group_rule").items():
-            if rule.get("type") == "ingress" and any(is_any_address(c) for c in as_list(rule.get("cidr_blocks", [])) + as_list(rule.get("ipv6_cidr_blocks", []))):
+            if rule.get("type") == "ingress" and any(
+                is_any_address(c)
+                for c in as_list(rule.get("cidr_blocks", [])) + as_list(rule.get("ipv6_cidr_blocks", []))
+            ):
                 opened.append(f"aws_security_group_rule.{name}")
         for name, rule in view.of("aws_vpc_security_group_ingress_rule").items():
             if is_any_address(rule.get("cidr_ipv4")) or is_any_address(rule.get("cidr_ipv6")):
                 opened.append(f"aws_vpc_security_group_ingress_rule.{name}")
             source = ref_address(rule.get("referenced_security_group_id"))
             if source is not None:
-                assert source.startswith("aws_security_group.") and source.split(".")[1] in groups, f"{stack}: {name} admits {source}"
+                assert source.startswith("aws_security_group.") and source.split(".")[1] in groups, (
+                    f"{stack}: {name} admits {source}"
+                )
         assert {(stack, o) for o in opened} <= PUBLIC_INGRESS, f"{stack}: ingress from the whole internet: {opened}"
         for name, default in view.of("aws_default_security_group").items():
             assert not {"ingress", "egress"} & set(default), f"{stack}: the default security group {name} has rules"
@@ -290,7 +312,9 @@ def check_ingress(views: Views, platform: Platform) -> None:
             continue
         # The public entry: the spec's API Gateway, and nothing else reachable from outside the VPC.
         apis = view.of("aws_apigatewayv2_api")
-        assert sorted(apis) == sorted(api_services), f"{stack}: public APIs {sorted(apis)}, the spec declares {api_services}"
+        assert sorted(apis) == sorted(api_services), (
+            f"{stack}: public APIs {sorted(apis)}, the spec declares {api_services}"
+        )
         for name, lb in view.of("aws_lb").items():
             assert lb["internal"] is True, f"{stack}: load balancer {name} is internet-facing"
         for rtype in ("aws_db_instance", "aws_mq_broker"):
@@ -302,16 +326,18 @@ def check_ingress(views: Views, platform: Platform) -> None:
             for interface in as_list(template.get("network_interfaces", [])):
                 assert str(interface.get("associate_public_ip_address", False)).lower() == "false", f"{stack}: {name}"
         nat_eips = {ref_address(n["allocation_id"]) for n in view.of("aws_nat_gateway").values()}
-        assert {f"aws_eip.{e}" for e in view.of("aws_eip")} <= nat_eips, f"{stack}: an Elastic IP outside the NAT gateways"
+        assert {f"aws_eip.{e}" for e in view.of("aws_eip")} <= nat_eips, (
+            f"{stack}: an Elastic IP outside the NAT gateways"
+        )
         for rtype in ("aws_instance", "aws_lightsail_instance", "aws_network_acl_rule"):
             assert not view.of(rtype), f"{stack}: {rtype} is not expected"
 
 
-
-
 # --------------------------------------------------------------------------- IAM
 
-BROAD_MANAGED_POLICIES = re.compile(r"(^|/)(AdministratorAccess|PowerUserAccess|IAMFullAccess|[A-Za-z0-9]*FullAccess)(-|$)")
+BROAD_MANAGED_POLICIES = re.compile(
+    r"(^|/)(AdministratorAccess|PowerUserAccess|IAMFullAccess|[A-Za-z0-9]*FullAccess)(-|$)"
+)
 SERVICE_WILDCARD = re.compile(r"^(\*|[a-z0-9-]*\*[a-z0-9-]*:\*+|[a-z0-9-]+:\*+)$")
 
 
@@ -326,12 +352,20 @@ def policy_documents(view: StackView) -> Iterator[tuple[str, dict[str, Any]]]:
                         if isinstance(document, dict) and "Statement" in document:
                             yield f"{rtype}.{name}.{field}", document
                 if rtype == "aws_iam_policy_document":
-                    yield f"data.{rtype}.{name}", {
-                        "Statement": [
-                            {"Effect": s.get("effect", "Allow"), "Action": s.get("actions", []), "NotAction": s.get("not_actions"), "Resource": s.get("resources")}
-                            for s in as_list(body.get("statement", []))
-                        ]
-                    }
+                    yield (
+                        f"data.{rtype}.{name}",
+                        {
+                            "Statement": [
+                                {
+                                    "Effect": s.get("effect", "Allow"),
+                                    "Action": s.get("actions", []),
+                                    "NotAction": s.get("not_actions"),
+                                    "Resource": s.get("resources"),
+                                }
+                                for s in as_list(body.get("statement", []))
+                            ]
+                        },
+                    )
 
 
 def check_iam(views: Views, platform: Platform) -> None:
@@ -343,7 +377,9 @@ def check_iam(views: Views, platform: Platform) -> None:
                 assert "NotPrincipal" not in statement, f"{stack}: {where} uses NotPrincipal"
                 if statement["Effect"] != "Allow":
                     continue
-                assert not statement.get("NotAction") and not statement.get("NotResource"), f"{stack}: {where} allows by exclusion"
+                assert not statement.get("NotAction") and not statement.get("NotResource"), (
+                    f"{stack}: {where} allows by exclusion"
+                )
                 for action in as_list(statement.get("Action", [])):
                     assert not SERVICE_WILDCARD.match(action.lower()), f"{stack}: {where} allows {action!r}"
                 principal = statement.get("Principal")
@@ -359,8 +395,12 @@ def check_iam(views: Views, platform: Platform) -> None:
                 principal = statement["Principal"]
                 actions = set(as_list(statement["Action"]))
                 if "Service" in principal:
-                    assert set(principal) == {"Service"} and all(s.endswith(".amazonaws.com") for s in as_list(principal["Service"])), f"{stack}: role {name}"
-                    assert actions <= {"sts:AssumeRole", "sts:TagSession"}, f"{stack}: role {name} lets a service {actions}"
+                    assert set(principal) == {"Service"} and all(
+                        s.endswith(".amazonaws.com") for s in as_list(principal["Service"])
+                    ), f"{stack}: role {name}"
+                    assert actions <= {"sts:AssumeRole", "sts:TagSession"}, (
+                        f"{stack}: role {name} lets a service {actions}"
+                    )
                     continue
                 assert set(principal) == {"Federated"}, f"{stack}: role {name} trusts {principal}"
                 provider = ref_address(principal["Federated"])
@@ -368,10 +408,12 @@ def check_iam(views: Views, platform: Platform) -> None:
                 assert actions == {"sts:AssumeRoleWithWebIdentity"}, f"{stack}: role {name}"
                 conditions = {k: v for test in statement["Condition"].values() for k, v in test.items()}
                 subjects = [v for k, v in conditions.items() if k.endswith(":sub")]
-                assert subjects and all(s not in ("*", ["*"]) for s in subjects), f"{stack}: role {name} trusts any subject of {provider}"
-                assert [v for k, v in conditions.items() if k.endswith(":aud")] == ["sts.amazonaws.com"], f"{stack}: role {name}"
-
-
+                assert subjects and all(s not in ("*", ["*"]) for s in subjects), (
+                    f"{stack}: role {name} trusts any subject of {provider}"
+                )
+                assert [v for k, v in conditions.items() if k.endswith(":aud")] == ["sts.amazonaws.com"], (
+                    f"{stack}: role {name}"
+                )
 
 
 # --------------------------------------------------------------------------- IRSA
@@ -390,16 +432,21 @@ def check_irsa(views: Views, platform: Platform) -> None:
                 assert not name.startswith("irsa_"), f"{stack}: {name} does not trust the cluster's OIDC provider"
                 continue
             assert set(statement["Condition"]) == {"StringEquals"}, f"{stack}: {name}"
-            assert set(statement["Condition"]["StringEquals"]) == {f"${{{provider}.url}}:sub", f"${{{provider}.url}}:aud"}, f"{stack}: {name}"
+            assert set(statement["Condition"]["StringEquals"]) == {
+                f"${{{provider}.url}}:sub",
+                f"${{{provider}.url}}:aud",
+            }, f"{stack}: {name}"
             subject = statement["Condition"]["StringEquals"][f"${{{provider}.url}}:sub"]
-            assert isinstance(subject, str) and "*" not in subject and "?" not in subject, f"{stack}: {name} trusts {subject!r}"
+            assert isinstance(subject, str) and "*" not in subject and "?" not in subject, (
+                f"{stack}: {name} trusts {subject!r}"
+            )
             assert subject not in trusted, f"{stack}: {name} and {trusted.get(subject)} both trust {subject}"
             trusted[subject] = name
         for workload_name, workload in platform.workloads.items():
             subject = f"system:serviceaccount:{workload.namespace}:{workload.service_account}"
-            assert trusted.get(subject) == f"irsa_{workload_name}", f"{stack}: {subject} is trusted by {trusted.get(subject)}, not irsa_{workload_name}"
-
-
+            assert trusted.get(subject) == f"irsa_{workload_name}", (
+                f"{stack}: {subject} is trusted by {trusted.get(subject)}, not irsa_{workload_name}"
+            )
 
 
 # --------------------------------------------------------------------------- EKS endpoint
@@ -415,11 +462,13 @@ def check_endpoint(views: Views, platform: Platform) -> None:
             assert vpc["public_access_cidrs"] == list(env.cluster_public_access_cidrs), env_name
             assert not any(is_any_address(c) for c in vpc["public_access_cidrs"]), env_name
             for version, bound in PUBLIC_ENDPOINT_BOUND.items():
-                assert addresses_covered(vpc["public_access_cidrs"], version) <= bound, f"{env_name}: {vpc['public_access_cidrs']}"
+                assert addresses_covered(vpc["public_access_cidrs"], version) <= bound, (
+                    f"{env_name}: {vpc['public_access_cidrs']}"
+                )
         else:
-            assert "public_access_cidrs" not in vpc, f"{env_name}: a CIDR list on a private endpoint (AWS would default it to 0.0.0.0/0)"
-
-
+            assert "public_access_cidrs" not in vpc, (
+                f"{env_name}: a CIDR list on a private endpoint (AWS would default it to 0.0.0.0/0)"
+            )
 
 
 @st.composite
@@ -460,7 +509,9 @@ def test_a_cidr_list_that_opens_the_endpoint_to_everyone_is_refused(doc: dict[st
 def test_the_endpoint_bound_is_one_slash_8_of_ipv4_and_one_slash_32_of_ipv6(cidrs: list[str], accepted: bool) -> None:
     from tmsc.load import load_platform_text
 
-    text = EXAMPLE_SPEC.read_text().replace("      rto_hours: 24\n", f"      rto_hours: 24\n    cluster_public_access_cidrs: {json.dumps(cidrs)}\n", 1)
+    text = EXAMPLE_SPEC.read_text().replace(
+        "      rto_hours: 24\n", f"      rto_hours: 24\n    cluster_public_access_cidrs: {json.dumps(cidrs)}\n", 1
+    )
     if accepted:
         assert load_platform_text(text, "spec.yaml").environments["dev"].cluster_public_access_cidrs == cidrs
     else:
@@ -485,7 +536,15 @@ def test_generated_platforms_do_open_endpoints() -> None:
 # --------------------------------------------------------------------------- the tests
 
 # Each check runs on every generated platform (compiled once per example) and on the example spec.
-CHECKS = [check_buckets_tls_only, check_data_stores, check_log_destinations, check_ingress, check_iam, check_irsa, check_endpoint]
+CHECKS = [
+    check_buckets_tls_only,
+    check_data_stores,
+    check_log_destinations,
+    check_ingress,
+    check_iam,
+    check_irsa,
+    check_endpoint,
+]
 
 
 @given(doc=spec_documents())

@@ -62,8 +62,7 @@ def _documents(stack: Path) -> list[dict[str, Any]]:
 
 
 def _s3_backend(stack: Path) -> dict[str, Any]:
-    (backend,) = [d["terraform"]["backend"]["s3"] for d in _documents(stack)
-                  if "backend" in d.get("terraform", {})]
+    (backend,) = [d["terraform"]["backend"]["s3"] for d in _documents(stack) if "backend" in d.get("terraform", {})]
     return backend
 
 
@@ -91,8 +90,9 @@ DIGEST_ID = f"{LOCK_PATH}-md5"  # the table's item holding the state's MD5
 # the bucket's noncurrent-version lifecycle rule is left out because the
 # provider spends ~55 s on the emulator waiting for it to read back, and it
 # plays no part in locking or writing state.
-BOOTSTRAP_TARGETS = sorted(a for a in _resources(BOOTSTRAP, "state.tf.json")
-                           if a != "aws_s3_bucket_lifecycle_configuration.state")
+BOOTSTRAP_TARGETS = sorted(
+    a for a in _resources(BOOTSTRAP, "state.tf.json") if a != "aws_s3_bucket_lifecycle_configuration.state"
+)
 
 # Subset A: the network with its flow logs and the logs key (31 resources).
 NETWORK = sorted([*_resources(DEV, "network.tf.json"), *_resources(DEV, "keys.tf.json")])
@@ -100,9 +100,12 @@ NETWORK = sorted([*_resources(DEV, "network.tf.json"), *_resources(DEV, "keys.tf
 # versions that embed the cluster's roles or a database / cache / broker
 # endpoint are left out (they would pull in those slow services).
 SECRETS = [
-    "aws_kms_key.secrets", "aws_kms_alias.secrets",
-    "aws_secretsmanager_secret.cache", "aws_secretsmanager_secret.database",
-    "aws_secretsmanager_secret.messaging", "aws_secretsmanager_secret.messaging_password",
+    "aws_kms_key.secrets",
+    "aws_kms_alias.secrets",
+    "aws_secretsmanager_secret.cache",
+    "aws_secretsmanager_secret.database",
+    "aws_secretsmanager_secret.messaging",
+    "aws_secretsmanager_secret.messaging_password",
     "aws_secretsmanager_secret_policy.messaging_password",
     "aws_secretsmanager_secret_version.messaging_password",
 ]
@@ -168,8 +171,7 @@ class Backend:
         return json.loads(raw) if raw is not None else None
 
     def _item(self, lock_id: str) -> dict[str, Any] | None:
-        return self.dynamodb.get_item(TableName=TABLE, Key={"LockID": {"S": lock_id}},
-                                      ConsistentRead=True).get("Item")
+        return self.dynamodb.get_item(TableName=TABLE, Key={"LockID": {"S": lock_id}}, ConsistentRead=True).get("Item")
 
     def table_lock(self) -> dict[str, Any] | None:
         """The lock info in the table's LockID item (None: not locked there)."""
@@ -195,8 +197,7 @@ class Backend:
         self.s3.put_object(Bucket=BUCKET, Key=LOCKFILE_KEY, Body=json.dumps(info).encode())
 
     def plant_table_lock(self, info: dict[str, Any]) -> None:
-        self.dynamodb.put_item(TableName=TABLE, Item={"LockID": {"S": LOCK_PATH},
-                                                      "Info": {"S": json.dumps(info)}})
+        self.dynamodb.put_item(TableName=TABLE, Item={"LockID": {"S": LOCK_PATH}, "Info": {"S": json.dumps(info)}})
 
     def remove_locks(self) -> None:
         self.s3.delete_object(Bucket=BUCKET, Key=LOCKFILE_KEY)
@@ -259,31 +260,43 @@ def inventory(emulator: Any) -> dict[str, dict[str, str]]:
     vpcs = {vid: tags for vid, tags in vpcs.items() if _is_dev(tags)}
     found["aws_vpc"] = {vid: tags.get("Name", "") for vid, tags in vpcs.items()}
     in_vpcs = [{"Name": "vpc-id", "Values": sorted(vpcs) or ["none"]}]
-    found["aws_subnet"] = {s["SubnetId"]: _tags(s.get("Tags")).get("Name", "")
-                           for s in ec2.describe_subnets(Filters=in_vpcs)["Subnets"]}
+    found["aws_subnet"] = {
+        s["SubnetId"]: _tags(s.get("Tags")).get("Name", "") for s in ec2.describe_subnets(Filters=in_vpcs)["Subnets"]
+    }
     found["aws_internet_gateway"] = {
         g["InternetGatewayId"]: _tags(g.get("Tags")).get("Name", "")
-        for g in ec2.describe_internet_gateways()["InternetGateways"] if _is_dev(_tags(g.get("Tags")))}
+        for g in ec2.describe_internet_gateways()["InternetGateways"]
+        if _is_dev(_tags(g.get("Tags")))
+    }
     found["aws_route_table"] = {
         t["RouteTableId"]: _tags(t.get("Tags")).get("Name", "")
         for t in ec2.describe_route_tables(Filters=in_vpcs)["RouteTables"]
-        if not any(a.get("Main") for a in t.get("Associations", []))}  # the VPC's own
-    found["aws_eip"] = {a["AllocationId"]: _tags(a.get("Tags")).get("Name", "")
-                        for a in ec2.describe_addresses()["Addresses"] if _is_dev(_tags(a.get("Tags")))}
+        if not any(a.get("Main") for a in t.get("Associations", []))
+    }  # the VPC's own
+    found["aws_eip"] = {
+        a["AllocationId"]: _tags(a.get("Tags")).get("Name", "")
+        for a in ec2.describe_addresses()["Addresses"]
+        if _is_dev(_tags(a.get("Tags")))
+    }
     found["aws_nat_gateway"] = {
         n["NatGatewayId"]: _tags(n.get("Tags")).get("Name", "")
         for n in ec2.describe_nat_gateways(Filters=in_vpcs)["NatGateways"]
-        if n["State"] not in ("deleting", "deleted")}
+        if n["State"] not in ("deleting", "deleted")
+    }
     found["aws_vpc_endpoint"] = {
         e["VpcEndpointId"]: e["ServiceName"]
         for e in ec2.describe_vpc_endpoints(Filters=in_vpcs)["VpcEndpoints"]
-        if e["State"].lower() not in ("deleting", "deleted")}
-    found["aws_flow_log"] = {f["FlowLogId"]: f["ResourceId"] for f in ec2.describe_flow_logs()["FlowLogs"]
-                             if f["ResourceId"] in vpcs}
+        if e["State"].lower() not in ("deleting", "deleted")
+    }
+    found["aws_flow_log"] = {
+        f["FlowLogId"]: f["ResourceId"] for f in ec2.describe_flow_logs()["FlowLogs"] if f["ResourceId"] in vpcs
+    }
     # A VPC's "default" group is adopted by aws_default_security_group, not created.
     found["aws_security_group"] = {
         g["GroupId"]: g["GroupName"]
-        for g in ec2.describe_security_groups(Filters=in_vpcs)["SecurityGroups"] if g["GroupName"] != "default"}
+        for g in ec2.describe_security_groups(Filters=in_vpcs)["SecurityGroups"]
+        if g["GroupName"] != "default"
+    }
 
     kms = emulator.client("kms")
     keys: dict[str, str] = {}
@@ -296,33 +309,51 @@ def inventory(emulator: Any) -> dict[str, dict[str, str]]:
             if _is_dev(tags):
                 keys[key["KeyId"]] = meta.get("Description", "")
     found["aws_kms_key"] = keys
-    found["aws_kms_alias"] = {a["AliasName"]: a["AliasName"]
-                              for page in kms.get_paginator("list_aliases").paginate()
-                              for a in page["Aliases"] if a["AliasName"].startswith("alias/tms-dev-")}
+    found["aws_kms_alias"] = {
+        a["AliasName"]: a["AliasName"]
+        for page in kms.get_paginator("list_aliases").paginate()
+        for a in page["Aliases"]
+        if a["AliasName"].startswith("alias/tms-dev-")
+    }
 
     iam = emulator.client("iam")
-    found["aws_iam_role"] = {r["RoleName"]: r["RoleName"]
-                             for page in iam.get_paginator("list_roles").paginate()
-                             for r in page["Roles"] if r["RoleName"].startswith("tms-dev-")}
+    found["aws_iam_role"] = {
+        r["RoleName"]: r["RoleName"]
+        for page in iam.get_paginator("list_roles").paginate()
+        for r in page["Roles"]
+        if r["RoleName"].startswith("tms-dev-")
+    }
     secrets = emulator.client("secretsmanager")
     # RDS's own managed master-password secret ("rds!db-...") belongs to the instance.
-    found["aws_secretsmanager_secret"] = {s["ARN"]: s["Name"]
-                                          for page in secrets.get_paginator("list_secrets").paginate()
-                                          for s in page["SecretList"] if s["Name"].startswith("tms/dev/")}
+    found["aws_secretsmanager_secret"] = {
+        s["ARN"]: s["Name"]
+        for page in secrets.get_paginator("list_secrets").paginate()
+        for s in page["SecretList"]
+        if s["Name"].startswith("tms/dev/")
+    }
     logs = emulator.client("logs")
-    found["aws_cloudwatch_log_group"] = {g["logGroupName"]: g["logGroupName"]
-                                         for page in logs.get_paginator("describe_log_groups").paginate()
-                                         for g in page["logGroups"] if "tms-dev" in g["logGroupName"]}
+    found["aws_cloudwatch_log_group"] = {
+        g["logGroupName"]: g["logGroupName"]
+        for page in logs.get_paginator("describe_log_groups").paginate()
+        for g in page["logGroups"]
+        if "tms-dev" in g["logGroupName"]
+    }
     rds = emulator.client("rds")
-    found["aws_db_instance"] = {d["DBInstanceIdentifier"]: d["DBInstanceIdentifier"]
-                                for d in rds.describe_db_instances()["DBInstances"]
-                                if d["DBInstanceIdentifier"].startswith("tms-dev-")}
-    found["aws_db_subnet_group"] = {g["DBSubnetGroupName"]: g["DBSubnetGroupName"]
-                                    for g in rds.describe_db_subnet_groups()["DBSubnetGroups"]
-                                    if g["DBSubnetGroupName"].startswith("tms-dev-")}
-    found["aws_db_parameter_group"] = {g["DBParameterGroupName"]: g["DBParameterGroupName"]
-                                       for g in rds.describe_db_parameter_groups()["DBParameterGroups"]
-                                       if g["DBParameterGroupName"].startswith("tms-dev-")}
+    found["aws_db_instance"] = {
+        d["DBInstanceIdentifier"]: d["DBInstanceIdentifier"]
+        for d in rds.describe_db_instances()["DBInstances"]
+        if d["DBInstanceIdentifier"].startswith("tms-dev-")
+    }
+    found["aws_db_subnet_group"] = {
+        g["DBSubnetGroupName"]: g["DBSubnetGroupName"]
+        for g in rds.describe_db_subnet_groups()["DBSubnetGroups"]
+        if g["DBSubnetGroupName"].startswith("tms-dev-")
+    }
+    found["aws_db_parameter_group"] = {
+        g["DBParameterGroupName"]: g["DBParameterGroupName"]
+        for g in rds.describe_db_parameter_groups()["DBParameterGroups"]
+        if g["DBParameterGroupName"].startswith("tms-dev-")
+    }
     return found
 
 
@@ -366,8 +397,12 @@ def _name_tag(after: dict[str, Any]) -> str | None:
 # inventory(). A type missing here makes the SIGKILL test fail rather than
 # guess whether it was orphaned.
 PLANNED_NAME: dict[str, Callable[[dict[str, Any]], str | None]] = {
-    "aws_vpc": _name_tag, "aws_subnet": _name_tag, "aws_internet_gateway": _name_tag,
-    "aws_route_table": _name_tag, "aws_eip": _name_tag, "aws_nat_gateway": _name_tag,
+    "aws_vpc": _name_tag,
+    "aws_subnet": _name_tag,
+    "aws_internet_gateway": _name_tag,
+    "aws_route_table": _name_tag,
+    "aws_eip": _name_tag,
+    "aws_nat_gateway": _name_tag,
     "aws_vpc_endpoint": lambda a: a.get("service_name"),
     "aws_security_group": lambda a: a.get("name"),
     "aws_kms_key": lambda a: a.get("description"),
@@ -381,8 +416,9 @@ PLANNED_NAME: dict[str, Callable[[dict[str, Any]], str | None]] = {
 }
 
 
-def orphan_of_planned_create(emulator: Any, listed: dict[str, dict[str, str]], known: dict[str, set[str]],
-                             rtype: str, after: dict[str, Any]) -> str | None:
+def orphan_of_planned_create(
+    emulator: Any, listed: dict[str, dict[str, str]], known: dict[str, set[str]], rtype: str, after: dict[str, Any]
+) -> str | None:
     """The import ID of an existing object the state lacks that this planned
     create would make again (None: there is none)."""
     if rtype == "aws_iam_role_policy_attachment":
@@ -490,7 +526,8 @@ def test_each_environment_locks_with_both_mechanisms_in_the_bootstrap_bucket_and
 
 
 def test_the_workspace_runs_the_compiled_backend_pointed_at_the_emulator(
-        emulator: Any, dev: TerraformWorkspace) -> None:
+    emulator: Any, dev: TerraformWorkspace
+) -> None:
     """What these tests exercise is the backend as compiled: every argument
     of out/dev's backend "s3" reaches `terraform init` unchanged; only how to
     reach the emulator is added."""
@@ -506,8 +543,12 @@ def test_the_workspace_runs_the_compiled_backend_pointed_at_the_emulator(
 
 
 def test_two_concurrent_applies_one_proceeds_the_other_hits_the_lock(
-        emulator: Any, backend: Backend, dev: TerraformWorkspace, started: list[RunningTerraform],
-        tmp_path_factory: pytest.TempPathFactory) -> None:
+    emulator: Any,
+    backend: Backend,
+    dev: TerraformWorkspace,
+    started: list[RunningTerraform],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
     # Two operators (two working copies, as on two CI runners) apply the same
     # state at once.
     other = dev_workspace(emulator, tmp_path_factory, "dev-other-operator")
@@ -532,8 +573,10 @@ def test_two_concurrent_applies_one_proceeds_the_other_hits_the_lock(
     assert "PreconditionFailed" in refused
     assert "Creating..." not in refused and "Plan:" not in refused
     assert "Apply complete!" in winner.log_text()
-    print(f"\nlock: {'first' if winner is runs[0] else 'second'} apply won; the other was refused:\n"
-          + refused[refused.index(LOCK_ERROR):refused.index("Lock Info:")].strip())
+    print(
+        f"\nlock: {'first' if winner is runs[0] else 'second'} apply won; the other was refused:\n"
+        + refused[refused.index(LOCK_ERROR) : refused.index("Lock Info:")].strip()
+    )
 
     assert_unlocked(backend)
     state = assert_sound_state(backend)
@@ -550,13 +593,21 @@ def test_two_concurrent_applies_one_proceeds_the_other_hits_the_lock(
 
 @pytest.mark.parametrize("held_in", ["lockfile", "table"])
 def test_a_lock_held_in_either_place_alone_refuses_an_apply(
-        backend: Backend, dev: TerraformWorkspace, held_in: str) -> None:
+    backend: Backend, dev: TerraformWorkspace, held_in: str
+) -> None:
     """Both locks are enforced: a lock object alone (a run using only
     use_lockfile) or a table item alone (a run using only dynamodb_table,
     e.g. an older Terraform) keeps this apply out."""
     before = backend.state_bytes()
-    info = {"ID": str(uuid.uuid4()), "Operation": "OperationTypeApply", "Info": "", "Who": f"test@{held_in}",
-            "Version": "1.11.4", "Created": "2025-01-01T00:00:00Z", "Path": LOCK_PATH}
+    info = {
+        "ID": str(uuid.uuid4()),
+        "Operation": "OperationTypeApply",
+        "Info": "",
+        "Who": f"test@{held_in}",
+        "Version": "1.11.4",
+        "Created": "2025-01-01T00:00:00Z",
+        "Path": LOCK_PATH,
+    }
     try:
         if held_in == "lockfile":
             backend.plant_lockfile(info)
@@ -589,7 +640,8 @@ def kms_key_descriptions(kms: Any) -> set[str]:
 
 
 def test_sigint_stops_gracefully_keeps_state_and_releases_the_lock(
-        emulator: Any, backend: Backend, dev: TerraformWorkspace, started: list[RunningTerraform]) -> None:
+    emulator: Any, backend: Backend, dev: TerraformWorkspace, started: list[RunningTerraform]
+) -> None:
     if not set(SUBSET_A) <= managed_addresses(backend.state()):
         converge(dev, *targets(SUBSET_A))  # run alone, this test starts by applying subset A
     before = assert_sound_state(backend)
@@ -621,9 +673,12 @@ def test_sigint_stops_gracefully_keeps_state_and_releases_the_lock(
     assert not dangling, dangling
     # Interrupted midway for real: what needed the key never started.
     assert not inventory(emulator)["aws_secretsmanager_secret"]
-    key_states = [("tainted" if i.get("status") == "tainted" else "created")
-                  for r in state["resources"] if f"{r['type']}.{r['name']}" == "aws_kms_key.secrets"
-                  for i in r["instances"]]
+    key_states = [
+        ("tainted" if i.get("status") == "tainted" else "created")
+        for r in state["resources"]
+        if f"{r['type']}.{r['name']}" == "aws_kms_key.secrets"
+        for i in r["instances"]
+    ]
 
     started_at = time.monotonic()
     converge(dev, *targets(SUBSET_B))
@@ -632,20 +687,22 @@ def test_sigint_stops_gracefully_keeps_state_and_releases_the_lock(
     orphans, dangling = compare(emulator, state)
     assert not orphans and not dangling, (orphans, dangling)
     assert list(inventory(emulator)["aws_kms_key"].values()).count(SECRETS_KEY_DESCRIPTION) == 1
-    print(f"\nSIGINT: exit {code} {stopped_after:.0f}s after the signal; secrets key in state: {key_states or 'no'};"
-          f" re-run converged in {time.monotonic() - started_at:.0f}s")
+    print(
+        f"\nSIGINT: exit {code} {stopped_after:.0f}s after the signal; secrets key in state: {key_states or 'no'};"
+        f" re-run converged in {time.monotonic() - started_at:.0f}s"
+    )
 
 
 def test_sigkill_leaves_the_lock_force_unlock_and_importing_the_orphans_converge(
-        emulator: Any, backend: Backend, dev: TerraformWorkspace, started: list[RunningTerraform]) -> None:
+    emulator: Any, backend: Backend, dev: TerraformWorkspace, started: list[RunningTerraform]
+) -> None:
     if not set(SUBSET_B) <= managed_addresses(backend.state()):
         converge(dev, *targets(SUBSET_B))  # run alone, this test starts by applying subset B
     before = assert_sound_state(backend)
     rds = emulator.client("rds")
 
     def database_create_landed() -> bool:
-        return any(d["DBInstanceIdentifier"] == DATABASE_IDENTIFIER
-                   for d in rds.describe_db_instances()["DBInstances"])
+        return any(d["DBInstanceIdentifier"] == DATABASE_IDENTIFIER for d in rds.describe_db_instances()["DBInstances"])
 
     run = dev.start_apply(*targets(SUBSET_C))
     started.append(run)
@@ -703,7 +760,10 @@ def test_sigkill_leaves_the_lock_force_unlock_and_importing_the_orphans_converge
                 imports[change["address"]] = import_id
     imported_keys = {(a.split(".")[0], i) for a, i in imports.items()}
     assert {(t, k) for t, objs in orphans.items() for k in objs} <= imported_keys, (
-        "an orphan no planned create accounts for", orphans, imports)
+        "an orphan no planned create accounts for",
+        orphans,
+        imports,
+    )
     assert lost <= set(imports), ("a create the killed run completed is neither in the state nor found", lost, imports)
     orphans_file = dev.dir / "recovery_imports.tf.json"
     orphans_file.write_text(json.dumps({"import": [{"to": a, "id": i} for a, i in sorted(imports.items())]}, indent=2))
@@ -721,11 +781,20 @@ def test_sigkill_leaves_the_lock_force_unlock_and_importing_the_orphans_converge
     listed = inventory(emulator)
     assert list(listed["aws_vpc"].values()) == ["tms-dev"]
     assert list(listed["aws_db_instance"]) == [DATABASE_IDENTIFIER]
-    for rtype in ("aws_subnet", "aws_security_group", "aws_kms_key", "aws_kms_alias", "aws_iam_role",
-                  "aws_secretsmanager_secret", "aws_cloudwatch_log_group"):
+    for rtype in (
+        "aws_subnet",
+        "aws_security_group",
+        "aws_kms_key",
+        "aws_kms_alias",
+        "aws_iam_role",
+        "aws_secretsmanager_secret",
+        "aws_cloudwatch_log_group",
+    ):
         names = list(listed[rtype].values())
         assert len(names) == len(set(names)), f"duplicate {rtype}: {names}"
-    print(f"\nSIGKILL: lock {lock_id} left held; intermediate snapshot persisted before the kill: "
-          f"{persisted_midway}; {len(completed)} creates completed, {len(lost)} of them not in the state; "
-          f"orphans: {sum(len(o) for o in orphans.values())} {sorted(imports)}; converged "
-          f"{converged_after:.0f}s after the kill")
+    print(
+        f"\nSIGKILL: lock {lock_id} left held; intermediate snapshot persisted before the kill: "
+        f"{persisted_midway}; {len(completed)} creates completed, {len(lost)} of them not in the state; "
+        f"orphans: {sum(len(o) for o in orphans.values())} {sorted(imports)}; converged "
+        f"{converged_after:.0f}s after the kill"
+    )

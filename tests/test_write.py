@@ -48,6 +48,10 @@ def test_a_failure_while_writing_leaves_out_exactly_as_it_was(tmp_path: Path, mo
 
     monkeypatch.setattr(write.os, "fsync", failing_fsync)
     with pytest.raises(OSError):
-        write_stacks(out, {"dev": {"a.tf.json": "new\n"}, "prod": {"a.tf.json": "new\n"}, "qa": {"a.tf.json": "new\n"}}, prune=True)
+        write_stacks(
+            out,
+            {"dev": {"a.tf.json": "new\n"}, "prod": {"a.tf.json": "new\n"}, "qa": {"a.tf.json": "new\n"}},
+            prune=True,
+        )
     assert snapshot(out) == before
     assert not (out / "qa").exists()

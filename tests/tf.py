@@ -40,12 +40,18 @@ def cli_config() -> Path:
 
 def terraform_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
-    env.update({"TF_CLI_CONFIG_FILE": str(cli_config()), "TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"})
+    env.update(
+        {"TF_CLI_CONFIG_FILE": str(cli_config()), "TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"}
+    )
     env.update(extra or {})
     return env
 
 
-def terraform(args: list[str], cwd: Path, extra_env: dict[str, str] | None = None, timeout: int = 900) -> subprocess.CompletedProcess[str]:
+def terraform(
+    args: list[str], cwd: Path, extra_env: dict[str, str] | None = None, timeout: int = 900
+) -> subprocess.CompletedProcess[str]:
     if shutil.which("terraform") is None:
         raise RuntimeError("terraform is not on PATH")
-    return subprocess.run(["terraform", *args], cwd=cwd, env=terraform_env(extra_env), capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        ["terraform", *args], cwd=cwd, env=terraform_env(extra_env), capture_output=True, text=True, timeout=timeout
+    )

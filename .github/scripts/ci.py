@@ -54,7 +54,9 @@ def cmd_changed_specs(args: argparse.Namespace) -> int:
 
 
 def cmd_changed_stacks(args: argparse.Namespace) -> int:
-    stacks = sorted({m.group(1) for path in deleted_or_changed(args.base, args.head) if (m := STACK_PATTERN.match(path))})
+    stacks = sorted(
+        {m.group(1) for path in deleted_or_changed(args.base, args.head) if (m := STACK_PATTERN.match(path))}
+    )
     environments = [s for s in stacks if s != BOOTSTRAP]
     print(f"environments={json.dumps(environments)}")
     print(f"bootstrap={'true' if BOOTSTRAP in stacks else 'false'}")
@@ -62,7 +64,9 @@ def cmd_changed_stacks(args: argparse.Namespace) -> int:
 
 
 def explain(spec: Path, env: str) -> list[str]:
-    result = subprocess.run([sys.executable, "-m", "tmsc.cli", "explain", str(spec), "--env", env], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "tmsc.cli", "explain", str(spec), "--env", env], capture_output=True, text=True
+    )
     if result.returncode != 0:
         return [f"(tmsc explain failed: {line})" for line in result.stderr.splitlines()] or ["(tmsc explain failed)"]
     return result.stdout.splitlines()
@@ -101,7 +105,13 @@ def cmd_plan_summary(args: argparse.Namespace) -> int:
         plan = plan[:MAX_PLAN_CHARS] + f"\n… {len(plan) - MAX_PLAN_CHARS} more characters in the job log"
     parts = [f"### `{args.env}`: {summary}", ""]
     if args.explain and Path(args.explain).is_file():
-        parts += ["<details><summary>tmsc explain: what the requirements now derive</summary>", "", fence(Path(args.explain).read_text(), "diff"), "</details>", ""]
+        parts += [
+            "<details><summary>tmsc explain: what the requirements now derive</summary>",
+            "",
+            fence(Path(args.explain).read_text(), "diff"),
+            "</details>",
+            "",
+        ]
     parts += ["<details><summary>terraform plan</summary>", "", fence(plan), "</details>", ""]
     Path(args.out).write_text("\n".join(parts))
     return 0
@@ -142,7 +152,9 @@ def cmd_drift_report(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="ci.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    root = argparse.ArgumentParser(
+        prog="ci.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = root.add_subparsers(dest="command", required=True)
     for name, handler in (("changed-specs", cmd_changed_specs), ("changed-stacks", cmd_changed_stacks)):
         p = sub.add_parser(name)

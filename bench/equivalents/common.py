@@ -53,7 +53,10 @@ def tags(extra_name: str) -> dict[str, str]:
 
 def assume_role_policy(service: str) -> str:
     return json.dumps(
-        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]}
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
+        }
     )
 
 
@@ -66,7 +69,9 @@ def irsa_trust_policy(provider_arn: str, issuer_host: str, namespace: str, servi
                     "Effect": "Allow",
                     "Principal": {"Federated": provider_arn},
                     "Action": "sts:AssumeRoleWithWebIdentity",
-                    "Condition": {"StringEquals": {f"{issuer_host}:sub": f"system:serviceaccount:{namespace}:{service_account}"}},
+                    "Condition": {
+                        "StringEquals": {f"{issuer_host}:sub": f"system:serviceaccount:{namespace}:{service_account}"}
+                    },
                 }
             ],
         }
@@ -78,9 +83,17 @@ def workload_policy(bucket_arn: str, secret_arns: list[str], key_arn: str) -> st
         {
             "Version": "2012-10-17",
             "Statement": [
-                {"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], "Resource": secret_arns},
+                {
+                    "Effect": "Allow",
+                    "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+                    "Resource": secret_arns,
+                },
                 {"Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": [key_arn]},
-                {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], "Resource": [f"{bucket_arn}/attachments/*"]},
+                {
+                    "Effect": "Allow",
+                    "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                    "Resource": [f"{bucket_arn}/attachments/*"],
+                },
             ],
         }
     )
@@ -108,6 +121,14 @@ def key_policy(account_root_arn: str) -> str:
     return json.dumps(
         {
             "Version": "2012-10-17",
-            "Statement": [{"Sid": "Root", "Effect": "Allow", "Principal": {"AWS": account_root_arn}, "Action": "kms:*", "Resource": "*"}],
+            "Statement": [
+                {
+                    "Sid": "Root",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": account_root_arn},
+                    "Action": "kms:*",
+                    "Resource": "*",
+                }
+            ],
         }
     )

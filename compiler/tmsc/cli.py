@@ -21,7 +21,7 @@ import errno
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 from tmsc.diagnostics import SpecError
 
@@ -37,7 +37,7 @@ def _build_app() -> Any:
     app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help=_HELP)
 
     SpecArg = Annotated[Path, typer.Argument(help="The platform spec, e.g. spec/platform.yaml.", show_default=False)]
-    EnvOpt = Annotated[Optional[str], typer.Option("--env", help="Only this environment.")]
+    EnvOpt = Annotated[str | None, typer.Option("--env", help="Only this environment.")]
 
     def fail_spec(error: SpecError) -> None:
         for diagnostic in error.diagnostics:
@@ -47,7 +47,11 @@ def _build_app() -> Any:
         raise typer.Exit(EXIT_SPEC_ERROR)
 
     @app.command()
-    def compile(spec: SpecArg, out: Annotated[Path, typer.Option("--out", help="Output directory.")] = Path("out"), env: EnvOpt = None) -> None:
+    def compile(
+        spec: SpecArg,
+        out: Annotated[Path, typer.Option("--out", help="Output directory.")] = Path("out"),
+        env: EnvOpt = None,
+    ) -> None:
         """Write out/<environment>/*.tf.json for every environment (or one) and out/bootstrap/."""
         try:
             message = _compile(spec, out, env)
@@ -84,7 +88,9 @@ def _build_app() -> Any:
         except SpecError as error:
             fail_spec(error)
         if env is not None and env not in checked.plans:
-            typer.echo(f"error: no environment named {env!r} (choose one of: {', '.join(sorted(checked.plans))})", err=True)
+            typer.echo(
+                f"error: no environment named {env!r} (choose one of: {', '.join(sorted(checked.plans))})", err=True
+            )
             raise typer.Exit(EXIT_SPEC_ERROR)
         plans = [plan for name, plan in sorted(checked.plans.items()) if env in (None, name)]
         for line in explain_lines(plans):
@@ -93,14 +99,52 @@ def _build_app() -> Any:
     @app.command("dr-drill")
     def dr_drill(
         spec: SpecArg,
-        env: Annotated[str, typer.Option("--env", help="The environment whose database is restored.", show_default=False)],
-        to: Annotated[Optional[str], typer.Option("--to", help="Restore time, ISO 8601 (UTC without an offset). Default: the latest restorable time (not after --incident-at).", show_default=False)] = None,
-        incident_at: Annotated[Optional[str], typer.Option("--incident-at", help="When the incident began, ISO 8601: data loss and elapsed time are measured from it. Default: the drill's start.", show_default=False)] = None,
-        check_only: Annotated[bool, typer.Option("--check", help="Read-only: find the instance, window and secret; restore and change nothing.")] = False,
-        no_repoint: Annotated[bool, typer.Option("--no-repoint", help="Restore and report, but leave the connection secret on the source (a rehearsal on a live environment).")] = False,
+        env: Annotated[
+            str, typer.Option("--env", help="The environment whose database is restored.", show_default=False)
+        ],
+        to: Annotated[
+            str | None,
+            typer.Option(
+                "--to",
+                help="Restore time, ISO 8601 (UTC without an offset). Default: the latest restorable time (not after --incident-at).",
+                show_default=False,
+            ),
+        ] = None,
+        incident_at: Annotated[
+            str | None,
+            typer.Option(
+                "--incident-at",
+                help="When the incident began, ISO 8601: data loss and elapsed time are measured from it. Default: the drill's start.",
+                show_default=False,
+            ),
+        ] = None,
+        check_only: Annotated[
+            bool,
+            typer.Option(
+                "--check", help="Read-only: find the instance, window and secret; restore and change nothing."
+            ),
+        ] = False,
+        no_repoint: Annotated[
+            bool,
+            typer.Option(
+                "--no-repoint",
+                help="Restore and report, but leave the connection secret on the source (a rehearsal on a live environment).",
+            ),
+        ] = False,
         as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
-        poll_interval: Annotated[float, typer.Option("--poll-interval", min=0.0, help="Seconds between status checks of the restored instance.")] = 30.0,
-        timeout: Annotated[Optional[float], typer.Option("--timeout", min=0.0, help="Seconds from the start to give up waiting. Default: the environment's RTO.", show_default=False)] = None,
+        poll_interval: Annotated[
+            float,
+            typer.Option("--poll-interval", min=0.0, help="Seconds between status checks of the restored instance."),
+        ] = 30.0,
+        timeout: Annotated[
+            float | None,
+            typer.Option(
+                "--timeout",
+                min=0.0,
+                help="Seconds from the start to give up waiting. Default: the environment's RTO.",
+                show_default=False,
+            ),
+        ] = None,
     ) -> None:
         """Restore ENV's database to a point in time into a new instance, repoint its connection secret, report data loss and elapsed time against the RPO and RTO.
 
@@ -114,8 +158,15 @@ def _build_app() -> Any:
         except SpecError as error:
             fail_spec(error)
         code = drill_command(
-            checked.spec.platform, env, to=to, incident_at=incident_at, check_only=check_only,
-            repoint=not no_repoint, as_json=as_json, poll_interval=poll_interval, timeout=timeout,
+            checked.spec.platform,
+            env,
+            to=to,
+            incident_at=incident_at,
+            check_only=check_only,
+            repoint=not no_repoint,
+            as_json=as_json,
+            poll_interval=poll_interval,
+            timeout=timeout,
         )
         raise typer.Exit(code)
 
@@ -140,7 +191,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _compile(spec: Path, out: Path, env: Optional[str]) -> str:
+def _compile(spec: Path, out: Path, env: str | None) -> str:
     """Build every stack (or one environment's) and write them; the summary line. Raises SpecError."""
     from tmsc.pipeline import build
     from tmsc.write import write_stacks
@@ -154,13 +205,13 @@ def _compile(spec: Path, out: Path, env: Optional[str]) -> str:
 # --------------------------------------------------------------------------- the plain compile, without Typer
 
 
-def _plain_compile_arguments(args: list[str]) -> Optional[tuple[Path, Path, Optional[str]]]:
+def _plain_compile_arguments(args: list[str]) -> tuple[Path, Path, str | None] | None:
     """(spec, out, env) when args are `compile SPEC [--out DIR] [--env NAME]` in a form Typer reads
     the same way (options before or after SPEC, `--opt value` or `--opt=value`, each at most once,
     no value that is empty or starts with '-'); None for anything else."""
     if len(args) < 2 or args[0] != "compile":
         return None
-    spec: Optional[str] = None
+    spec: str | None = None
     options: dict[str, str] = {}
     rest = iter(args[1:])
     for arg in rest:

@@ -42,7 +42,9 @@ SERVICE_EMITTERS: dict[type, Callable[[Context, str, Any], Emission]] = {
 def compile_environment(platform: Platform, plan: EnvironmentPlan) -> Stack:
     ctx = Context(platform, plan)
     files: dict[str, list[Block]] = {
-        "providers": list(emit_providers(platform, plan.name, remote_state=True, dr_region=plan.database_cross_region_backup.value)),
+        "providers": list(
+            emit_providers(platform, plan.name, remote_state=True, dr_region=plan.database_cross_region_backup.value)
+        ),
         "keys": [*logs_key(ctx)],
         "network": list(emit_network(ctx)),
         "secrets": list(emit_secrets_key(ctx)),
@@ -73,7 +75,11 @@ def contract_outputs(platform: Platform) -> tuple[Output, ...]:
     broker, _ = platform.service_of_kind("rabbitmq")
     bucket, _ = platform.service_of_kind("bucket")
     outputs = (
-        Output("eks_cluster_name", Ref(f"aws_eks_cluster.{cluster}", "name"), "Name of the EKS cluster running the TMS workloads."),
+        Output(
+            "eks_cluster_name",
+            Ref(f"aws_eks_cluster.{cluster}", "name"),
+            "Name of the EKS cluster running the TMS workloads.",
+        ),
         Output(
             "eks_cluster_oidc_issuer_url",
             Ref(f"aws_eks_cluster.{cluster}", "identity[0].oidc[0].issuer"),
@@ -94,7 +100,11 @@ def contract_outputs(platform: Platform) -> tuple[Output, ...]:
             connection_secret_arn(broker),
             "ARN of the Secrets Manager secret with the RabbitMQ connection (AMQPS URL, vhost, username, password).",
         ),
-        Output("s3_bucket_name", Ref(f"aws_s3_bucket.{bucket}", "id"), "Name of the S3 bucket holding file attachments (receipts, PODs)."),
+        Output(
+            "s3_bucket_name",
+            Ref(f"aws_s3_bucket.{bucket}", "id"),
+            "Name of the S3 bucket holding file attachments (receipts, PODs).",
+        ),
     )
     assert tuple(sorted(o.name for o in outputs)) == tuple(sorted(CONTRACT_OUTPUTS))
     return outputs
@@ -103,13 +113,25 @@ def contract_outputs(platform: Platform) -> tuple[Output, ...]:
 def helpful_outputs(platform: Platform) -> tuple[Output, ...]:
     api, _ = platform.service_of_kind("api")
     outputs = [
-        Output(f"irsa_role_arn_{name}", workload_role_arn(name), f"IAM role for service account {w.namespace}/{w.service_account} (eks.amazonaws.com/role-arn).")
+        Output(
+            f"irsa_role_arn_{name}",
+            workload_role_arn(name),
+            f"IAM role for service account {w.namespace}/{w.service_account} (eks.amazonaws.com/role-arn).",
+        )
         for name, w in sorted(platform.workloads.items())
     ]
     outputs += [
-        Output("secrets_controller_role_arn", secrets_controller_role_arn(), "IAM role for the External Secrets Operator service account."),
+        Output(
+            "secrets_controller_role_arn",
+            secrets_controller_role_arn(),
+            "IAM role for the External Secrets Operator service account.",
+        ),
         Output("api_endpoint", Ref(f"aws_apigatewayv2_api.{api}", "api_endpoint"), "Public URL of the TMS API."),
-        Output("api_target_group_arn", Ref(f"aws_lb_target_group.{api}", "arn"), "Target group the API pods bind to (TargetGroupBinding)."),
+        Output(
+            "api_target_group_arn",
+            Ref(f"aws_lb_target_group.{api}", "arn"),
+            "Target group the API pods bind to (TargetGroupBinding).",
+        ),
         Output("secrets_kms_key_arn", Ref("aws_kms_key.secrets", "arn"), "KMS key encrypting the connection secrets."),
     ]
     return tuple(outputs)

@@ -84,7 +84,9 @@ class EnvironmentPlan:
     database_multi_az: Decision[bool] = attrs.field(metadata={"setting": "database.multi_az"})
     database_pitr: Decision[bool] = attrs.field(metadata={"setting": "database.point_in_time_recovery"})
     database_backup_retention_days: Decision[int] = attrs.field(metadata={"setting": "database.backup_retention_days"})
-    database_cross_region_backup: Decision[str | None] = attrs.field(metadata={"setting": "database.cross_region_backup_region"})
+    database_cross_region_backup: Decision[str | None] = attrs.field(
+        metadata={"setting": "database.cross_region_backup_region"}
+    )
     cache_automatic_failover: Decision[bool] = attrs.field(metadata={"setting": "cache.automatic_failover"})
     cache_replicas: Decision[int] = attrs.field(metadata={"setting": "cache.replicas"})
     broker_deployment_mode: Decision[str] = attrs.field(metadata={"setting": "broker.deployment_mode"})
@@ -144,7 +146,10 @@ def subnet_layout(env: Environment, count: Decision[int]) -> Decision[SubnetLayo
         private=tuple(str(s) for s in quarters[:n]),
         database=tuple(str(s) for s in eighths_of_last[4 : 4 + n]),
     )
-    return Decision(layout, f"{vpc}: a quarter per AZ for private (pod) subnets; public and database /{small_prefix} in the last quarter")
+    return Decision(
+        layout,
+        f"{vpc}: a quarter per AZ for private (pod) subnets; public and database /{small_prefix} in the last quarter",
+    )
 
 
 def database_multi_az(ha: Decision[bool]) -> Decision[bool]:
@@ -162,14 +167,18 @@ def database_pitr(env: Environment) -> Decision[bool] | Refusal:
             "so point-in-time recovery may lose up to 5 minutes",
             f"set rpo_minutes to {RDS_LOG_SHIPPING_MINUTES} or more (or run a synchronous cross-region design tmsc does not build)",
         )
-    return Decision(True, f"RPO {rpo} min ≥ {RDS_LOG_SHIPPING_MINUTES} min log-shipping interval: point-in-time recovery meets it")
+    return Decision(
+        True, f"RPO {rpo} min ≥ {RDS_LOG_SHIPPING_MINUTES} min log-shipping interval: point-in-time recovery meets it"
+    )
 
 
 def backup_retention_days(env: Environment, ha: Decision[bool]) -> Decision[int]:
     prod_grade = ha.value or env.purpose == "production"
     if prod_grade:
         why = ha.reason if ha.value else "production data"
-        return Decision(PROD_GRADE_RETENTION_DAYS, f"{why}: {PROD_GRADE_RETENTION_DAYS} days of PITR window (Security Hub RDS.11)")
+        return Decision(
+            PROD_GRADE_RETENTION_DAYS, f"{why}: {PROD_GRADE_RETENTION_DAYS} days of PITR window (Security Hub RDS.11)"
+        )
     return Decision(1, "not production-grade: 1 day of PITR window covers the RPO at least cost")
 
 

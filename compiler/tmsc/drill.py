@@ -59,7 +59,7 @@ EXIT_REFUSED = 2
 EXIT_OBJECTIVE_MISSED = 3
 EXIT_FAILED = 4
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 # Keys of a connection secret that name the instance, as RDS-generated secrets spell it.
 IDENTIFIER_KEYS = ("dbInstanceIdentifier", "db_instance_identifier", "instance_identifier")
 # Statuses a restored instance does not leave by itself.
@@ -127,7 +127,9 @@ def drill_target(platform: Platform, env: str) -> DrillTarget:
     """The target of a drill of `env`; DrillRefused for an environment the spec does not have."""
     if env not in platform.environments:
         raise DrillRefused(f"no environment named {env!r} (choose one of: {', '.join(sorted(platform.environments))})")
-    (service,) = [name for name, s in platform.services.items() if s.kind == "postgres"]  # the model requires exactly one
+    (service,) = [
+        name for name, s in platform.services.items() if s.kind == "postgres"
+    ]  # the model requires exactly one
     recovery = platform.environments[env].recovery
     return DrillTarget(platform.platform, env, service, platform.region, recovery.rpo_minutes, recovery.rto_hours)
 
@@ -190,7 +192,13 @@ def choose_restore_point(
                 "the incident; choose a time before it"
             )
     if not earliest <= point <= latest:
-        option = "--to" if requested is not None else "--incident-at" if incident_at is not None and point < latest else "the latest restorable time"
+        option = (
+            "--to"
+            if requested is not None
+            else "--incident-at"
+            if incident_at is not None and point < latest
+            else "the latest restorable time"
+        )
         raise DrillRefused(
             f"{option} {iso(point)} is outside the restorable window of {instance}: {iso(earliest)} to {iso(latest)}; "
             "choose a time in it"
@@ -229,12 +237,16 @@ def restore_request(source: Mapping[str, Any], target: str, restore_point: dt.da
     groups = [g["VpcSecurityGroupId"] for g in source.get("VpcSecurityGroups") or [] if g.get("VpcSecurityGroupId")]
     if groups:
         request["VpcSecurityGroupIds"] = groups
-    parameter_groups = [g["DBParameterGroupName"] for g in source.get("DBParameterGroups") or [] if g.get("DBParameterGroupName")]
+    parameter_groups = [
+        g["DBParameterGroupName"] for g in source.get("DBParameterGroups") or [] if g.get("DBParameterGroupName")
+    ]
     if parameter_groups:
         request["DBParameterGroupName"] = parameter_groups[0]
     # A default option group ("default:postgres-16") is what a restore gets anyway; naming it is refused
     # where it does not exist yet.
-    option_groups = [g["OptionGroupName"] for g in source.get("OptionGroupMemberships") or [] if g.get("OptionGroupName")]
+    option_groups = [
+        g["OptionGroupName"] for g in source.get("OptionGroupMemberships") or [] if g.get("OptionGroupName")
+    ]
     if option_groups and not option_groups[0].startswith("default:"):
         request["OptionGroupName"] = option_groups[0]
     port = (source.get("Endpoint") or {}).get("Port") or source.get("DbInstancePort")
@@ -257,7 +269,11 @@ def restore_request(source: Mapping[str, Any], target: str, restore_point: dt.da
 def restored_tags(tags: list[Mapping[str, str]], source: str, restore_point: dt.datetime) -> list[dict[str, str]]:
     """The source's tags (its default tags among them), minus AWS's own, plus where and when it was restored from."""
     markers = {RESTORED_FROM_TAG: source, RESTORE_TIME_TAG: iso(restore_point) or ""}
-    kept = [{"Key": t["Key"], "Value": t["Value"]} for t in tags if not t["Key"].startswith("aws:") and t["Key"] not in markers]
+    kept = [
+        {"Key": t["Key"], "Value": t["Value"]}
+        for t in tags
+        if not t["Key"].startswith("aws:") and t["Key"] not in markers
+    ]
     return kept + [{"Key": k, "Value": v} for k, v in markers.items()]
 
 
@@ -271,7 +287,10 @@ def follow_up_modification(source: Mapping[str, Any], restored: Mapping[str, Any
         if source_secret.get("KmsKeyId"):
             changes["MasterUserSecretKmsKeyId"] = source_secret["KmsKeyId"]
     interval = int(source.get("MonitoringInterval") or 0)
-    if interval and (int(restored.get("MonitoringInterval") or 0) != interval or restored.get("MonitoringRoleArn") != source.get("MonitoringRoleArn")):
+    if interval and (
+        int(restored.get("MonitoringInterval") or 0) != interval
+        or restored.get("MonitoringRoleArn") != source.get("MonitoringRoleArn")
+    ):
         changes["MonitoringInterval"] = interval
         changes["MonitoringRoleArn"] = source["MonitoringRoleArn"]
     if source.get("PerformanceInsightsEnabled") and not restored.get("PerformanceInsightsEnabled"):
@@ -316,7 +335,9 @@ def setting_differences(source: Mapping[str, Any], restored: Mapping[str, Any]) 
     return [f"{name}: {have[name]!r}, the source has {want[name]!r}" for name in want if want[name] != have[name]]
 
 
-def repoint_secret(value: Mapping[str, Any], host: str, port: int, identifier: str, password_secret_arn: str | None) -> tuple[dict[str, Any], list[str]]:
+def repoint_secret(
+    value: Mapping[str, Any], host: str, port: int, identifier: str, password_secret_arn: str | None
+) -> tuple[dict[str, Any], list[str]]:
     """The connection secret pointing at the restored instance, every other key kept; and the keys changed."""
     new = dict(value)
     new["host"] = host
@@ -404,7 +425,9 @@ class DrillReport:
             "check_only": self.check_only,
             "source_instance": self.source_instance,
             "restored_instance": self.restored_instance,
-            "restored_endpoint": None if self.restored_host is None else {"host": self.restored_host, "port": self.restored_port},
+            "restored_endpoint": None
+            if self.restored_host is None
+            else {"host": self.restored_host, "port": self.restored_port},
             "restorable_window": {"earliest": iso(self.earliest_restorable), "latest": iso(self.latest_restorable)},
             "restore_point": iso(self.restore_point),
             "restore_point_is_latest": self.restore_point_is_latest,
@@ -451,7 +474,9 @@ class DrillReport:
         if not self.repointed and not self.check_only:
             secret += " (not repointed: --no-repoint)"
         if self.secret_version_id:
-            secret += f" (new version {self.secret_version_id}: {', '.join(self.secret_changed_keys) or 'no key'} changed)"
+            secret += (
+                f" (new version {self.secret_version_id}: {', '.join(self.secret_changed_keys) or 'no key'} changed)"
+            )
         rows.append(("connection secret", secret))
         if self.incident_at is not None:
             rows.append(("incident at", iso(self.incident_at) or ""))
@@ -464,9 +489,13 @@ class DrillReport:
         out += [f"  {label:<{width}}  {value}" for label, value in rows]
         out += [f"  note: {note}" for note in self.notes]
         if not self.check_only and not self.repointed:
-            out.append(f"Next: check the restored instance, then delete it (it has the source's deletion protection): {self.restored_instance}.")
+            out.append(
+                f"Next: check the restored instance, then delete it (it has the source's deletion protection): {self.restored_instance}."
+            )
         elif not self.check_only:
-            out.append("Next: verify the data, restart the readers, then adopt the restored instance into Terraform (README, 'Disaster recovery runbook').")
+            out.append(
+                "Next: verify the data, restart the readers, then adopt the restored instance into Terraform (README, 'Disaster recovery runbook')."
+            )
         return out
 
 
@@ -514,10 +543,16 @@ def restorable_window(rds: Any, source: Mapping[str, Any]) -> tuple[dt.datetime,
         )
     latest = as_utc(latest)
     earliest = max(as_utc(source["InstanceCreateTime"]), latest - dt.timedelta(days=retention))
-    backups = rds.describe_db_instance_automated_backups(DBInstanceIdentifier=source["DBInstanceIdentifier"]).get("DBInstanceAutomatedBackups", [])
+    backups = rds.describe_db_instance_automated_backups(DBInstanceIdentifier=source["DBInstanceIdentifier"]).get(
+        "DBInstanceAutomatedBackups", []
+    )
     for backup in backups:
         arn = backup.get("DBInstanceArn")
-        mine = arn == source.get("DBInstanceArn") if arn else backup.get("DBInstanceIdentifier") == source["DBInstanceIdentifier"]
+        mine = (
+            arn == source.get("DBInstanceArn")
+            if arn
+            else backup.get("DBInstanceIdentifier") == source["DBInstanceIdentifier"]
+        )
         earliest_time = (backup.get("RestoreWindow") or {}).get("EarliestTime")
         if mine and earliest_time is not None and backup.get("Status", "active") == "active":
             earliest = as_utc(earliest_time)
@@ -559,9 +594,14 @@ def wait_available(
             assert db is not None
             return db
         if status in FAILED_STATUSES:
-            raise DrillFailed(f"{identifier} is {status}: the restore failed (see its RDS events)", {"restored_instance": identifier})
+            raise DrillFailed(
+                f"{identifier} is {status}: the restore failed (see its RDS events)", {"restored_instance": identifier}
+            )
         if now() >= deadline:
-            raise DrillFailed(f"{identifier} is still {status} at the deadline {iso(deadline)} (--timeout)", {"restored_instance": identifier})
+            raise DrillFailed(
+                f"{identifier} is still {status} at the deadline {iso(deadline)} (--timeout)",
+                {"restored_instance": identifier},
+            )
         sleep(poll_interval)
 
 
@@ -603,11 +643,15 @@ def run_drill(
         current = secrets.get_secret_value(SecretId=secret["ARN"])
         value = json.loads(current.get("SecretString") or "null")
         if not isinstance(value, dict) or "host" not in value:
-            raise DrillRefused(f"the secret {target.secret_name} is not a JSON object with a 'host' key, as tmsc writes it")
+            raise DrillRefused(
+                f"the secret {target.secret_name} is not a JSON object with a 'host' key, as tmsc writes it"
+            )
     except DrillRefused:
         raise
     except Exception as error:  # botocore's ClientError, NoCredentialsError, EndpointConnectionError, ...
-        raise DrillRefused(f"reading {target.instance} and {target.secret_name} failed, nothing was changed: {_aws_error(error)}") from None
+        raise DrillRefused(
+            f"reading {target.instance} and {target.secret_name} failed, nothing was changed: {_aws_error(error)}"
+        ) from None
 
     report = DrillReport(
         target=target,
@@ -641,12 +685,21 @@ def run_drill(
             progress(f"{restored_id}: setting {', '.join(k for k in changes if k != 'ApplyImmediately')}")
             rds.modify_db_instance(DBInstanceIdentifier=restored_id, **changes)
             restored = wait_available(
-                rds, restored_id, deadline, poll_interval, now, sleep, progress, ready=lambda db: modification_applied(changes, db)
+                rds,
+                restored_id,
+                deadline,
+                poll_interval,
+                now,
+                sleep,
+                progress,
+                ready=lambda db: modification_applied(changes, db),
             )
         notes = [f"restored instance differs: {difference}" for difference in setting_differences(source, restored)]
         password_secret = (restored.get("MasterUserSecret") or {}).get("SecretArn")
         if "password_secret_arn" in value and not password_secret:
-            notes.append("the restored instance has no RDS-managed password secret: password_secret_arn still names the source's")
+            notes.append(
+                "the restored instance has no RDS-managed password secret: password_secret_arn still names the source's"
+            )
         endpoint = restored.get("Endpoint") or {}
         host, port = endpoint.get("Address"), int(endpoint.get("Port") or source["Endpoint"]["Port"])
         if not host:
@@ -721,14 +774,24 @@ def drill_command(
     except DrillRefused as refusal:
         err.write(f"error: {refusal}\nnothing was changed.\n")
         if as_json:
-            out.write(json.dumps({"result": "refused", "error": str(refusal), "exit_code": EXIT_REFUSED}, indent=2) + "\n")
+            out.write(
+                json.dumps({"result": "refused", "error": str(refusal), "exit_code": EXIT_REFUSED}, indent=2) + "\n"
+            )
         return EXIT_REFUSED
     except DrillFailed as failure:
         exists = ", ".join(f"{k} {v}" for k, v in failure.created.items() if v) or "nothing"
         secret = "repointed" if failure.created.get("secret_version_id") else "not changed"
-        err.write(f"error: the drill failed part way: {failure}\nexists now: {exists}; the connection secret was {secret}.\n")
+        err.write(
+            f"error: the drill failed part way: {failure}\nexists now: {exists}; the connection secret was {secret}.\n"
+        )
         if as_json:
-            out.write(json.dumps({"result": "failed", "error": str(failure), "created": failure.created, "exit_code": EXIT_FAILED}, indent=2) + "\n")
+            out.write(
+                json.dumps(
+                    {"result": "failed", "error": str(failure), "created": failure.created, "exit_code": EXIT_FAILED},
+                    indent=2,
+                )
+                + "\n"
+            )
         return EXIT_FAILED
     if as_json:
         out.write(json.dumps(report.to_json(), indent=2) + "\n")

@@ -104,9 +104,16 @@ class _Walker:
         except (yaml.YAMLError, ValueError, TypeError, AttributeError, OverflowError, IndexError) as exc:
             if isinstance(exc, ValueError) and "limit" in str(exc) and node.tag.endswith(":int"):
                 # Python refuses to convert integers of more than 4300 digits.
-                self.fail(node, path, f"an integer of {len(node.value)} digits is too long to be read", "write a number of sensible size")
+                self.fail(
+                    node,
+                    path,
+                    f"an integer of {len(node.value)} digits is too long to be read",
+                    "write a number of sensible size",
+                )
                 return None
-            problem = f"{node.tag.rsplit(':', 1)[-1]} value {_shorten(node.value)} cannot be read ({type(exc).__name__})"
+            problem = (
+                f"{node.tag.rsplit(':', 1)[-1]} value {_shorten(node.value)} cannot be read ({type(exc).__name__})"
+            )
         self.fail(node, path, f"not valid YAML: {problem}", "remove the explicit !!tag or write a plain value")
         return None
 
@@ -146,7 +153,9 @@ class _Walker:
             if not ok:
                 continue
             if key is None or key == "":
-                self.fail(key_node, path, "a key is empty", "give the entry a name (e.g. an environment name such as 'dev')")
+                self.fail(
+                    key_node, path, "a key is empty", "give the entry a name (e.g. an environment name such as 'dev')"
+                )
                 continue
             if not isinstance(key, str):
                 key = str(key) if isinstance(key, (int, float, bool)) else key
@@ -179,14 +188,30 @@ def parse_yaml(text: str, file: str) -> tuple[Any, _Positions]:
         # Raised before parsing starts, for a character YAML does not allow anywhere (C0 controls, U+FFFE...).
         line = text.count("\n", 0, exc.position) + 1 if isinstance(exc.position, int) else None
         raise SpecError(
-            [Diagnostic(file, line, "", f"not valid YAML: character U+{exc.character:04X} is not allowed in a YAML file", "delete it; only tab, newline and printable characters may appear")]
+            [
+                Diagnostic(
+                    file,
+                    line,
+                    "",
+                    f"not valid YAML: character U+{exc.character:04X} is not allowed in a YAML file",
+                    "delete it; only tab, newline and printable characters may appear",
+                )
+            ]
         ) from None
     try:
         try:
             node = loader.get_single_node()
         except RecursionError:
             raise SpecError(
-                [Diagnostic(file, _deepest_line(text), "", f"nesting deeper than {MAX_DEPTH} levels", "a platform spec is a few levels deep; check the brackets")]
+                [
+                    Diagnostic(
+                        file,
+                        _deepest_line(text),
+                        "",
+                        f"nesting deeper than {MAX_DEPTH} levels",
+                        "a platform spec is a few levels deep; check the brackets",
+                    )
+                ]
             ) from None
         except yaml.MarkedYAMLError as exc:
             raise SpecError([_yaml_diagnostic(exc, file)]) from None
@@ -201,8 +226,22 @@ def parse_yaml(text: str, file: str) -> tuple[Any, _Positions]:
             raise SpecError([abort.diagnostic]) from None
         except (yaml.YAMLError, ValueError, TypeError, RecursionError) as exc:
             problem = str(getattr(exc, "problem", None) or exc)
-            hint = "'<<' merges a mapping or a list of mappings, e.g. <<: *defaults" if "merg" in problem else "check the indentation and quoting on that line"
-            raise SpecError([Diagnostic(file, exc.problem_mark.line + 1 if getattr(exc, "problem_mark", None) else None, "", f"not valid YAML: {problem}", hint)]) from None
+            hint = (
+                "'<<' merges a mapping or a list of mappings, e.g. <<: *defaults"
+                if "merg" in problem
+                else "check the indentation and quoting on that line"
+            )
+            raise SpecError(
+                [
+                    Diagnostic(
+                        file,
+                        exc.problem_mark.line + 1 if getattr(exc, "problem_mark", None) else None,
+                        "",
+                        f"not valid YAML: {problem}",
+                        hint,
+                    )
+                ]
+            ) from None
         if walker.errors:
             raise SpecError(walker.errors)
         return data, walker.positions
@@ -266,14 +305,26 @@ def read_spec_text(path: Path) -> str:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise SpecError([Diagnostic(file, None, "", "no such file", "pass the path of a platform spec such as spec/platform.yaml")]) from None
+        raise SpecError(
+            [Diagnostic(file, None, "", "no such file", "pass the path of a platform spec such as spec/platform.yaml")]
+        ) from None
     except IsADirectoryError:
-        raise SpecError([Diagnostic(file, None, "", "is a directory, not a spec file", "pass the path of the YAML file")]) from None
+        raise SpecError(
+            [Diagnostic(file, None, "", "is a directory, not a spec file", "pass the path of the YAML file")]
+        ) from None
     except OSError as exc:
         raise SpecError([Diagnostic(file, None, "", f"cannot be read: {exc.strerror}", None)]) from None
     if len(raw) > MAX_SPEC_BYTES:
         raise SpecError(
-            [Diagnostic(file, None, "", f"is {len(raw)} bytes; a spec may be at most {MAX_SPEC_BYTES}", "split generated content out of the spec")]
+            [
+                Diagnostic(
+                    file,
+                    None,
+                    "",
+                    f"is {len(raw)} bytes; a spec may be at most {MAX_SPEC_BYTES}",
+                    "split generated content out of the spec",
+                )
+            ]
         )
     try:
         return raw.decode("utf-8")
@@ -312,11 +363,29 @@ def load_platform_text(text: str, file: str) -> Platform:
 
 def load_spec_text(text: str, file: str) -> LoadedSpec:
     if "\x00" in text:
-        raise SpecError([Diagnostic(file, text.count("\n", 0, text.index("\x00")) + 1, "", "contains a NUL character", "save the file as plain UTF-8 text")])
+        raise SpecError(
+            [
+                Diagnostic(
+                    file,
+                    text.count("\n", 0, text.index("\x00")) + 1,
+                    "",
+                    "contains a NUL character",
+                    "save the file as plain UTF-8 text",
+                )
+            ]
+        )
     data, positions = parse_yaml(text, file)
     if not isinstance(data, dict):
         raise SpecError(
-            [Diagnostic(file, 1, "", f"the spec must be a mapping of keys (platform, region, ...), not a {type(data).__name__}", "start from spec/platform.yaml")]
+            [
+                Diagnostic(
+                    file,
+                    1,
+                    "",
+                    f"the spec must be a mapping of keys (platform, region, ...), not a {type(data).__name__}",
+                    "start from spec/platform.yaml",
+                )
+            ]
         )
     try:
         return LoadedSpec(Platform.model_validate(data), file, positions)
@@ -333,7 +402,11 @@ def _diagnostics(exc: ValidationError, data: Any, positions: _Positions, file: s
         loc = tuple(error["loc"])
         data_path = _data_path(loc, data)
         message, hint = _explain(error, loc, data_path, positions.sources.get(data_path))
-        if error["type"] == "union_tag_invalid" and isinstance(_lookup(data, data_path), dict) and "kind" in _lookup(data, data_path):
+        if (
+            error["type"] == "union_tag_invalid"
+            and isinstance(_lookup(data, data_path), dict)
+            and "kind" in _lookup(data, data_path)
+        ):
             data_path = data_path + ("kind",)  # point at the wrong tag, not at the service
         ctx_error = (error.get("ctx") or {}).get("error")
         if isinstance(ctx_error, SpecRuleError):
@@ -360,10 +433,7 @@ def _data_path(loc: KeyPath, data: Any) -> KeyPath:
     path: list[Any] = []
     current = data
     for part in loc:
-        if isinstance(current, dict) and part in current:
-            path.append(part)
-            current = current[part]
-        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+        if (isinstance(current, dict) and part in current) or (isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current)):
             path.append(part)
             current = current[part]
         elif isinstance(current, dict) and isinstance(part, str) and not _is_pydantic_step(part):
@@ -377,7 +447,9 @@ def _is_pydantic_step(part: str) -> bool:
     return "[" in part or part in SERVICE_KINDS
 
 
-def _explain(error: dict[str, Any], loc: KeyPath, data_path: KeyPath, source: str | None = None) -> tuple[str, str | None]:
+def _explain(
+    error: dict[str, Any], loc: KeyPath, data_path: KeyPath, source: str | None = None
+) -> tuple[str, str | None]:
     kind = error["type"]
     message = error["msg"]
     field = data_path[-1] if data_path else None
@@ -392,10 +464,16 @@ def _explain(error: dict[str, Any], loc: KeyPath, data_path: KeyPath, source: st
             )
         close = difflib.get_close_matches(str(field), allowed, n=1, cutoff=0.6) if len(str(field)) <= 100 else []
         if close:
-            return f"{_shorten(field)} is not a known key here (did you mean {close[0]!r}?)", f"rename it to {close[0]!r}"
+            return (
+                f"{_shorten(field)} is not a known key here (did you mean {close[0]!r}?)",
+                f"rename it to {close[0]!r}",
+            )
         return f"{_shorten(field)} is not a known key here", f"allowed keys: {', '.join(allowed)}" if allowed else None
     if kind == "missing":
-        return f"required key {field!r} is missing", f"add '{field}:' here ({_description(loc) or 'see spec/platform.schema.json'})"
+        return (
+            f"required key {field!r} is missing",
+            f"add '{field}:' here ({_description(loc) or 'see spec/platform.schema.json'})",
+        )
     if kind == "union_tag_invalid":
         return message.replace("'kind'", "kind"), f"set kind to one of: {', '.join(SERVICE_KINDS)}"
     if kind == "union_tag_not_found":
@@ -404,7 +482,11 @@ def _explain(error: dict[str, Any], loc: KeyPath, data_path: KeyPath, source: st
         # Our validators' messages say what is wrong and what is allowed; the fix names what to change.
         text = message.removeprefix("Value error, ")
         return text, _rule_hint(text, loc)
-    if kind == "string_pattern_mismatch" and (error.get("ctx") or {}).get("pattern") == NAME_PATTERN and isinstance(value, str):
+    if (
+        kind == "string_pattern_mismatch"
+        and (error.get("ctx") or {}).get("pattern") == NAME_PATTERN
+        and isinstance(value, str)
+    ):
         return f"{_shorten(value)} {name_problem(value)}", f"rename it: {_lower_first(NAME_DESCRIPTION)}"
     if loc and loc[-1] == "[key]":
         # A name used as a key (environments, services, workloads) that breaks the name pattern.
@@ -414,7 +496,13 @@ def _explain(error: dict[str, Any], loc: KeyPath, data_path: KeyPath, source: st
     typed = _type_explanation(kind, value, source)
     if typed is not None:
         message = f"{message}: {typed}"
-        if kind == "string_type" and source and len(source) <= 60 and isinstance(field, (str, int)) and len(str(field)) <= 60:
+        if (
+            kind == "string_type"
+            and source
+            and len(source) <= 60
+            and isinstance(field, (str, int))
+            and len(str(field)) <= 60
+        ):
             quoted = f'"{source}"' if '"' not in source else f"'{source}'"
             hint = f"quote it: {field}: {quoted}" if isinstance(field, str) else f"quote it: - {quoted}"
         elif kind == "string_type" and source:

@@ -27,7 +27,19 @@ from itertools import compress
 from operator import attrgetter
 from typing import Any
 
-from tmsc.ir import DataSource, EphemeralResource, JsonDocument, Output, Provider, Ref, Resource, Settings, Stack, Template, refs_in
+from tmsc.ir import (
+    DataSource,
+    EphemeralResource,
+    JsonDocument,
+    Output,
+    Provider,
+    Ref,
+    Resource,
+    Settings,
+    Stack,
+    Template,
+    refs_in,
+)
 
 
 def _orjson() -> Any:
@@ -40,12 +52,15 @@ def _orjson() -> Any:
     canary = {
         "f": [0.0, -0.0, 0.0001, 0.1, 1.5, 99.9, 123456.789, 1e15, 9999999999999998.0],
         "i": [0, -(2**63), 2**64 - 1],
-        "s": "\x00\x1f\x7f\u2028 \"\\ ü ✓ 𝄞",
+        "s": '\x00\x1f\x7f\u2028 "\\ ü ✓ 𝄞',
         "z": {},
         "": [[], True, None],
     }
     options = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE
-    if orjson.dumps(canary, option=options) != (json.dumps(canary, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode():
+    if (
+        orjson.dumps(canary, option=options)
+        != (json.dumps(canary, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+    ):
         return None  # pragma: no cover
     return orjson
 
@@ -174,7 +189,10 @@ def _json_document(value: Any, found: list[Ref]) -> str:
         if kind is str:
             return item.replace("${", "$${").replace("%{", "%%{") if "{" in item else item
         if kind is dict:
-            return {(k.replace("${", "$${").replace("%{", "%%{") if type(k) is str else key(k)): convert(v) for k, v in item.items()}
+            return {
+                (k.replace("${", "$${").replace("%{", "%%{") if type(k) is str else key(k)): convert(v)
+                for k, v in item.items()
+            }
         if kind is list or kind is tuple:
             return [convert(v) for v in item]
         if isinstance(item, Ref):
@@ -251,11 +269,15 @@ def _documents(stack: Stack, found: list[Ref], starts: list[int]) -> dict[str, d
         for block in file.blocks:
             starts.append(len(found))
             if isinstance(block, Resource):
-                doc.setdefault("resource", {}).setdefault(block.type, {})[block.name] = _block_body(block.body, block.because, found)
+                doc.setdefault("resource", {}).setdefault(block.type, {})[block.name] = _block_body(
+                    block.body, block.because, found
+                )
             elif isinstance(block, DataSource):
                 doc.setdefault("data", {}).setdefault(block.type, {})[block.name] = _block_body(block.body, (), found)
             elif isinstance(block, EphemeralResource):
-                doc.setdefault("ephemeral", {}).setdefault(block.type, {})[block.name] = _block_body(block.body, (), found)
+                doc.setdefault("ephemeral", {}).setdefault(block.type, {})[block.name] = _block_body(
+                    block.body, (), found
+                )
             elif isinstance(block, Output):
                 output = {"description": block.description, "value": _expression(block.value, found)}
                 if block.sensitive:
@@ -300,7 +322,9 @@ def _check_references(stack: Stack, addresses: Mapping[str, str]) -> None:
     for block in stack.blocks():
         for ref in refs_in(_references_of(block)):
             if ref.address not in addresses:
-                raise RenderError(f"{stack.name}: {_address(block) or type(block).__name__} refers to {ref.expression}, which is not emitted")
+                raise RenderError(
+                    f"{stack.name}: {_address(block) or type(block).__name__} refers to {ref.expression}, which is not emitted"
+                )
 
 
 def _check_ephemeral_uses(stack_name: str, blocks: Iterable[Any]) -> None:

@@ -120,7 +120,10 @@ def _write_temporaries(writes: Mapping[Path, bytes], temps: dict[Path, Path]) ->
                     errors[index] = exc
                 return
 
-    threads = [threading.Thread(target=worker, name=f"tmsc-write-{i}", daemon=True) for i in range(min(WRITER_THREADS, len(items)))]
+    threads = [
+        threading.Thread(target=worker, name=f"tmsc-write-{i}", daemon=True)
+        for i in range(min(WRITER_THREADS, len(items)))
+    ]
     for thread in threads:
         thread.start()
     try:

@@ -108,7 +108,12 @@ def expected_failures(stack: str) -> set[tuple[str, str]]:
 
 
 def _plan_difference(stack: str, effect: str) -> set[tuple[str, str]]:
-    return {(d.check, resource) for d in plan_differences() if stack in d.stacks and d.plan == effect for resource in d.resources}
+    return {
+        (d.check, resource)
+        for d in plan_differences()
+        if stack in d.stacks and d.plan == effect
+        for resource in d.resources
+    }
 
 
 def plan_expected_failures(stack: str) -> set[tuple[str, str]]:
@@ -151,7 +156,11 @@ def run_checkov(target: Path, skip: list[str] = (), framework: str = "terraform_
     if isinstance(report, list):  # one entry per framework; we run one
         (report,) = [r for r in report if r.get("check_type") == framework]
     if "results" not in report:  # checkov found nothing to scan: a bare summary
-        report = {"check_type": framework, "results": {"passed_checks": [], "failed_checks": [], "skipped_checks": [], "parsing_errors": []}, "summary": report}
+        report = {
+            "check_type": framework,
+            "results": {"passed_checks": [], "failed_checks": [], "skipped_checks": [], "parsing_errors": []},
+            "summary": report,
+        }
     return report
 
 
@@ -191,7 +200,9 @@ def require_checkov() -> Path:
     return executable
 
 
-def scan_twice(target: Path, skip: list[str], framework: str = "terraform_json") -> tuple[dict[str, Any], dict[str, Any]]:
+def scan_twice(
+    target: Path, skip: list[str], framework: str = "terraform_json"
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """(report without skips, report with `--skip-check skip`) of one target, the two scans run side by side."""
     with ThreadPoolExecutor(max_workers=2) as pool:
         unskipped = pool.submit(run_checkov, target, [], framework)
@@ -199,13 +210,17 @@ def scan_twice(target: Path, skip: list[str], framework: str = "terraform_json")
         return unskipped.result(), skipped.result()
 
 
-def mismatch(found: set[tuple[str, str]], expected: set[tuple[str, str]], names: dict[str, str], what: str) -> list[str]:
+def mismatch(
+    found: set[tuple[str, str]], expected: set[tuple[str, str]], names: dict[str, str], what: str
+) -> list[str]:
     """Why the failures an unskipped scan found are not exactly the reviewed ones; [] when they are."""
     problems = []
     new = sorted(found - expected)
     stale = sorted(expected - found)
     if new:
-        problems.append(f"{what}: checks failing without a skip (fix the compiler, or add them to tests/checkov/skips.yaml with a reason):")
+        problems.append(
+            f"{what}: checks failing without a skip (fix the compiler, or add them to tests/checkov/skips.yaml with a reason):"
+        )
         problems += [f"  {check} {resource}: {names.get(check, '')}" for check, resource in new]
     if stale:
         problems.append(f"{what}: skips whose check no longer fails (remove them from tests/checkov/skips.yaml):")
@@ -215,7 +230,11 @@ def mismatch(found: set[tuple[str, str]], expected: set[tuple[str, str]], names:
 
 def results_by_check(report: dict[str, Any]) -> set[tuple[str, str, str]]:
     """(check id, resource, file) of every passed and failed result."""
-    return {(r["check_id"], r["resource"], r["file_path"]) for kind in ("passed_checks", "failed_checks") for r in report["results"][kind]}
+    return {
+        (r["check_id"], r["resource"], r["file_path"])
+        for kind in ("passed_checks", "failed_checks")
+        for r in report["results"][kind]
+    }
 
 
 def write_line(request: pytest.FixtureRequest, text: str) -> None:

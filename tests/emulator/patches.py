@@ -38,7 +38,7 @@ _applied = False
 
 
 def _now() -> _dt.datetime:
-    return _dt.datetime.now(_dt.timezone.utc)
+    return _dt.datetime.now(_dt.UTC)
 
 
 def _random_upper(n: int) -> str:
@@ -84,8 +84,8 @@ def patch_ec2_security_group_rule_descriptions() -> None:
             orig(self, *args, **kwargs)
             bound = init_sig.bind(self, *args, **kwargs)
             prefix = bound.arguments.get("prefix_list_id") or {}
-            self._tmsc_prefix_list_description = (
-                prefix.get("Description") if isinstance(prefix, dict) else None)
+            self._tmsc_prefix_list_description = prefix.get("Description") if isinstance(prefix, dict) else None
+
         return __init__
 
     _wrap(rule_cls, "__init__", init_factory)
@@ -103,14 +103,16 @@ def patch_ec2_security_group_rule_descriptions() -> None:
         # DescribeSecurityGroups: keep the prefix list entry's description.
         def _flattened_rules(self: Any, rules: list[Any]) -> list[Any]:
             views = orig(self, rules)
-            by_prefix = {r.prefix_list_id: getattr(r, "_tmsc_prefix_list_description", None)
-                         for r in rules if r.prefix_list_id}
+            by_prefix = {
+                r.prefix_list_id: getattr(r, "_tmsc_prefix_list_description", None) for r in rules if r.prefix_list_id
+            }
             for view in views:
                 for entry in view.prefix_list_ids:
                     desc = by_prefix.get(entry.get("PrefixListId"))
                     if desc is not None:
                         entry["Description"] = desc
             return views
+
         return _flattened_rules
 
     _wrap(sg.SecurityGroup, "_flattened_rules", flattened_factory)
@@ -132,6 +134,7 @@ def patch_ec2_security_group_rule_descriptions() -> None:
                     rule._tmsc_prefix_list_description = desc
                     if set(rule.ip_range) <= {"Description"}:
                         rule.ip_range.pop("Description", None)
+
         return modify_security_group_rules
 
     _wrap(sg.SecurityGroupBackend, "modify_security_group_rules", modify_factory)
@@ -162,15 +165,19 @@ def patch_ec2_launch_template_tags() -> None:
         self.error_on_dryrun()
         template = self.ec2_backend.create_launch_template(name, version_description, data, tag_spec)
         version = template.default_version()
-        return ActionResult({"LaunchTemplate": {
-            "CreateTime": version.create_time,
-            "CreatedBy": f"arn:{self.partition}:iam::{self.current_account}:root",
-            "DefaultVersionNumber": template.default_version_number,
-            "LatestVersionNumber": version.number,
-            "LaunchTemplateId": template.id,
-            "LaunchTemplateName": template.name,
-            "Tags": template.tags,
-        }})
+        return ActionResult(
+            {
+                "LaunchTemplate": {
+                    "CreateTime": version.create_time,
+                    "CreatedBy": f"arn:{self.partition}:iam::{self.current_account}:root",
+                    "DefaultVersionNumber": template.default_version_number,
+                    "LatestVersionNumber": version.number,
+                    "LaunchTemplateId": template.id,
+                    "LaunchTemplateName": template.name,
+                    "Tags": template.tags,
+                }
+            }
+        )
 
     LaunchTemplates.create_launch_template = create_launch_template  # type: ignore[method-assign]
 
@@ -201,7 +208,8 @@ def patch_kms_rotation_period() -> None:
         if not 90 <= period <= 2560:
             raise ValidationException(
                 f"1 validation error detected: Value '{period}' at 'rotationPeriodInDays' failed "
-                "to satisfy constraint: Member must have value between 90 and 2560")
+                "to satisfy constraint: Member must have value between 90 and 2560"
+            )
         self.kms_backend.enable_key_rotation(key_id)
         key = self.kms_backend.keys[self.kms_backend.get_key_id(key_id)]
         key.rotation_period_in_days = period
@@ -243,6 +251,7 @@ def patch_s3_delete_marker_dispose() -> None:
     from moto.s3.models import FakeDeleteMarker
 
     if not hasattr(FakeDeleteMarker, "dispose"):
+
         def dispose(self: Any, garbage: bool = False) -> None:
             return None
 
@@ -255,7 +264,8 @@ def patch_s3_delete_marker_dispose() -> None:
 # The request-context keys of the S3 request being handled (set around
 # S3Response's entry points, read by FakeBucket.get_permission).
 _S3_REQUEST_CONTEXT: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
-    "tmsc_s3_request_context", default=None)
+    "tmsc_s3_request_context", default=None
+)
 
 SECURE_TRANSPORT = "aws:SecureTransport"
 
@@ -279,8 +289,7 @@ def s3_request_context(request: Any) -> dict[str, Any]:
     return {SECURE_TRANSPORT: scheme == "https"}
 
 
-def _condition_holds(operator: str, key: str, expected: Any,
-                     context: dict[str, Any]) -> bool | None:
+def _condition_holds(operator: str, key: str, expected: Any, context: dict[str, Any]) -> bool | None:
     """One ``Condition`` entry: True / False, or None when we cannot evaluate it."""
     if key.lower() != SECURE_TRANSPORT.lower() or SECURE_TRANSPORT not in context:
         return None
@@ -319,8 +328,7 @@ def statement_conditions_hold(condition: Any, context: dict[str, Any] | None) ->
     return None if unknown else True
 
 
-def bucket_policy_permission(policy: Any, action: str, resource: str,
-                             context: dict[str, Any] | None) -> Any:
+def bucket_policy_permission(policy: Any, action: str, resource: str, context: dict[str, Any] | None) -> Any:
     """Evaluate a bucket policy for one object request, conditions included.
 
     Per statement:
@@ -398,6 +406,7 @@ def patch_s3_bucket_policy_conditions() -> None:
                 return orig(self, request, *args, **kwargs)
             finally:
                 _S3_REQUEST_CONTEXT.reset(token)
+
         return entry
 
     # ambiguous_response dispatches to one of these two.
@@ -462,11 +471,13 @@ def patch_rds() -> None:
             self.performance_insights_enabled = enabled
             if enabled:
                 self.performance_insights_retention_period = int(
-                    kwargs.get("performance_insights_retention_period") or 7)
+                    kwargs.get("performance_insights_retention_period") or 7
+                )
                 self.performance_insights_kms_key_id = kwargs.get("performance_insights_kms_key_id")
             else:
                 self.performance_insights_retention_period = None
                 self.performance_insights_kms_key_id = None
+
         return __init__
 
     _wrap(instance_cls, "__init__", init_factory)
@@ -482,6 +493,7 @@ def patch_rds() -> None:
             if enable is False:
                 self.performance_insights_retention_period = None
                 self.performance_insights_kms_key_id = None
+
         return update
 
     _wrap(instance_cls, "update", update_factory)
@@ -526,10 +538,10 @@ def patch_rds() -> None:
         def describe_db_parameter_groups(self: Any) -> Any:
             result = orig(self)
             name = self.params.get("DBParameterGroupName")
-            if name and not list(self.backend.describe_db_parameter_groups(
-                    {"db_parameter_group_name": name.lower()})):
+            if name and not list(self.backend.describe_db_parameter_groups({"db_parameter_group_name": name.lower()})):
                 raise DBParameterGroupNotFoundError(name)
             return result
+
         return describe_db_parameter_groups
 
     _wrap(RDSResponse, "describe_db_parameter_groups", describe_groups_factory)
@@ -542,8 +554,18 @@ def patch_rds() -> None:
 # ElastiCache
 # =============================================================================
 CACHE_PARAMETER_GROUP_FAMILIES = (
-    "memcached1.4", "memcached1.5", "memcached1.6", "redis2.6", "redis2.8", "redis3.2",
-    "redis4.0", "redis5.0", "redis6.x", "redis7", "valkey7", "valkey8",
+    "memcached1.4",
+    "memcached1.5",
+    "memcached1.6",
+    "redis2.6",
+    "redis2.8",
+    "redis3.2",
+    "redis4.0",
+    "redis5.0",
+    "redis6.x",
+    "redis7",
+    "valkey7",
+    "valkey8",
 )
 
 
@@ -619,10 +641,13 @@ def patch_elasticache() -> None:
         def __init__(self: Any, region_name: str, account_id: str) -> None:
             orig(self, region_name, account_id)
             from re import compile as re_compile
+
             self.arn_regex = re_compile(
                 r"^arn:aws:elasticache:.*:[0-9]*:"
-                r"(cluster|snapshot|subnetgroup|replicationgroup|user|usergroup|parametergroup):.*$")
+                r"(cluster|snapshot|subnetgroup|replicationgroup|user|usergroup|parametergroup):.*$"
+            )
             self.tmsc_parameter_groups: dict[str, dict[str, Any]] = {}
+
         return __init__
 
     _wrap(backend_cls, "__init__", init_factory)
@@ -632,8 +657,7 @@ def patch_elasticache() -> None:
         name = getattr(self, "cache_parameter_group_name", None)
         if not name:
             return None
-        return {"CacheParameterGroupName": name, "ParameterApplyStatus": "in-sync",
-                "CacheNodeIdsToReboot": []}
+        return {"CacheParameterGroupName": name, "ParameterApplyStatus": "in-sync", "CacheNodeIdsToReboot": []}
 
     def _sgs(self: Any) -> list[dict[str, str]]:
         return [{"SecurityGroupId": s, "Status": "active"} for s in (self.security_group_ids or [])]
@@ -641,15 +665,17 @@ def patch_elasticache() -> None:
     def _nodes(self: Any) -> list[dict[str, Any]]:
         count = getattr(self, "num_cache_nodes", 1) or 1
         az = self.preferred_availability_zone or f"{self.arn.split(':')[3]}a"
-        return [{
-            "CacheNodeId": f"{i:04d}",
-            "CacheNodeStatus": "available",
-            "CacheNodeCreateTime": self.cache_cluster_create_time,
-            "Endpoint": {"Address": f"{self.cache_cluster_id}.{i:04d}.cache.amazonaws.com",
-                         "Port": self.port},
-            "ParameterGroupStatus": "in-sync",
-            "CustomerAvailabilityZone": az,
-        } for i in range(1, count + 1)]
+        return [
+            {
+                "CacheNodeId": f"{i:04d}",
+                "CacheNodeStatus": "available",
+                "CacheNodeCreateTime": self.cache_cluster_create_time,
+                "Endpoint": {"Address": f"{self.cache_cluster_id}.{i:04d}.cache.amazonaws.com", "Port": self.port},
+                "ParameterGroupStatus": "in-sync",
+                "CustomerAvailabilityZone": az,
+            }
+            for i in range(1, count + 1)
+        ]
 
     cluster_cls.cache_parameter_group = property(_cpg)  # type: ignore[attr-defined]
     cluster_cls.security_groups = property(_sgs)  # type: ignore[attr-defined]
@@ -669,10 +695,16 @@ def patch_elasticache() -> None:
         return sorted(azs) or [f"{backend.region_name}a", f"{backend.region_name}b"]
 
     # -- NumCacheClusters --------------------------------------------------
-    def set_members_disabled(self: Any, member_clusters: list[str], replication_group_id: str,
-                             replication_group_domain: str, node_group: dict[str, Any],
-                             preferred_cache_cluster_azs: list[str], num_cache_clusters: int,
-                             replicas_per_node_group: int) -> None:
+    def set_members_disabled(
+        self: Any,
+        member_clusters: list[str],
+        replication_group_id: str,
+        replication_group_domain: str,
+        node_group: dict[str, Any],
+        preferred_cache_cluster_azs: list[str],
+        num_cache_clusters: int,
+        replicas_per_node_group: int,
+    ) -> None:
         count = (replicas_per_node_group + 1) if replicas_per_node_group else (num_cache_clusters or 1)
         for r in range(count):
             member = {
@@ -686,7 +718,8 @@ def patch_elasticache() -> None:
             }
             if preferred_cache_cluster_azs:
                 member["preferred_availability_zone"] = preferred_cache_cluster_azs[
-                    min(r, len(preferred_cache_cluster_azs) - 1)]
+                    min(r, len(preferred_cache_cluster_azs) - 1)
+                ]
             node_group["node_group_members"].append(member)
             member_clusters.append(member["cache_cluster_id"])
 
@@ -696,8 +729,7 @@ def patch_elasticache() -> None:
     def create_rg_factory(orig: Callable[..., Any]) -> Callable[..., Any]:
         def create_replication_group(self: Any, **kwargs: Any) -> Any:
             rg = orig(self, **kwargs)
-            azs = kwargs.get("preferred_cache_cluster_azs") or _subnet_azs(
-                self, kwargs.get("cache_subnet_group_name"))
+            azs = kwargs.get("preferred_cache_cluster_azs") or _subnet_azs(self, kwargs.get("cache_subnet_group_name"))
             for ng in rg.node_groups:
                 # AWS returns ReaderEndpoint next to PrimaryEndpoint (cluster mode
                 # disabled), even for a single node; moto kept only the address.
@@ -710,50 +742,56 @@ def patch_elasticache() -> None:
             if not rg.primary_cluster_id and rg.cluster_mode != "enabled" and rg.member_clusters:
                 rg.primary_cluster_id = rg.member_clusters[0]
             rg.cache_parameter_group_name = kwargs.get("cache_parameter_group_name")
-            rg.preferred_maintenance_window = (kwargs.get("preferred_maintenance_window")
-                                               or "sun:23:00-mon:01:30")
-            rg.auto_minor_version_upgrade = (True if kwargs.get("auto_minor_version_upgrade") is None
-                                             else kwargs.get("auto_minor_version_upgrade"))
+            rg.preferred_maintenance_window = kwargs.get("preferred_maintenance_window") or "sun:23:00-mon:01:30"
+            rg.auto_minor_version_upgrade = (
+                True if kwargs.get("auto_minor_version_upgrade") is None else kwargs.get("auto_minor_version_upgrade")
+            )
             for i, member in enumerate(members):
                 args = {p: None for p in cluster_params}
                 args.update(
-                    account_id=self.account_id, region_name=self.region_name,
+                    account_id=self.account_id,
+                    region_name=self.region_name,
                     cache_cluster_id=member["cache_cluster_id"],
                     cache_node_type=rg.cache_node_type,
                     replication_group_id=rg.replication_group_id,
                     preferred_availability_zone=member.get("preferred_availability_zone"),
-                    num_cache_nodes=1, engine=rg.engine,
+                    num_cache_nodes=1,
+                    engine=rg.engine,
                     engine_version=kwargs.get("engine_version"),
                     cache_parameter_group_name=kwargs.get("cache_parameter_group_name"),
                     cache_subnet_group_name=kwargs.get("cache_subnet_group_name"),
                     transit_encryption_enabled=rg.transit_encryption_enabled,
-                    network_type=rg.network_type, ip_discovery=rg.ip_discovery,
+                    network_type=rg.network_type,
+                    ip_discovery=rg.ip_discovery,
                     preferred_maintenance_window=rg.preferred_maintenance_window,
-                    port=rg.port, notification_topic_arn=kwargs.get("notification_topic_arn"),
+                    port=rg.port,
+                    notification_topic_arn=kwargs.get("notification_topic_arn"),
                     auto_minor_version_upgrade=rg.auto_minor_version_upgrade,
                     snapshot_retention_limit=rg.snapshot_retention_limit,
-                    snapshot_window=rg.snapshot_window, auth_token=kwargs.get("auth_token"),
+                    snapshot_window=rg.snapshot_window,
+                    auth_token=kwargs.get("auth_token"),
                     security_group_ids=kwargs.get("security_group_ids") or [],
                     cache_security_group_names=kwargs.get("cache_security_group_names") or [],
-                    tags=[], log_delivery_configurations=[],
+                    tags=[],
+                    log_delivery_configurations=[],
                 )
                 cluster = cluster_cls(**args)
                 cluster.num_cache_nodes = 1
                 cluster.replication_group_id = rg.replication_group_id
                 cluster.at_rest_encryption_enabled = rg.at_rest_encryption_enabled
-                cluster.transit_encryption_mode = (
-                    kwargs.get("transit_encryption_mode")
-                    or ("required" if rg.transit_encryption_enabled else None))
+                cluster.transit_encryption_mode = kwargs.get("transit_encryption_mode") or (
+                    "required" if rg.transit_encryption_enabled else None
+                )
                 cluster.replication_group_log_delivery_enabled = bool(rg.log_delivery_configurations)
                 self.cache_clusters[cluster.cache_cluster_id] = cluster
             return rg
+
         return create_replication_group
 
     _wrap(backend_cls, "create_replication_group", create_rg_factory)
 
     def _members_of(backend: Any, rg_id: str) -> list[Any]:
-        return [c for c in backend.cache_clusters.values()
-                if getattr(c, "replication_group_id", None) == rg_id]
+        return [c for c in backend.cache_clusters.values() if getattr(c, "replication_group_id", None) == rg_id]
 
     def delete_replication_group(self: Any) -> ActionResult:
         backend = self.elasticache_backend
@@ -764,8 +802,13 @@ def patch_elasticache() -> None:
         if rg is None:
             raise ReplicationGroupNotFound(rg_id)
         if final_snapshot:
-            backend.create_snapshot(snapshot_name=final_snapshot, replication_group_id=rg_id,
-                                    cache_cluster_id=None, kms_key_id=rg.kms_key_id, tags=[])
+            backend.create_snapshot(
+                snapshot_name=final_snapshot,
+                replication_group_id=rg_id,
+                cache_cluster_id=None,
+                kms_key_id=rg.kms_key_id,
+                tags=[],
+            )
         primary = rg.primary_cluster_id
         for cluster in _members_of(backend, rg_id):
             if retain_primary and cluster.cache_cluster_id == primary:
@@ -783,6 +826,7 @@ def patch_elasticache() -> None:
             cluster = orig(self, cache_cluster_id)
             self.cache_clusters.pop(cache_cluster_id, None)
             return cluster
+
         return delete_cache_cluster
 
     _wrap(backend_cls, "delete_cache_cluster", delete_cluster_factory)
@@ -811,8 +855,10 @@ def patch_elasticache() -> None:
             if value is not None:
                 for obj in (rg, *members):
                     setattr(obj, attr, value)
-        for param, attr in (("AutoMinorVersionUpgrade", "auto_minor_version_upgrade"),
-                            ("TransitEncryptionEnabled", "transit_encryption_enabled")):
+        for param, attr in (
+            ("AutoMinorVersionUpgrade", "auto_minor_version_upgrade"),
+            ("TransitEncryptionEnabled", "transit_encryption_enabled"),
+        ):
             value = self._get_bool_param(param)
             if value is not None:
                 for obj in (rg, *members):
@@ -836,8 +882,10 @@ def patch_elasticache() -> None:
 
     # -- subnet groups -----------------------------------------------------
     def _in_use(backend: Any, attr: str, name: str) -> bool:
-        return any(getattr(x, attr, None) == name
-                   for x in [*backend.cache_clusters.values(), *backend.replication_groups.values()])
+        return any(
+            getattr(x, attr, None) == name
+            for x in [*backend.cache_clusters.values(), *backend.replication_groups.values()]
+        )
 
     def delete_cache_subnet_group(self: Any) -> ActionResult:
         backend = self.elasticache_backend
@@ -860,11 +908,15 @@ def patch_elasticache() -> None:
         description = self._get_param("CacheSubnetGroupDescription")
         subnet_ids = self._get_param("SubnetIds") or group.subnet_ids
         new = ec_models.CacheSubnetGroup(
-            account_id=backend.account_id, region_name=backend.region_name,
+            account_id=backend.account_id,
+            region_name=backend.region_name,
             cache_subnet_group_name=name,
-            cache_subnet_group_description=(group.cache_subnet_group_description
-                                            if description is None else description),
-            subnet_ids=subnet_ids, tags=group.tags)
+            cache_subnet_group_description=(
+                group.cache_subnet_group_description if description is None else description
+            ),
+            subnet_ids=subnet_ids,
+            tags=group.tags,
+        )
         backend.cache_subnet_groups[name] = new
         return ActionResult({"CacheSubnetGroup": new})
 
@@ -878,10 +930,16 @@ def patch_elasticache() -> None:
     def _get_pg(backend: Any, name: str | None) -> dict[str, Any]:
         key = (name or "").lower()
         group = backend.tmsc_parameter_groups.get(key)
-        if group is None and key.startswith("default.") and key[len("default."):] in CACHE_PARAMETER_GROUP_FAMILIES:
-            group = {"CacheParameterGroupName": key, "CacheParameterGroupFamily": key[len("default."):],
-                     "Description": f"Default parameter group for {key[len('default.'):]}",
-                     "IsGlobal": False, "ARN": _pg_arn(backend, key), "parameters": {}, "default": True}
+        if group is None and key.startswith("default.") and key[len("default.") :] in CACHE_PARAMETER_GROUP_FAMILIES:
+            group = {
+                "CacheParameterGroupName": key,
+                "CacheParameterGroupFamily": key[len("default.") :],
+                "Description": f"Default parameter group for {key[len('default.') :]}",
+                "IsGlobal": False,
+                "ARN": _pg_arn(backend, key),
+                "parameters": {},
+                "default": True,
+            }
         if group is None:
             raise CacheParameterGroupNotFound(f"CacheParameterGroup {name} not found.")
         return group
@@ -895,12 +953,18 @@ def patch_elasticache() -> None:
         family = self._get_param("CacheParameterGroupFamily")
         if family not in CACHE_PARAMETER_GROUP_FAMILIES:
             raise InvalidParameterValueException(
-                f"The parameter CacheParameterGroupFamily is not a valid family: {family}")
+                f"The parameter CacheParameterGroupFamily is not a valid family: {family}"
+            )
         if name in backend.tmsc_parameter_groups or name.startswith("default."):
             raise CacheParameterGroupAlreadyExists(f"Parameter group {name} already exists.")
-        group = {"CacheParameterGroupName": name, "CacheParameterGroupFamily": family,
-                 "Description": self._get_param("Description") or "", "IsGlobal": False,
-                 "ARN": _pg_arn(backend, name), "parameters": {}}
+        group = {
+            "CacheParameterGroupName": name,
+            "CacheParameterGroupFamily": family,
+            "Description": self._get_param("Description") or "",
+            "IsGlobal": False,
+            "ARN": _pg_arn(backend, name),
+            "parameters": {},
+        }
         backend.tmsc_parameter_groups[name] = group
         tags = self._get_param("Tags", [])
         if tags:
@@ -939,10 +1003,22 @@ def patch_elasticache() -> None:
     def describe_cache_parameters(self: Any) -> ActionResult:
         group = _get_pg(self.elasticache_backend, self._get_param("CacheParameterGroupName"))
         source = self._get_param("Source")
-        params = [] if source and source != "user" else [
-            {"ParameterName": k, "ParameterValue": v, "Source": "user", "DataType": "string",
-             "IsModifiable": True, "ChangeType": "immediate", "Description": ""}
-            for k, v in sorted(group["parameters"].items())]
+        params = (
+            []
+            if source and source != "user"
+            else [
+                {
+                    "ParameterName": k,
+                    "ParameterValue": v,
+                    "Source": "user",
+                    "DataType": "string",
+                    "IsModifiable": True,
+                    "ChangeType": "immediate",
+                    "Description": "",
+                }
+                for k, v in sorted(group["parameters"].items())
+            ]
+        )
         return ActionResult({"Parameters": params, "CacheNodeTypeSpecificParameters": []})
 
     def delete_cache_parameter_group(self: Any) -> ActionResult:
@@ -952,15 +1028,19 @@ def patch_elasticache() -> None:
         if group.get("default"):
             raise InvalidParameterValueException("Default parameter groups cannot be deleted.")
         if _in_use(backend, "cache_parameter_group_name", name):
-            raise InvalidCacheParameterGroupState(
-                f"Parameter group {name} is currently in use by a cache cluster.")
+            raise InvalidCacheParameterGroupState(f"Parameter group {name} is currently in use by a cache cluster.")
         backend.tmsc_parameter_groups.pop(name)
         backend.tagging_service.delete_all_tags_for_resource(group["ARN"])
         return EmptyResult()
 
-    for fn in (create_cache_parameter_group, describe_cache_parameter_groups,
-               modify_cache_parameter_group, reset_cache_parameter_group,
-               describe_cache_parameters, delete_cache_parameter_group):
+    for fn in (
+        create_cache_parameter_group,
+        describe_cache_parameter_groups,
+        modify_cache_parameter_group,
+        reset_cache_parameter_group,
+        describe_cache_parameters,
+        delete_cache_parameter_group,
+    ):
         setattr(ElastiCacheResponse, fn.__name__, fn)
 
     # -- user groups (RBAC) ---------------------------------------------------
@@ -982,10 +1062,18 @@ def patch_elasticache() -> None:
         return backend.tmsc_user_groups
 
     def _ug_view(backend: Any, group: dict[str, Any]) -> dict[str, Any]:
-        rgs = sorted(rg.replication_group_id for rg in backend.replication_groups.values()
-                     if group["UserGroupId"] in (rg.user_group_ids or []))
-        return {**group, "UserIds": sorted(group["UserIds"]), "ReplicationGroups": rgs,
-                "ServerlessCaches": [], "MinimumEngineVersion": "6.0"}
+        rgs = sorted(
+            rg.replication_group_id
+            for rg in backend.replication_groups.values()
+            if group["UserGroupId"] in (rg.user_group_ids or [])
+        )
+        return {
+            **group,
+            "UserIds": sorted(group["UserIds"]),
+            "ReplicationGroups": rgs,
+            "ServerlessCaches": [],
+            "MinimumEngineVersion": "6.0",
+        }
 
     def _get_ug(backend: Any, group_id: str | None) -> dict[str, Any]:
         group = _user_groups(backend).get(group_id or "")
@@ -995,6 +1083,7 @@ def patch_elasticache() -> None:
 
     def _check_users(backend: Any, user_ids: list[str], engine: str) -> None:
         from moto.elasticache.exceptions import UserNotFound
+
         for uid in user_ids:
             if uid not in backend.users:
                 raise UserNotFound(uid)
@@ -1009,9 +1098,14 @@ def patch_elasticache() -> None:
         if group_id in _user_groups(backend):
             raise UserGroupAlreadyExists(f"User group {group_id} already exists.")
         _check_users(backend, user_ids, engine)
-        group = {"UserGroupId": group_id, "Status": "active", "Engine": engine,
-                 "UserIds": user_ids, "PendingChanges": None,
-                 "ARN": f"arn:aws:elasticache:{backend.region_name}:{backend.account_id}:usergroup:{group_id}"}
+        group = {
+            "UserGroupId": group_id,
+            "Status": "active",
+            "Engine": engine,
+            "UserIds": user_ids,
+            "PendingChanges": None,
+            "ARN": f"arn:aws:elasticache:{backend.region_name}:{backend.account_id}:usergroup:{group_id}",
+        }
         _user_groups(backend)[group_id] = group
         for uid in user_ids:
             backend.users[uid].user_group_ids.append(group_id)
@@ -1031,8 +1125,7 @@ def patch_elasticache() -> None:
         group = _get_ug(backend, self._get_param("UserGroupId"))
         add = list(self._get_param("UserIdsToAdd") or [])
         remove = list(self._get_param("UserIdsToRemove") or [])
-        new_ids = [u for u in group["UserIds"] if u not in remove] + [
-            u for u in add if u not in group["UserIds"]]
+        new_ids = [u for u in group["UserIds"] if u not in remove] + [u for u in add if u not in group["UserIds"]]
         _check_users(backend, new_ids, group["Engine"])
         for uid in remove:
             user = backend.users.get(uid)
@@ -1049,8 +1142,7 @@ def patch_elasticache() -> None:
         group = _get_ug(backend, self._get_param("UserGroupId"))
         view = _ug_view(backend, group)
         if view["ReplicationGroups"]:
-            raise InvalidUserGroupState(
-                f"User group {group['UserGroupId']} is associated to a replication group.")
+            raise InvalidUserGroupState(f"User group {group['UserGroupId']} is associated to a replication group.")
         _user_groups(backend).pop(group["UserGroupId"])
         for uid in group["UserIds"]:
             user = backend.users.get(uid)
@@ -1068,10 +1160,18 @@ def patch_elasticache() -> None:
 # =============================================================================
 # AWS-managed access policies (EKS user guide, "Access policy permissions").
 EKS_ACCESS_POLICIES = (
-    "AmazonEKSAdminPolicy", "AmazonEKSAdminViewPolicy", "AmazonEKSClusterAdminPolicy",
-    "AmazonEKSEditPolicy", "AmazonEKSViewPolicy", "AmazonEKSAutoNodePolicy",
-    "AmazonEKSBlockStoragePolicy", "AmazonEKSComputePolicy", "AmazonEKSLoadBalancingPolicy",
-    "AmazonEKSNetworkingPolicy", "AmazonEKSHybridPolicy", "AmazonEMRJobPolicy",
+    "AmazonEKSAdminPolicy",
+    "AmazonEKSAdminViewPolicy",
+    "AmazonEKSClusterAdminPolicy",
+    "AmazonEKSEditPolicy",
+    "AmazonEKSViewPolicy",
+    "AmazonEKSAutoNodePolicy",
+    "AmazonEKSBlockStoragePolicy",
+    "AmazonEKSComputePolicy",
+    "AmazonEKSLoadBalancingPolicy",
+    "AmazonEKSNetworkingPolicy",
+    "AmazonEKSHybridPolicy",
+    "AmazonEMRJobPolicy",
 )
 # Stand-in for "the default version of this add-on for the cluster's Kubernetes
 # version", which only AWS knows. Deliberately synthetic: never assert on it.
@@ -1079,7 +1179,8 @@ EKS_ADDON_DEFAULT_VERSION = "v0.0.0-eksbuild.1"
 
 EKS_CLUSTER_SG_DESCRIPTION = (
     "EKS created security group applied to ENI that is attached to EKS Control Plane "
-    "master nodes, as well as any managed workloads.")
+    "master nodes, as well as any managed workloads."
+)
 
 
 def patch_eks() -> None:
@@ -1146,8 +1247,7 @@ def patch_eks() -> None:
         eks_urls.url_paths.setdefault(path, handler)
 
     def not_found(message: str, **ids: Any) -> ResourceNotFoundException:
-        fields = {"clusterName": None, "nodegroupName": None, "fargateProfileName": None,
-                  "addonName": None}
+        fields = {"clusterName": None, "nodegroupName": None, "fargateProfileName": None, "addonName": None}
         fields.update(ids)
         return ResourceNotFoundException(message=message, **fields)
 
@@ -1165,6 +1265,7 @@ def patch_eks() -> None:
             self.tmsc_addons: dict[str, dict[str, Any]] = {}
             self.tmsc_updates: dict[str, dict[str, Any]] = {}
             self.tmsc_owned_security_group: str | None = None
+
         return __init__
 
     _wrap(eks_models.Cluster, "__init__", cluster_init_factory)
@@ -1176,8 +1277,14 @@ def patch_eks() -> None:
         return cluster
 
     def _new_update(cluster: Any, update_type: str, params: list[dict[str, str]]) -> dict[str, Any]:
-        update = {"id": str(uuid.uuid4()), "status": "Successful", "type": update_type,
-                  "params": params, "createdAt": _now(), "errors": []}
+        update = {
+            "id": str(uuid.uuid4()),
+            "status": "Successful",
+            "type": update_type,
+            "params": params,
+            "createdAt": _now(),
+            "errors": [],
+        }
         cluster.tmsc_updates[update["id"]] = update
         return update
 
@@ -1190,7 +1297,8 @@ def patch_eks() -> None:
 
         backend = self.eks_backend
         _, arn, account = sts_backends[backend.account_id][backend.partition].get_caller_identity(
-            self.get_access_key(), backend.region_name)
+            self.get_access_key(), backend.region_name
+        )
         parts = arn.split(":", 5)
         if parts[2] == "sts" and parts[5].startswith("assumed-role/"):
             role = parts[5].split("/")[1]
@@ -1208,12 +1316,19 @@ def patch_eks() -> None:
             return f"arn:{parts[1]}:sts::{parts[4]}:assumed-role/{role}/{{{{SessionName}}}}"
         return principal
 
-    def _put_access_entry(self: Any, cluster: Any, principal: str, groups: list[str] | None,
-                          username: str | None, entry_type: str | None,
-                          tags: dict[str, str] | None) -> dict[str, Any]:
+    def _put_access_entry(
+        self: Any,
+        cluster: Any,
+        principal: str,
+        groups: list[str] | None,
+        username: str | None,
+        entry_type: str | None,
+        tags: dict[str, str] | None,
+    ) -> dict[str, Any]:
         if principal in cluster.tmsc_access_entries:
-            raise in_use(f"The specified access entry resource is already in use on this cluster.",
-                         clusterName=cluster.name)
+            raise in_use(
+                "The specified access entry resource is already in use on this cluster.", clusterName=cluster.name
+            )
         entry_type = entry_type or "STANDARD"
         if entry_type == "STANDARD":
             groups = list(groups or [])
@@ -1221,17 +1336,26 @@ def patch_eks() -> None:
             if groups:
                 raise InvalidParameterException(
                     message="Kubernetes groups cannot be specified for this access entry type.",
-                    clusterName=None, nodegroupName=None, fargateProfileName=None, addonName=None)
+                    clusterName=None,
+                    nodegroupName=None,
+                    fargateProfileName=None,
+                    addonName=None,
+                )
             groups = ["system:nodes"] if entry_type != "FARGATE_LINUX" else ["system:node-proxier", "system:nodes"]
         else:
             groups = list(groups or [])
         name = principal.split(":", 5)[-1].replace("/", "-") if principal.count(":") >= 5 else principal
         now = _now()
         entry = {
-            "clusterName": cluster.name, "principalArn": principal, "kubernetesGroups": groups,
+            "clusterName": cluster.name,
+            "principalArn": principal,
+            "kubernetesGroups": groups,
             "accessEntryArn": _arn(self, f"access-entry/{cluster.name}/{name}/{uuid.uuid4()}"),
-            "createdAt": now, "modifiedAt": now, "tags": dict(tags or {}),
-            "username": username or _default_username(principal, entry_type), "type": entry_type,
+            "createdAt": now,
+            "modifiedAt": now,
+            "tags": dict(tags or {}),
+            "username": username or _default_username(principal, entry_type),
+            "type": entry_type,
         }
         cluster.tmsc_access_entries[principal] = entry
         cluster.tmsc_access_policies[principal] = {}
@@ -1240,19 +1364,23 @@ def patch_eks() -> None:
     def _entry(cluster: Any, principal: str) -> dict[str, Any]:
         entry = cluster.tmsc_access_entries.get(principal)
         if entry is None:
-            raise not_found(f"The specified principalArn could not be found. You can view your "
-                            f"available access entries with 'list-access-entries'.",
-                            clusterName=cluster.name)
+            raise not_found(
+                "The specified principalArn could not be found. You can view your "
+                "available access entries with 'list-access-entries'.",
+                clusterName=cluster.name,
+            )
         return entry
 
     def _associate(cluster: Any, principal: str, policy_arn: str, scope: dict[str, Any]) -> dict[str, Any]:
         now = _now()
         policies = cluster.tmsc_access_policies.setdefault(principal, {})
         previous = policies.get(policy_arn)
-        assoc = {"policyArn": policy_arn,
-                 "accessScope": {"type": scope.get("type", "cluster"),
-                                 "namespaces": list(scope.get("namespaces") or [])},
-                 "associatedAt": previous["associatedAt"] if previous else now, "modifiedAt": now}
+        assoc = {
+            "policyArn": policy_arn,
+            "accessScope": {"type": scope.get("type", "cluster"), "namespaces": list(scope.get("namespaces") or [])},
+            "associatedAt": previous["associatedAt"] if previous else now,
+            "modifiedAt": now,
+        }
         policies[policy_arn] = assoc
         return assoc
 
@@ -1269,10 +1397,12 @@ def patch_eks() -> None:
                 "bootstrapClusterCreatorAdminPermissions": bootstrap,
             }
             cluster.upgrade_policy = self._get_param("upgradePolicy") or {"supportType": "EXTENDED"}
-            for param, attr in (("zonalShiftConfig", "zonal_shift_config"),
-                                ("computeConfig", "compute_config"),
-                                ("storageConfig", "storage_config"),
-                                ("outpostConfig", "outpost_config")):
+            for param, attr in (
+                ("zonalShiftConfig", "zonal_shift_config"),
+                ("computeConfig", "compute_config"),
+                ("storageConfig", "storage_config"),
+                ("outpostConfig", "outpost_config"),
+            ):
                 value = self._get_param(param)
                 if value is not None:
                     setattr(cluster, attr, value)
@@ -1291,10 +1421,14 @@ def patch_eks() -> None:
             if bootstrap and cluster.access_config["authenticationMode"] != "CONFIG_MAP":
                 principal = _caller_principal(self)
                 _put_access_entry(self, cluster, principal, [], principal, "STANDARD", {})
-                _associate(cluster, principal,
-                           f"arn:{self.eks_backend.partition}:eks::aws:cluster-access-policy/"
-                           "AmazonEKSClusterAdminPolicy", {"type": "cluster"})
+                _associate(
+                    cluster,
+                    principal,
+                    f"arn:{self.eks_backend.partition}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+                    {"type": "cluster"},
+                )
             return result
+
         return create_cluster
 
     def _attach_cluster_security_group(backend: Any, cluster: Any, vpc_config: dict[str, Any]) -> None:
@@ -1312,10 +1446,14 @@ def patch_eks() -> None:
         vpc_config["vpcId"] = vpc_id
         name = f"eks-cluster-sg-{cluster.name}-{uuid.uuid4().int % 10**10:010d}"
         group = ec2.create_security_group(
-            name=name, description=EKS_CLUSTER_SG_DESCRIPTION, vpc_id=vpc_id,
-            tags={"Name": name, f"kubernetes.io/cluster/{cluster.name}": "owned"})
+            name=name,
+            description=EKS_CLUSTER_SG_DESCRIPTION,
+            vpc_id=vpc_id,
+            tags={"Name": name, f"kubernetes.io/cluster/{cluster.name}": "owned"},
+        )
         ec2.authorize_security_group_ingress(
-            group.id, "-1", None, None, [], source_groups=[{"GroupId": group.id}], vpc_id=vpc_id)
+            group.id, "-1", None, None, [], source_groups=[{"GroupId": group.id}], vpc_id=vpc_id
+        )
         vpc_config["clusterSecurityGroupId"] = group.id
         cluster.tmsc_owned_security_group = group.id
 
@@ -1327,12 +1465,14 @@ def patch_eks() -> None:
             sg_id = getattr(cluster, "tmsc_owned_security_group", None)
             if sg_id:
                 from moto.ec2.models import ec2_backends
+
                 try:
                     ec2_backends[self.account_id][self.region_name].delete_security_group(group_id=sg_id)
                 except Exception:  # still referenced: AWS would retry later; leave it
                     pass
             cluster.status = "DELETING"
             return cluster
+
         return delete_cluster
 
     _wrap(eks_models.EKSBackend, "delete_cluster", delete_cluster_factory)
@@ -1359,38 +1499,49 @@ def patch_eks() -> None:
             current = dict(getattr(cluster, "access_config", {}) or {})
             mode = access.get("authenticationMode")
             order = ["CONFIG_MAP", "API_AND_CONFIG_MAP", "API"]
-            if mode and current.get("authenticationMode") in order and mode in order and \
-                    order.index(mode) < order.index(current["authenticationMode"]):
+            if (
+                mode
+                and current.get("authenticationMode") in order
+                and mode in order
+                and order.index(mode) < order.index(current["authenticationMode"])
+            ):
                 raise InvalidParameterException(
                     message="Unsupported authentication mode update",
-                    clusterName=None, nodegroupName=None, fargateProfileName=None, addonName=None)
+                    clusterName=None,
+                    nodegroupName=None,
+                    fargateProfileName=None,
+                    addonName=None,
+                )
             if mode:
                 current["authenticationMode"] = mode
                 params.append({"type": "AuthenticationMode", "value": mode})
             cluster.access_config = current
-        for param, attr, ptype in (("upgradePolicy", "upgrade_policy", "UpgradePolicySupportType"),
-                                   ("zonalShiftConfig", "zonal_shift_config", "ZonalShiftConfig"),
-                                   ("computeConfig", "compute_config", "ComputeConfig"),
-                                   ("storageConfig", "storage_config", "StorageConfig"),
-                                   ("kubernetesNetworkConfig", "kubernetes_network_config",
-                                    "KubernetesNetworkConfig"),
-                                   ("remoteNetworkConfig", "remote_network_config", "RemoteNetworkConfig")):
+        for param, attr, ptype in (
+            ("upgradePolicy", "upgrade_policy", "UpgradePolicySupportType"),
+            ("zonalShiftConfig", "zonal_shift_config", "ZonalShiftConfig"),
+            ("computeConfig", "compute_config", "ComputeConfig"),
+            ("storageConfig", "storage_config", "StorageConfig"),
+            ("kubernetesNetworkConfig", "kubernetes_network_config", "KubernetesNetworkConfig"),
+            ("remoteNetworkConfig", "remote_network_config", "RemoteNetworkConfig"),
+        ):
             value = self._get_param(param)
             if value:
                 if isinstance(value, dict) and isinstance(getattr(cluster, attr, None), dict):
                     value = {**getattr(cluster, attr), **value}
                 setattr(cluster, attr, value)
                 params.append({"type": ptype, "value": json.dumps(value)})
-        update_type = "AccessConfigUpdate" if access else (
-            "LoggingUpdate" if logging_cfg else ("EndpointAccessUpdate" if vpc else "ConfigUpdate"))
+        update_type = (
+            "AccessConfigUpdate"
+            if access
+            else ("LoggingUpdate" if logging_cfg else ("EndpointAccessUpdate" if vpc else "ConfigUpdate"))
+        )
         return ActionResult({"update": _new_update(cluster, update_type, params)})
 
     def update_cluster_version(self: Any) -> ActionResult:
         cluster = _cluster(self.eks_backend, self._get_param("name"))
         version = self._get_param("version")
         cluster.version = version
-        return ActionResult({"update": _new_update(cluster, "VersionUpdate",
-                                                   [{"type": "Version", "value": version}])})
+        return ActionResult({"update": _new_update(cluster, "VersionUpdate", [{"type": "Version", "value": version}])})
 
     def update_nodegroup_config_factory(orig: Callable[..., Any]) -> Callable[..., Any]:
         def update_nodegroup_config(self: Any) -> ActionResult:
@@ -1401,6 +1552,7 @@ def patch_eks() -> None:
                 update["status"] = "Successful"
                 cluster.tmsc_updates[update["id"]] = update
             return result
+
         return update_nodegroup_config
 
     def update_nodegroup_version(self: Any) -> ActionResult:
@@ -1408,8 +1560,11 @@ def patch_eks() -> None:
         cluster = _cluster(backend, self._get_param("name"))
         ng = backend.describe_nodegroup(cluster.name, self._get_param("nodegroupName"))
         params = []
-        for param, attr in (("version", "version"), ("releaseVersion", "release_version"),
-                            ("launchTemplate", "launch_template")):
+        for param, attr in (
+            ("version", "version"),
+            ("releaseVersion", "release_version"),
+            ("launchTemplate", "launch_template"),
+        ):
             value = self._get_param(param)
             if value:
                 setattr(ng, attr, value)
@@ -1440,6 +1595,7 @@ def patch_eks() -> None:
                 self.resources.pop("remoteAccessSecurityGroup", None)
             if not bound.arguments.get("update_config"):
                 self.update_config = {"maxUnavailable": 1}
+
         return __init__
 
     _wrap(eks_models.Nodegroup, "__init__", ng_init_factory)
@@ -1460,6 +1616,7 @@ def patch_eks() -> None:
             if self._get_param("launchTemplate"):
                 ng.disk_size = None
             return result
+
         return create_nodegroup
 
     _wrap(EKSResponse, "create_nodegroup", create_nodegroup_factory)
@@ -1467,9 +1624,15 @@ def patch_eks() -> None:
     # -- access entries ------------------------------------------------------
     def create_access_entry(self: Any) -> ActionResult:
         cluster = _cluster(self.eks_backend, self._get_param("name"))
-        entry = _put_access_entry(self, cluster, self._get_param("principalArn"),
-                                  self._get_param("kubernetesGroups"), self._get_param("username"),
-                                  self._get_param("type"), self._get_param("tags"))
+        entry = _put_access_entry(
+            self,
+            cluster,
+            self._get_param("principalArn"),
+            self._get_param("kubernetesGroups"),
+            self._get_param("username"),
+            self._get_param("type"),
+            self._get_param("tags"),
+        )
         return ActionResult({"accessEntry": entry})
 
     def describe_access_entry(self: Any) -> ActionResult:
@@ -1479,8 +1642,9 @@ def patch_eks() -> None:
     def list_access_entries(self: Any) -> ActionResult:
         cluster = _cluster(self.eks_backend, self._get_param("name"))
         policy = self._get_param("associatedPolicyArn")
-        principals = [p for p in cluster.tmsc_access_entries
-                      if not policy or policy in cluster.tmsc_access_policies.get(p, {})]
+        principals = [
+            p for p in cluster.tmsc_access_entries if not policy or policy in cluster.tmsc_access_policies.get(p, {})
+        ]
         return ActionResult({"accessEntries": sorted(principals)})
 
     def update_access_entry(self: Any) -> ActionResult:
@@ -1511,23 +1675,31 @@ def patch_eks() -> None:
         if ":cluster-access-policy/" not in policy_arn:
             raise InvalidParameterException(
                 message=f"The policyArn {policy_arn} is not a valid access policy.",
-                clusterName=None, nodegroupName=None, fargateProfileName=None, addonName=None)
+                clusterName=None,
+                nodegroupName=None,
+                fargateProfileName=None,
+                addonName=None,
+            )
         scope = self._get_param("accessScope") or {}
         if scope.get("type") == "namespace" and not scope.get("namespaces"):
             raise InvalidParameterException(
                 message="Namespaces must be specified for an access scope of type namespace.",
-                clusterName=None, nodegroupName=None, fargateProfileName=None, addonName=None)
+                clusterName=None,
+                nodegroupName=None,
+                fargateProfileName=None,
+                addonName=None,
+            )
         assoc = _associate(cluster, principal, policy_arn, scope)
-        return ActionResult({"clusterName": cluster.name, "principalArn": principal,
-                             "associatedAccessPolicy": assoc})
+        return ActionResult({"clusterName": cluster.name, "principalArn": principal, "associatedAccessPolicy": assoc})
 
     def list_associated_access_policies(self: Any) -> ActionResult:
         cluster = _cluster(self.eks_backend, self._get_param("name"))
         principal = self._get_param("principalArn")
         _entry(cluster, principal)
         policies = list(cluster.tmsc_access_policies.get(principal, {}).values())
-        return ActionResult({"clusterName": cluster.name, "principalArn": principal,
-                             "associatedAccessPolicies": policies})
+        return ActionResult(
+            {"clusterName": cluster.name, "principalArn": principal, "associatedAccessPolicies": policies}
+        )
 
     def disassociate_access_policy(self: Any) -> ActionResult:
         cluster = _cluster(self.eks_backend, self._get_param("name"))
@@ -1535,39 +1707,48 @@ def patch_eks() -> None:
         _entry(cluster, principal)
         policy_arn = self._get_param("policyArn")
         if cluster.tmsc_access_policies.get(principal, {}).pop(policy_arn, None) is None:
-            raise not_found(f"The specified policy {policy_arn} is not associated with this "
-                            "access entry.", clusterName=cluster.name)
+            raise not_found(
+                f"The specified policy {policy_arn} is not associated with this access entry.", clusterName=cluster.name
+            )
         return EmptyResult()
 
     def list_access_policies(self: Any) -> ActionResult:
         partition = self.eks_backend.partition
-        return ActionResult({"accessPolicies": [
-            {"name": n, "arn": f"arn:{partition}:eks::aws:cluster-access-policy/{n}"}
-            for n in EKS_ACCESS_POLICIES]})
+        return ActionResult(
+            {
+                "accessPolicies": [
+                    {"name": n, "arn": f"arn:{partition}:eks::aws:cluster-access-policy/{n}"}
+                    for n in EKS_ACCESS_POLICIES
+                ]
+            }
+        )
 
     # -- add-ons -----------------------------------------------------------
     def _addon(cluster: Any, name: str) -> dict[str, Any]:
         addon = cluster.tmsc_addons.get(name)
         if addon is None:
-            raise not_found(f"No addon: {name} found in cluster: {cluster.name}",
-                            clusterName=cluster.name, addonName=name)
+            raise not_found(
+                f"No addon: {name} found in cluster: {cluster.name}", clusterName=cluster.name, addonName=name
+            )
         return addon
 
     def create_addon(self: Any) -> ActionResult:
         cluster = _cluster(self.eks_backend, self._get_param("name"))
         name = self._get_param("addonName")
         if name in cluster.tmsc_addons:
-            raise in_use(f"Addon already exists with name: {name}", clusterName=cluster.name,
-                         addonName=name)
+            raise in_use(f"Addon already exists with name: {name}", clusterName=cluster.name, addonName=name)
         if not cluster.is_active:
             raise InvalidRequestException(message=f"Cluster '{cluster.name}' is not in ACTIVE status")
         now = _now()
         addon = {
-            "addonName": name, "clusterName": cluster.name, "status": "ACTIVE",
+            "addonName": name,
+            "clusterName": cluster.name,
+            "status": "ACTIVE",
             "addonVersion": self._get_param("addonVersion") or EKS_ADDON_DEFAULT_VERSION,
             "health": {"issues": []},
             "addonArn": _arn(self, f"addon/{cluster.name}/{name}/{uuid.uuid4()}"),
-            "createdAt": now, "modifiedAt": now,
+            "createdAt": now,
+            "modifiedAt": now,
             "tags": dict(self._get_param("tags") or {}),
         }
         for param in ("serviceAccountRoleArn", "configurationValues"):
@@ -1576,8 +1757,8 @@ def patch_eks() -> None:
         pia = self._get_param("podIdentityAssociations")
         if pia:
             addon["podIdentityAssociations"] = [
-                _arn(self, f"podidentityassociation/{cluster.name}/a-{uuid.uuid4().hex[:17]}")
-                for _ in pia]
+                _arn(self, f"podidentityassociation/{cluster.name}/a-{uuid.uuid4().hex[:17]}") for _ in pia
+            ]
         cluster.tmsc_addons[name] = addon
         return ActionResult({"addon": addon})
 
@@ -1613,15 +1794,29 @@ def patch_eks() -> None:
         name = self._get_param("addonName")
         k8s = self._get_param("kubernetesVersion")
         names = [name] if name else []
-        return ActionResult({"addons": [{
-            "addonName": n, "type": "networking", "owner": "aws", "publisher": "eks",
-            "addonVersions": [{
-                "addonVersion": EKS_ADDON_DEFAULT_VERSION, "architecture": ["amd64", "arm64"],
-                "compatibilities": [{"clusterVersion": k8s or "1.31", "platformVersions": ["*"],
-                                     "defaultVersion": True}],
-                "requiresConfiguration": False,
-            }],
-        } for n in names]})
+        return ActionResult(
+            {
+                "addons": [
+                    {
+                        "addonName": n,
+                        "type": "networking",
+                        "owner": "aws",
+                        "publisher": "eks",
+                        "addonVersions": [
+                            {
+                                "addonVersion": EKS_ADDON_DEFAULT_VERSION,
+                                "architecture": ["amd64", "arm64"],
+                                "compatibilities": [
+                                    {"clusterVersion": k8s or "1.31", "platformVersions": ["*"], "defaultVersion": True}
+                                ],
+                                "requiresConfiguration": False,
+                            }
+                        ],
+                    }
+                    for n in names
+                ]
+            }
+        )
 
     # -- tagging on every EKS ARN -----------------------------------------
     def _tag_target(backend: Any, arn: str) -> dict[str, str] | None:
@@ -1666,12 +1861,28 @@ def patch_eks() -> None:
     eks_models.EKSBackend.list_tags_for_resource = list_tags_for_resource  # type: ignore[method-assign]
 
     _wrap(EKSResponse, "update_nodegroup_config", update_nodegroup_config_factory)
-    for fn in (update_cluster_config, update_cluster_version, update_nodegroup_version,
-               describe_update, list_updates, create_access_entry, describe_access_entry,
-               list_access_entries, update_access_entry, delete_access_entry,
-               associate_access_policy, list_associated_access_policies,
-               disassociate_access_policy, list_access_policies, create_addon, describe_addon,
-               list_addons, update_addon, delete_addon, describe_addon_versions):
+    for fn in (
+        update_cluster_config,
+        update_cluster_version,
+        update_nodegroup_version,
+        describe_update,
+        list_updates,
+        create_access_entry,
+        describe_access_entry,
+        list_access_entries,
+        update_access_entry,
+        delete_access_entry,
+        associate_access_policy,
+        list_associated_access_policies,
+        disassociate_access_policy,
+        list_access_policies,
+        create_addon,
+        describe_addon,
+        list_addons,
+        update_addon,
+        delete_addon,
+        describe_addon_versions,
+    ):
         setattr(EKSResponse, fn.__name__, fn)
 
 
@@ -1696,13 +1907,15 @@ def apply_patches() -> None:
         raise RuntimeError(
             f"tests/emulator/patches.py is written against moto=={MOTO_VERSION} internals, "
             f"but moto {moto.__version__} is installed; pin moto[server]=={MOTO_VERSION} "
-            "(pyproject.toml [test] extra) or port the patches.")
+            "(pyproject.toml [test] extra) or port the patches."
+        )
     with _lock:
         if _applied:
             return
         for patch in PATCHES:
             patch()
         from .patches_rds_dr import apply_rds_backup_replication_patch
+
         apply_rds_backup_replication_patch()
         _applied = True
 
@@ -1752,6 +1965,7 @@ def patch_ec2_modify_all_protocols_rule() -> None:
                 existing = group.get_rule(rule_id) if group else None
                 if existing is not None:
                     existing.from_port = existing.to_port = None
+
         return modify_security_group_rules
 
     _wrap(sg.SecurityGroupBackend, "modify_security_group_rules", modify_factory)
@@ -1785,6 +1999,7 @@ def patch_rds_default_ca() -> None:
             orig(self, backend, *args, **kwargs)
             if not kwargs.get("ca_certificate_identifier") and self.ca_certificate_identifier == "rds-ca-default":
                 self.ca_certificate_identifier = RDS_DEFAULT_CA
+
         return __init__
 
     _wrap(rds_models.DBInstance, "__init__", init_factory)

@@ -22,7 +22,7 @@ _ACTIVE = ("pending", "replicating")
 
 
 def _now() -> _dt.datetime:
-    return _dt.datetime.now(_dt.timezone.utc)
+    return _dt.datetime.now(_dt.UTC)
 
 
 def _backup_arn_suffix() -> str:
@@ -108,8 +108,8 @@ def _patch() -> None:
     from moto.core.responses import ActionResult
     from moto.rds import models as rds_models
     from moto.rds.exceptions import DBInstanceNotFoundError, RDSClientError
-    from moto.rds.responses import RDSResponse
     from moto.rds.models import rds_backends
+    from moto.rds.responses import RDSResponse
 
     def err(code: str, message: str) -> RDSClientError:
         return RDSClientError(code, message)
@@ -117,8 +117,7 @@ def _patch() -> None:
     def parse_instance_arn(value: str) -> tuple[str, str, str]:
         parts = (value or "").split(":", 6)
         if len(parts) != 7 or parts[0] != "arn" or parts[2] != "rds" or parts[5] != "db":
-            raise err("InvalidParameterValue",
-                      f"Invalid SourceDBInstanceArn: {value!r} is not a DB instance ARN.")
+            raise err("InvalidParameterValue", f"Invalid SourceDBInstanceArn: {value!r} is not a DB instance ARN.")
         return parts[3], parts[4], parts[6]  # region, account, identifier
 
     def resolve_kms_key(account: str, region: str, key_id: str) -> str:
@@ -130,9 +129,11 @@ def _patch() -> None:
         except Exception:
             key = None
         if key is None or getattr(key, "key_state", "Enabled") not in ("Enabled",):
-            raise err("KMSKeyNotAccessibleFault",
-                      f"The specified KMS key [{key_id}] does not exist, is not enabled or you do "
-                      f"not have permissions to access it in region {region}.")
+            raise err(
+                "KMSKeyNotAccessibleFault",
+                f"The specified KMS key [{key_id}] does not exist, is not enabled or you do "
+                f"not have permissions to access it in region {region}.",
+            )
         return key.arn
 
     def source_replications(db: Any) -> list[dict[str, Any]]:
@@ -147,8 +148,9 @@ def _patch() -> None:
         if src is not None and src.arn == rec["DBInstanceArn"]:
             reps = source_replications(src)
             reps[:] = [r for r in reps if r["DBInstanceAutomatedBackupsArn"] != rec["DBInstanceAutomatedBackupsArn"]]
-            src._tmsc_replica_regions = [r for r in getattr(src, "_tmsc_replica_regions", [])
-                                         if r != rec["_dest_region"]]
+            src._tmsc_replica_regions = [
+                r for r in getattr(src, "_tmsc_replica_regions", []) if r != rec["_dest_region"]
+            ]
 
     def touch(rec: dict[str, Any]) -> None:
         """pending -> replicating once seen after the call that started it;
@@ -167,37 +169,37 @@ def _patch() -> None:
         if src_account != account:
             raise DBInstanceNotFoundError(source_arn)
         if src_region == dest_region:
-            raise err("InvalidParameterValue",
-                      "The source DB instance must be in a different Region than the "
-                      "replicated automated backups.")
+            raise err(
+                "InvalidParameterValue",
+                "The source DB instance must be in a different Region than the replicated automated backups.",
+            )
         src = rds_backends[account][src_region].databases.get(src_id)
         if src is None:
             raise DBInstanceNotFoundError(src_id)
         if not int(getattr(src, "backup_retention_period", 0) or 0):
-            raise err("InvalidDBInstanceState",
-                      f"Automated backups are not enabled for DB instance {src_id}.")
+            raise err("InvalidDBInstanceState", f"Automated backups are not enabled for DB instance {src_id}.")
         retention = self.params.get("BackupRetentionPeriod")
         retention = 7 if retention in (None, "") else int(retention)
         if not 1 <= retention <= 35:
-            raise err("InvalidParameterValue",
-                      "BackupRetentionPeriod must be between 1 and 35.")
+            raise err("InvalidParameterValue", "BackupRetentionPeriod must be between 1 and 35.")
         encrypted = bool(getattr(src, "storage_encrypted", False))
         kms_key_id = self.params.get("KmsKeyId")
         if kms_key_id:
             kms_key_id = resolve_kms_key(account, dest_region, kms_key_id)
         elif encrypted:
-            raise err("InvalidParameterCombination",
-                      "KmsKeyId is required to replicate the automated backups of an "
-                      "encrypted DB instance.")
+            raise err(
+                "InvalidParameterCombination",
+                "KmsKeyId is required to replicate the automated backups of an encrypted DB instance.",
+            )
         records = _records(self.backend)
         for rec in records.values():
             if rec["DBInstanceArn"] == src.arn and rec["Status"] in _ACTIVE:
-                raise err("InvalidDBInstanceState",
-                          f"DB instance {src_id} is already replicating automated backups "
-                          f"to region {dest_region}.")
+                raise err(
+                    "InvalidDBInstanceState",
+                    f"DB instance {src_id} is already replicating automated backups to region {dest_region}.",
+                )
         partition = src.arn.split(":")[1]
-        backup_arn = (f"arn:{partition}:rds:{dest_region}:{account}:auto-backup:"
-                      f"{_backup_arn_suffix()}")
+        backup_arn = f"arn:{partition}:rds:{dest_region}:{account}:auto-backup:{_backup_arn_suffix()}"
         started = _now()
         subnet_group = getattr(src, "db_subnet_group", None)
         rec: dict[str, Any] = {
@@ -222,8 +224,7 @@ def _patch() -> None:
             "Encrypted": encrypted,
             "StorageType": getattr(src, "storage_type", None),
             "KmsKeyId": kms_key_id or None,
-            "IAMDatabaseAuthenticationEnabled": bool(
-                getattr(src, "enable_iam_database_authentication", False)),
+            "IAMDatabaseAuthenticationEnabled": bool(getattr(src, "enable_iam_database_authentication", False)),
             "BackupRetentionPeriod": retention,
             "PreferredBackupWindow": getattr(src, "preferred_backup_window", None),
             "DBInstanceAutomatedBackupsArn": backup_arn,
@@ -242,14 +243,11 @@ def _patch() -> None:
         source_arn = self.params.get("SourceDBInstanceArn")
         src_region, src_account, src_id = parse_instance_arn(source_arn)
         records = _records(self.backend)
-        active = [r for r in records.values()
-                  if r["DBInstanceArn"] == source_arn and r["Status"] in _ACTIVE]
+        active = [r for r in records.values() if r["DBInstanceArn"] == source_arn and r["Status"] in _ACTIVE]
         if not active:
-            if src_account != self.current_account or \
-                    src_id not in rds_backends[src_account][src_region].databases:
+            if src_account != self.current_account or src_id not in rds_backends[src_account][src_region].databases:
                 raise DBInstanceNotFoundError(src_id)
-            raise err("InvalidDBInstanceState",
-                      f"DB instance {src_id} is not replicating to the current region.")
+            raise err("InvalidDBInstanceState", f"DB instance {src_id} is not replicating to the current region.")
         rec = active[0]
         rec["Status"] = "retained"
         drop_from_source(rec)
@@ -259,17 +257,20 @@ def _patch() -> None:
         arn = self.params.get("DBInstanceAutomatedBackupsArn")
         resource_id = self.params.get("DbiResourceId")
         records = _records(self.backend)
-        found = [r for r in records.values()
-                 if (arn and r["DBInstanceAutomatedBackupsArn"] == arn)
-                 or (resource_id and r["DbiResourceId"] == resource_id)]
+        found = [
+            r
+            for r in records.values()
+            if (arn and r["DBInstanceAutomatedBackupsArn"] == arn)
+            or (resource_id and r["DbiResourceId"] == resource_id)
+        ]
         if not found:
-            raise err("DBInstanceAutomatedBackupNotFound",
-                      f"Automated backup {arn or resource_id} not found.")
+            raise err("DBInstanceAutomatedBackupNotFound", f"Automated backup {arn or resource_id} not found.")
         rec = found[0]
         if rec["Status"] in _ACTIVE:
-            raise err("InvalidDBInstanceAutomatedBackupState",
-                      "The automated backup cannot be deleted while it is replicating; stop "
-                      "the replication first.")
+            raise err(
+                "InvalidDBInstanceAutomatedBackupState",
+                "The automated backup cannot be deleted while it is replicating; stop the replication first.",
+            )
         del records[rec["DBInstanceAutomatedBackupsArn"]]
         return ActionResult({"DBInstanceAutomatedBackup": {**_view(rec), "Status": "deleting"}})
 
@@ -289,33 +290,37 @@ def _patch() -> None:
             if instance_id and rec["DBInstanceIdentifier"] != instance_id:
                 continue
             touch(rec)
-            checks = {"db-instance-id": (rec["DBInstanceIdentifier"], rec["DBInstanceArn"]),
-                      "dbi-resource-id": (rec["DbiResourceId"],),
-                      "region": (rec["Region"],), "status": (rec["Status"],)}
-            if any(name in checks and not set(vals) & set(checks[name])
-                   for name, vals in filters.items()):
+            checks = {
+                "db-instance-id": (rec["DBInstanceIdentifier"], rec["DBInstanceArn"]),
+                "dbi-resource-id": (rec["DbiResourceId"],),
+                "region": (rec["Region"],),
+                "status": (rec["Status"],),
+            }
+            if any(name in checks and not set(vals) & set(checks[name]) for name, vals in filters.items()):
                 continue
             replicated.append(_view(rec))
         if arn or resource_id:
             # A specific backup: only replicated ones carry an ARN here (moto's
             # own local backups have none); AWS fails when none matches.
             if not replicated:
-                raise err("DBInstanceAutomatedBackupNotFound",
-                          f"No automated backup found for {arn or resource_id}.")
+                raise err("DBInstanceAutomatedBackupNotFound", f"No automated backup found for {arn or resource_id}.")
             return ActionResult({"DBInstanceAutomatedBackups": replicated})
         local = original_describe(self)
-        local_list = [_local_backup_view(self.backend, b)
-                      for b in local.result.get("DBInstanceAutomatedBackups") or []]
+        local_list = [_local_backup_view(self.backend, b) for b in local.result.get("DBInstanceAutomatedBackups") or []]
         return ActionResult({"DBInstanceAutomatedBackups": local_list + replicated})
 
     RDSResponse.start_db_instance_automated_backups_replication = (  # type: ignore[attr-defined]
-        start_db_instance_automated_backups_replication)
+        start_db_instance_automated_backups_replication
+    )
     RDSResponse.stop_db_instance_automated_backups_replication = (  # type: ignore[attr-defined]
-        stop_db_instance_automated_backups_replication)
+        stop_db_instance_automated_backups_replication
+    )
     RDSResponse.delete_db_instance_automated_backup = (  # type: ignore[attr-defined]
-        delete_db_instance_automated_backup)
+        delete_db_instance_automated_backup
+    )
     RDSResponse.describe_db_instance_automated_backups = (  # type: ignore[method-assign]
-        describe_db_instance_automated_backups)
+        describe_db_instance_automated_backups
+    )
 
     # Deleting a source instance leaves its replicated backups retained.
     backend_cls = rds_models.RDSBackend
@@ -353,8 +358,8 @@ def _utc(value: Any) -> _dt.datetime:
     if isinstance(value, str):
         value = _dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     if value.tzinfo is None:
-        return value.replace(tzinfo=_dt.timezone.utc)
-    return value.astimezone(_dt.timezone.utc)
+        return value.replace(tzinfo=_dt.UTC)
+    return value.astimezone(_dt.UTC)
 
 
 def restorable_window(db: Any) -> tuple[_dt.datetime, _dt.datetime] | None:
@@ -378,25 +383,27 @@ def _local_backup_view(backend: Any, backup: Any) -> dict[str, Any]:
     if db is None:
         return view
     window = restorable_window(db)
-    view.update({
-        "DBInstanceArn": db.arn,
-        "DbiResourceId": db.dbi_resource_id,
-        "Region": db.region,
-        "RestoreWindow": {"EarliestTime": window[0], "LatestTime": window[1]} if window else None,
-        "AllocatedStorage": getattr(db, "allocated_storage", None),
-        "Port": getattr(db, "port", None),
-        "InstanceCreateTime": _utc(db.instance_create_time),
-        "MasterUsername": getattr(db, "master_username", None),
-        "Engine": db.engine,
-        "EngineVersion": getattr(db, "engine_version", None),
-        "Encrypted": bool(getattr(db, "storage_encrypted", False)),
-        "KmsKeyId": getattr(db, "kms_key_id", None),
-        "StorageType": getattr(db, "storage_type", None),
-        "IAMDatabaseAuthenticationEnabled": bool(getattr(db, "enable_iam_database_authentication", False)),
-        "BackupRetentionPeriod": getattr(db, "backup_retention_period", None),
-        "PreferredBackupWindow": getattr(db, "preferred_backup_window", None),
-        "BackupTarget": "region",
-    })
+    view.update(
+        {
+            "DBInstanceArn": db.arn,
+            "DbiResourceId": db.dbi_resource_id,
+            "Region": db.region,
+            "RestoreWindow": {"EarliestTime": window[0], "LatestTime": window[1]} if window else None,
+            "AllocatedStorage": getattr(db, "allocated_storage", None),
+            "Port": getattr(db, "port", None),
+            "InstanceCreateTime": _utc(db.instance_create_time),
+            "MasterUsername": getattr(db, "master_username", None),
+            "Engine": db.engine,
+            "EngineVersion": getattr(db, "engine_version", None),
+            "Encrypted": bool(getattr(db, "storage_encrypted", False)),
+            "KmsKeyId": getattr(db, "kms_key_id", None),
+            "StorageType": getattr(db, "storage_type", None),
+            "IAMDatabaseAuthenticationEnabled": bool(getattr(db, "enable_iam_database_authentication", False)),
+            "BackupRetentionPeriod": getattr(db, "backup_retention_period", None),
+            "PreferredBackupWindow": getattr(db, "preferred_backup_window", None),
+            "BackupTarget": "region",
+        }
+    )
     return {k: v for k, v in view.items() if v is not None}
 
 
@@ -465,8 +472,12 @@ def _patch_point_in_time_restore() -> None:
     """
     from moto.ec2.models import ec2_backends
     from moto.rds import models as rds_models
-    from moto.rds.exceptions import (DBInstanceAlreadyExists, InvalidParameterCombination,
-                                     InvalidParameterValue, RDSClientError)
+    from moto.rds.exceptions import (
+        DBInstanceAlreadyExists,
+        InvalidParameterCombination,
+        InvalidParameterValue,
+        RDSClientError,
+    )
     from moto.rds.responses import RDSResponse
 
     instance_cls = rds_models.DBInstance
@@ -488,28 +499,29 @@ def _patch_point_in_time_restore() -> None:
         value = overrides.get(key)
         return None if value in (None, "", [], {}) else value
 
-    def restore_db_instance_to_point_in_time(self: Any, source_db_identifier: str,
-                                             target_db_identifier: str,
-                                             overrides: Any) -> Any:
+    def restore_db_instance_to_point_in_time(
+        self: Any, source_db_identifier: str, target_db_identifier: str, overrides: Any
+    ) -> Any:
         if not source_db_identifier:
             return original_restore(self, source_db_identifier, target_db_identifier, overrides)
         source = self.describe_db_instances(db_instance_identifier=source_db_identifier)[0]
         restore_time = given(overrides, "restore_time")
         use_latest = bool(overrides.get("use_latest_restorable_time"))
         if restore_time is not None and use_latest:
-            raise InvalidParameterCombination(
-                "Cannot specify both RestoreTime and UseLatestRestorableTime.")
+            raise InvalidParameterCombination("Cannot specify both RestoreTime and UseLatestRestorableTime.")
         window = restorable_window(source)
         if window is None:
             raise RDSClientError(
                 "PointInTimeRestoreNotEnabled",
                 f"Point-in-time restore is not enabled for DB instance {source_db_identifier}: "
-                "its backup retention period is 0.")
+                "its backup retention period is 0.",
+            )
         at = window[1] if restore_time is None else _utc(restore_time)
         if not window[0] <= at <= window[1]:
             raise InvalidParameterValue(
                 f"The restore time {at.isoformat()} is outside the restorable window of DB "
-                f"instance {source_db_identifier}: {window[0].isoformat()} to {window[1].isoformat()}.")
+                f"instance {source_db_identifier}: {window[0].isoformat()} to {window[1].isoformat()}."
+            )
         if (target_db_identifier or "").lower() in self.databases:
             raise DBInstanceAlreadyExists()
 
@@ -526,15 +538,15 @@ def _patch_point_in_time_restore() -> None:
             new.vpc_security_group_ids = [ec2.get_default_security_group(vpc_id).id]
         if given(overrides, "db_parameter_group_name") is None:
             new.db_parameter_group_name = None
-        for attribute, parameter in (("multi_az", "multi_az"),
-                                     ("enable_iam_database_authentication",
-                                      "enable_iam_database_authentication"),
-                                     ("deletion_protection", "deletion_protection"),
-                                     ("publicly_accessible", "publicly_accessible"),
-                                     ("copy_tags_to_snapshot", "copy_tags_to_snapshot")):
+        for attribute, parameter in (
+            ("multi_az", "multi_az"),
+            ("enable_iam_database_authentication", "enable_iam_database_authentication"),
+            ("deletion_protection", "deletion_protection"),
+            ("publicly_accessible", "publicly_accessible"),
+            ("copy_tags_to_snapshot", "copy_tags_to_snapshot"),
+        ):
             setattr(new, attribute, bool(overrides.get(parameter)))
-        new.enabled_cloudwatch_logs_exports = list(
-            given(overrides, "enable_cloudwatch_logs_exports") or [])
+        new.enabled_cloudwatch_logs_exports = list(given(overrides, "enable_cloudwatch_logs_exports") or [])
         new.monitoring_interval = 0
         new.monitoring_role_arn = None
         # moto stored the request's SourceDBInstanceIdentifier as a read-replica source.
@@ -554,13 +566,15 @@ def _patch_point_in_time_restore() -> None:
             "window": window,
         }
         new.add_event(RESTORE_EVENT)
-        self.events[-1].message = (
-            f"Restored from DB instance {source.db_instance_identifier} to {new.db_instance_identifier}.")
+        self.events[
+            -1
+        ].message = f"Restored from DB instance {source.db_instance_identifier} to {new.db_instance_identifier}."
         return new
 
     restore_db_instance_to_point_in_time.__wrapped__ = original_restore  # type: ignore[attr-defined]
     backend_cls.restore_db_instance_to_point_in_time = (  # type: ignore[method-assign]
-        restore_db_instance_to_point_in_time)
+        restore_db_instance_to_point_in_time
+    )
 
     original_describe_instances = RDSResponse.describe_db_instances
 

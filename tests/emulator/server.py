@@ -68,8 +68,9 @@ _REQUEST_LOCK = threading.Lock()
 _TLS_HANDSHAKE_TIMEOUT = 30.0
 
 
-def write_tls_files(directory: str | os.PathLike[str],
-                    hosts: tuple[str, ...] = ("127.0.0.1", "localhost")) -> tuple[Path, Path, Path]:
+def write_tls_files(
+    directory: str | os.PathLike[str], hosts: tuple[str, ...] = ("127.0.0.1", "localhost")
+) -> tuple[Path, Path, Path]:
     """Issue a throwaway CA and a server certificate for ``hosts`` signed by it.
 
     Returns (ca_cert, server_cert, server_key) paths in ``directory``. The CA
@@ -84,7 +85,7 @@ def write_tls_files(directory: str | os.PathLike[str],
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
     directory = Path(directory)
-    now = _dt.datetime.now(_dt.timezone.utc)
+    now = _dt.datetime.now(_dt.UTC)
     not_before, not_after = now - _dt.timedelta(hours=1), now + _dt.timedelta(days=30)
 
     ca_key = ec.generate_private_key(ec.SECP256R1())
@@ -92,15 +93,27 @@ def write_tls_files(directory: str | os.PathLike[str],
     ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())
     ca_cert = (
         x509.CertificateBuilder()
-        .subject_name(ca_name).issuer_name(ca_name)
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
         .public_key(ca_key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before).not_valid_after(not_after)
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(x509.KeyUsage(
-            digital_signature=False, content_commitment=False, key_encipherment=False,
-            data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
-            encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
         .add_extension(ca_ski, critical=False)
         .sign(ca_key, hashes.SHA256())
     )
@@ -118,29 +131,40 @@ def write_tls_files(directory: str | os.PathLike[str],
         .issuer_name(ca_name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before).not_valid_after(not_after)
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(
-            digital_signature=True, content_commitment=False, key_encipherment=False,
-            data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
-            encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski),
-                       critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
 
-    ca_path, cert_path, key_path = (directory / "ca.pem", directory / "server.pem",
-                                    directory / "server-key.pem")
+    ca_path, cert_path, key_path = (directory / "ca.pem", directory / "server.pem", directory / "server-key.pem")
     ca_path.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as fh:
-        fh.write(key.private_bytes(serialization.Encoding.PEM,
-                                   serialization.PrivateFormat.PKCS8,
-                                   serialization.NoEncryption()))
+        fh.write(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
     return ca_path, cert_path, key_path
 
 
@@ -172,7 +196,8 @@ class RetryReplay:
         self.capacity = capacity
         self.replayed: list[str] = []
         self._answers: collections.OrderedDict[str, tuple[str, list[tuple[str, str]], bytes]] = (
-            collections.OrderedDict())
+            collections.OrderedDict()
+        )
         self._lock = threading.Lock()
 
     @staticmethod
@@ -182,7 +207,7 @@ class RetryReplay:
 
     @staticmethod
     def _describe(environ: dict[str, Any]) -> str:
-        """"POST / CreateUserGroup": the operation, for the log (the request
+        """ "POST / CreateUserGroup": the operation, for the log (the request
         is answered from the record, so its body is free to read)."""
         operation = environ.get("HTTP_X_AMZ_TARGET", "")
         if not operation and "form-urlencoded" in environ.get("CONTENT_TYPE", ""):
@@ -204,15 +229,16 @@ class RetryReplay:
                     label = self._describe(environ)
                     self.replayed.append(label)
                     REPLAYED.append(label)
-                    _log.warning("replayed the answer to a retried write (%s): its first "
-                                 "attempt succeeded but the client never read the response",
-                                 label)
+                    _log.warning(
+                        "replayed the answer to a retried write (%s): its first "
+                        "attempt succeeded but the client never read the response",
+                        label,
+                    )
                     start_response(status, headers)
                     return [body]
             seen: dict[str, Any] = {}
 
-            def recording_start_response(status: str, headers: list[tuple[str, str]],
-                                         exc_info: Any = None) -> Any:
+            def recording_start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
                 seen["status"], seen["headers"] = status, list(headers)
                 return start_response(status, headers, exc_info)
 
@@ -256,8 +282,7 @@ class _MotoServer:
       bind error raises there instead of leaving a thread that never serves.
     """
 
-    def __init__(self, host: str, port: int, *, serialize: bool = True,
-                 ssl_context: ssl.SSLContext | None = None):
+    def __init__(self, host: str, port: int, *, serialize: bool = True, ssl_context: ssl.SSLContext | None = None):
         self.host = host
         self.requested_port = port
         self.serialize = serialize
@@ -307,8 +332,7 @@ class _MotoServer:
         server = Server(self.host, self.requested_port, wsgi_app, handler=MotoRequestHandler)
         server.ssl_context = tls  # werkzeug: wsgi.url_scheme = "https" when set
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name=f"moto-{self.port}",
-                                        daemon=True)
+        self._thread = threading.Thread(target=server.serve_forever, name=f"moto-{self.port}", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
@@ -334,8 +358,14 @@ class Emulator:
 
     host = "127.0.0.1"
 
-    def __init__(self, port: int | None = None, region: str = DEFAULT_REGION,
-                 verbose: bool = False, serialize_requests: bool = True, tls: bool = True):
+    def __init__(
+        self,
+        port: int | None = None,
+        region: str = DEFAULT_REGION,
+        verbose: bool = False,
+        serialize_requests: bool = True,
+        tls: bool = True,
+    ):
         self.port = port or 0
         self.region = region
         self.verbose = verbose
@@ -368,8 +398,7 @@ class Emulator:
         for key_, value in SERVER_ENV.items():
             self._saved_env[key_] = os.environ.get(key_)
             os.environ[key_] = value
-        server = _MotoServer(self.host, self.port, serialize=self.serialize_requests,
-                             ssl_context=ssl_context)
+        server = _MotoServer(self.host, self.port, serialize=self.serialize_requests, ssl_context=ssl_context)
         try:
             server.start()
             self._server = server
@@ -480,23 +509,25 @@ class Emulator:
                 aws_access_key_id="testing",
                 aws_secret_access_key="testing",
                 verify=self.ca_bundle if self.tls else None,
-                config=Config(retries={"max_attempts": 2, "mode": "standard"},
-                              s3={"addressing_style": "path"}),
+                config=Config(retries={"max_attempts": 2, "mode": "standard"}, s3={"addressing_style": "path"}),
             )
 
 
 @contextlib.contextmanager
-def start_emulator(port: int | None = None, region: str = DEFAULT_REGION,
-                   verbose: bool = False, serialize_requests: bool = True,
-                   tls: bool = True) -> Iterator[Emulator]:
+def start_emulator(
+    port: int | None = None,
+    region: str = DEFAULT_REGION,
+    verbose: bool = False,
+    serialize_requests: bool = True,
+    tls: bool = True,
+) -> Iterator[Emulator]:
     """Apply the moto patches, start a server on 127.0.0.1 (free port unless
     given), yield the Emulator, stop it on exit. verbose=True logs every
     request (werkzeug) to stderr; serialize_requests=False lets moto handle
     requests concurrently (see _MotoServer); tls=False serves plain HTTP
     (object requests to a bucket with a TLS-only policy are then refused, as
     on AWS)."""
-    emu = Emulator(port=port, region=region, verbose=verbose,
-                   serialize_requests=serialize_requests, tls=tls)
+    emu = Emulator(port=port, region=region, verbose=verbose, serialize_requests=serialize_requests, tls=tls)
     emu.start()
     try:
         yield emu
@@ -509,8 +540,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0, help="port (default: a free one)")
     parser.add_argument("--region", default=DEFAULT_REGION)
     parser.add_argument("--quiet", action="store_true", help="do not log each request")
-    parser.add_argument("--plain-http", action="store_true",
-                        help="serve plain HTTP instead of HTTPS with a throwaway CA")
+    parser.add_argument(
+        "--plain-http", action="store_true", help="serve plain HTTP instead of HTTPS with a throwaway CA"
+    )
     args = parser.parse_args(argv)
 
     stop = threading.Event()
@@ -521,8 +553,9 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
 
-    with start_emulator(port=args.port or None, region=args.region,
-                        verbose=not args.quiet, tls=not args.plain_http) as emu:
+    with start_emulator(
+        port=args.port or None, region=args.region, verbose=not args.quiet, tls=not args.plain_http
+    ) as emu:
         print(emu.endpoint, flush=True)
         print("# export these to point terraform / the AWS CLI at it:", file=sys.stderr)
         for key, value in emu.env().items():

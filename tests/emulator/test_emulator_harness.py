@@ -65,10 +65,13 @@ def network_applied(emu: Any, ws: TerraformWorkspace, ctx: Ctx) -> None:
     out = ws.output()
     ctx.update(out)
     ec2 = emu.client("ec2")
-    groups = {g["GroupName"]: g["GroupId"] for g in ec2.describe_security_groups(
-        Filters=[{"Name": "vpc-id", "Values": [out["vpc_id"]]}])["SecurityGroups"]}
+    groups = {
+        g["GroupName"]: g["GroupId"]
+        for g in ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [out["vpc_id"]]}])["SecurityGroups"]
+    }
     rules = ec2.describe_security_group_rules(
-        Filters=[{"Name": "group-id", "Values": [groups["net-db"], groups["net-app"]]}])["SecurityGroupRules"]
+        Filters=[{"Name": "group-id", "Values": [groups["net-db"], groups["net-app"]]}]
+    )["SecurityGroupRules"]
     described = {(r["GroupId"], r.get("FromPort"), r["IsEgress"]): r.get("Description") for r in rules}
     assert described[(groups["net-db"], 5432, False)] == "postgres from the app tier"
     assert described[(groups["net-db"], 8080, False)] == "legacy rule resource"
@@ -141,8 +144,9 @@ def database_destroyed(emu: Any, ctx: Ctx) -> None:
     assert not ids & {"orders", "audit"}
     groups = rds.describe_db_parameter_groups()["DBParameterGroups"]
     assert "orders-pg16" not in {g["DBParameterGroupName"] for g in groups}
-    assert _gone(lambda: rds.describe_db_parameter_groups(DBParameterGroupName="orders-pg16"),
-                 "DBParameterGroupNotFound")
+    assert _gone(
+        lambda: rds.describe_db_parameter_groups(DBParameterGroupName="orders-pg16"), "DBParameterGroupNotFound"
+    )
     assert _gone(lambda: rds.describe_db_subnet_groups(DBSubnetGroupName="db-subnets"))
     snapshots = rds.describe_db_snapshots(SnapshotType="manual")["DBSnapshots"]
     assert "orders-final" not in {s["DBSnapshotIdentifier"] for s in snapshots}
@@ -168,17 +172,19 @@ def cache_applied(emu: Any, ws: TerraformWorkspace, ctx: Ctx) -> None:
     assert group["ReplicationGroups"] == ["sessions"]
     params = ec.describe_cache_parameters(CacheParameterGroupName="sessions-redis7", Source="user")
     assert {p["ParameterName"]: p["ParameterValue"] for p in params["Parameters"]} == {
-        "maxmemory-policy": "allkeys-lru"}
+        "maxmemory-policy": "allkeys-lru"
+    }
 
 
 def cache_destroyed(emu: Any, ctx: Ctx) -> None:
     ec = emu.client("elasticache")
-    assert _gone(lambda: ec.describe_replication_groups(ReplicationGroupId="sessions"),
-                 "ReplicationGroupNotFoundFault")
+    assert _gone(lambda: ec.describe_replication_groups(ReplicationGroupId="sessions"), "ReplicationGroupNotFoundFault")
     clusters = {c["CacheClusterId"] for c in ec.describe_cache_clusters()["CacheClusters"]}
     assert not {c for c in clusters if c.startswith("sessions-")}
-    assert _gone(lambda: ec.describe_cache_parameter_groups(CacheParameterGroupName="sessions-redis7"),
-                 "CacheParameterGroupNotFound")
+    assert _gone(
+        lambda: ec.describe_cache_parameter_groups(CacheParameterGroupName="sessions-redis7"),
+        "CacheParameterGroupNotFound",
+    )
     assert _gone(lambda: ec.describe_cache_subnet_groups(CacheSubnetGroupName="cache-subnets"))
     assert _gone(lambda: ec.describe_user_groups(UserGroupId="sessions"), "UserGroupNotFound")
     users = {u["UserId"] for u in ec.describe_users()["Users"]}
@@ -197,8 +203,9 @@ def cluster_applied(emu: Any, ws: TerraformWorkspace, ctx: Ctx) -> None:
     ctx["cluster_sg"] = cluster["resourcesVpcConfig"]["clusterSecurityGroupId"]
     ng = eks.describe_nodegroup(clusterName="tmsc", nodegroupName="default")["nodegroup"]
     assert ng["updateConfig"] == {"maxUnavailable": 1}
-    (version,) = emu.client("ec2").describe_launch_template_versions(
-        LaunchTemplateName="eks-nodes")["LaunchTemplateVersions"]
+    (version,) = emu.client("ec2").describe_launch_template_versions(LaunchTemplateName="eks-nodes")[
+        "LaunchTemplateVersions"
+    ]
     specs = version["LaunchTemplateData"]["TagSpecifications"]
     assert [s["ResourceType"] for s in specs] == ["instance"]
     assert "remoteAccess" not in ng
@@ -270,8 +277,10 @@ def test_apply_patches_is_idempotent_and_pinned(monkeypatch: pytest.MonkeyPatch)
     apply_patches()
     apply_patches()
     from moto.kms.responses import KmsResponse
+
     assert getattr(KmsResponse.enable_key_rotation, "__tmsc_patched__", False)
     from tests.emulator import patches
+
     monkeypatch.setattr(moto, "__version__", "0.0.0")
     with pytest.raises(RuntimeError, match=MOTO_VERSION):
         patches.apply_patches()
@@ -282,8 +291,10 @@ def test_workspace_override_never_touches_source(tmp_path: Path) -> None:
     secrets_doc = STACKS["secrets"]()["main.tf.json"]
     (src / "secrets.tf.json").write_text(json.dumps(secrets_doc))
     doc = json.loads((src / "providers.tf.json").read_text())
-    doc["provider"]["aws"] = [doc["provider"]["aws"],
-                              {"alias": "use1", "region": "us-east-1", "allowed_account_ids": ["1"]}]
+    doc["provider"]["aws"] = [
+        doc["provider"]["aws"],
+        {"alias": "use1", "region": "us-east-1", "allowed_account_ids": ["1"]},
+    ]
     doc["terraform"]["backend"] = {"s3": {"bucket": "b", "key": "k", "region": "eu-west-1"}}
     (src / "providers.tf.json").write_text(json.dumps(doc))
     before = {p.name: p.read_bytes() for p in src.iterdir()}
@@ -302,8 +313,7 @@ def test_workspace_override_never_touches_source(tmp_path: Path) -> None:
     assert providers["use1"]["allowed_account_ids"] is None
     resources = override["resource"]
     assert resources["aws_secretsmanager_secret"]["orders_db"] == {"recovery_window_in_days": 0}
-    assert resources["aws_db_instance"]["orders"] == {"deletion_protection": False,
-                                                       "skip_final_snapshot": True}
+    assert resources["aws_db_instance"]["orders"] == {"deletion_protection": False, "skip_final_snapshot": True}
     assert ws.env()["AWS_ENDPOINT_URL"] == "http://127.0.0.1:1"
 
 
@@ -314,9 +324,14 @@ def test_server_module_runs_until_sigterm() -> None:
     import urllib.request
 
     root = Path(__file__).resolve().parents[2]
-    proc = subprocess.Popen([sys.executable, "-m", "tests.emulator.server", "--quiet"], cwd=root,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONPATH": str(root)})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.emulator.server", "--quiet"],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
     try:
         endpoint = proc.stdout.readline().strip()  # type: ignore[union-attr]
         assert endpoint.startswith("https://127.0.0.1:")
@@ -325,16 +340,14 @@ def test_server_module_runs_until_sigterm() -> None:
             line = proc.stderr.readline()  # type: ignore[union-attr]
             assert line, "no AWS_CA_BUNDLE export printed"
             if line.startswith("export "):
-                name, _, value = line[len("export "):].strip().partition("=")
+                name, _, value = line[len("export ") :].strip().partition("=")
                 exports[name] = shlex.split(value)[0]
         assert exports["AWS_ENDPOINT_URL"] == endpoint
         context = ssl.create_default_context(cafile=exports["AWS_CA_BUNDLE"])
-        with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=10,
-                                    context=context) as resp:
+        with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=10, context=context) as resp:
             assert resp.status == 200
         with pytest.raises(urllib.error.URLError):  # not trusted without the emulator's CA
-            urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=10,
-                                   context=ssl.create_default_context())
+            urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=10, context=ssl.create_default_context())
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=20) == 0
         assert not Path(exports["AWS_CA_BUNDLE"]).exists(), "TLS files left behind"
@@ -364,13 +377,17 @@ def test_secure_transport_condition_evaluation() -> None:
 
     arn = "arn:aws:s3:::b"
 
-    def perm(policy: dict[str, Any], context: dict[str, Any] | None, action: str = "s3:PutObject",
-             resource: str = f"{arn}/k") -> R:
+    def perm(
+        policy: dict[str, Any], context: dict[str, Any] | None, action: str = "s3:PutObject", resource: str = f"{arn}/k"
+    ) -> R:
         return bucket_policy_permission(json.dumps(policy), action, resource, context)
 
     def one(effect: str, condition: dict[str, Any]) -> dict[str, Any]:
-        return {"Statement": [{"Effect": effect, "Principal": "*", "Action": "s3:*",
-                               "Resource": f"{arn}/*", "Condition": condition}]}
+        return {
+            "Statement": [
+                {"Effect": effect, "Principal": "*", "Action": "s3:*", "Resource": f"{arn}/*", "Condition": condition}
+            ]
+        }
 
     tls_only = tls_only_policy(arn)
     assert perm(tls_only, https) == R.NEUTRAL
@@ -394,8 +411,7 @@ def test_secure_transport_condition_evaluation() -> None:
     assert perm(one("Deny", {**vpce, "Bool": {"aws:SecureTransport": "false"}}), https) == R.NEUTRAL
     assert perm(one("Deny", {**vpce, "Bool": {"aws:SecureTransport": "false"}}), http) == R.DENIED
     # Statements without conditions: moto's evaluation, unchanged.
-    plain_deny = {"Statement": {"Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",
-                                "Resource": f"{arn}/*"}}
+    plain_deny = {"Statement": {"Effect": "Deny", "Principal": "*", "Action": "s3:GetObject", "Resource": f"{arn}/*"}}
     assert perm(plain_deny, https, "s3:GetObject") == R.DENIED
     assert perm(plain_deny, https, "s3:PutObject") == R.NEUTRAL
 
@@ -412,6 +428,7 @@ def test_tls_only_bucket_over_https_and_plain_http(server: Any) -> None:
     bucket = "fast-tls-only"
     s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
     from tests.emulator.stacks import tls_only_policy
+
     s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(tls_only_policy(f"arn:aws:s3:::{bucket}")))
 
     s3.put_object(Bucket=bucket, Key="docs/a.txt", Body=b"over TLS")
@@ -421,8 +438,10 @@ def test_tls_only_bucket_over_https_and_plain_http(server: Any) -> None:
     with start_emulator(tls=False) as plain:
         assert plain.endpoint.startswith("http://") and "AWS_CA_BUNDLE" not in plain.env()
         http_s3 = plain.client("s3")
-        for call in (lambda: http_s3.put_object(Bucket=bucket, Key="docs/b.txt", Body=b"x"),
-                     lambda: http_s3.get_object(Bucket=bucket, Key="docs/a.txt")):
+        for call in (
+            lambda: http_s3.put_object(Bucket=bucket, Key="docs/b.txt", Body=b"x"),
+            lambda: http_s3.get_object(Bucket=bucket, Key="docs/a.txt"),
+        ):
             with pytest.raises(Exception) as err:
                 call()
             assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403  # type: ignore[attr-defined]
@@ -447,8 +466,13 @@ def test_retried_write_is_answered_once(server: Any) -> None:
             request.headers[name] = value
 
     cache.meta.events.register("before-send.elasticache.*", set_retry_headers)
-    user = dict(UserId="fast-replay", UserName="fast-replay", Engine="redis",
-                AccessString="on ~* +@all", NoPasswordRequired=True)
+    user = dict(
+        UserId="fast-replay",
+        UserName="fast-replay",
+        Engine="redis",
+        AccessString="on ~* +@all",
+        NoPasswordRequired=True,
+    )
     replayed_before = len(server.replayed)
 
     headers.update({"amz-sdk-invocation-id": "inv-1", "amz-sdk-request": "attempt=1; max=3"})
@@ -476,23 +500,46 @@ def test_patched_answers_match_aws(server: Any) -> None:
     regression check of each patch in tests/emulator/patches.py."""
     ec2, kms, s3 = server.client("ec2"), server.client("kms"), server.client("s3")
     vpc = ec2.create_vpc(CidrBlock="10.99.0.0/16")["Vpc"]["VpcId"]
-    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.99.{i}.0/24",
-                                 AvailabilityZone=f"eu-west-1{az}")["Subnet"]["SubnetId"]
-               for i, az in ((1, "a"), (2, "b"))]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.99.{i}.0/24", AvailabilityZone=f"eu-west-1{az}")["Subnet"][
+            "SubnetId"
+        ]
+        for i, az in ((1, "a"), (2, "b"))
+    ]
 
     # EC2: description of a rule referencing a security group, and its update.
     a = ec2.create_security_group(GroupName="fast-a", Description="a", VpcId=vpc)["GroupId"]
     b = ec2.create_security_group(GroupName="fast-b", Description="b", VpcId=vpc)["GroupId"]
-    (rule,) = ec2.authorize_security_group_ingress(GroupId=b, IpPermissions=[{
-        "IpProtocol": "tcp", "FromPort": 1, "ToPort": 2,
-        "UserIdGroupPairs": [{"GroupId": a, "Description": "from a"}]}])["SecurityGroupRules"]
+    (rule,) = ec2.authorize_security_group_ingress(
+        GroupId=b,
+        IpPermissions=[
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 1,
+                "ToPort": 2,
+                "UserIdGroupPairs": [{"GroupId": a, "Description": "from a"}],
+            }
+        ],
+    )["SecurityGroupRules"]
     assert rule["Description"] == "from a"
-    ec2.modify_security_group_rules(GroupId=b, SecurityGroupRules=[{
-        "SecurityGroupRuleId": rule["SecurityGroupRuleId"], "SecurityGroupRule": {
-            "IpProtocol": "tcp", "FromPort": 1, "ToPort": 2, "ReferencedGroupId": a,
-            "Description": "from a, renamed"}}])
-    (rule,) = ec2.describe_security_group_rules(
-        SecurityGroupRuleIds=[rule["SecurityGroupRuleId"]])["SecurityGroupRules"]
+    ec2.modify_security_group_rules(
+        GroupId=b,
+        SecurityGroupRules=[
+            {
+                "SecurityGroupRuleId": rule["SecurityGroupRuleId"],
+                "SecurityGroupRule": {
+                    "IpProtocol": "tcp",
+                    "FromPort": 1,
+                    "ToPort": 2,
+                    "ReferencedGroupId": a,
+                    "Description": "from a, renamed",
+                },
+            }
+        ],
+    )
+    (rule,) = ec2.describe_security_group_rules(SecurityGroupRuleIds=[rule["SecurityGroupRuleId"]])[
+        "SecurityGroupRules"
+    ]
     assert rule["Description"] == "from a, renamed"
     perms = ec2.describe_security_groups(GroupIds=[b])["SecurityGroups"][0]["IpPermissions"]
     assert perms[0]["UserIdGroupPairs"][0]["Description"] == "from a, renamed"
@@ -512,55 +559,66 @@ def test_patched_answers_match_aws(server: Any) -> None:
     s3.put_object(Bucket="fast-versions", Key="k", Body=b"1")
     s3.delete_object(Bucket="fast-versions", Key="k")
     listing = s3.list_object_versions(Bucket="fast-versions")
-    objects = [{"Key": v["Key"], "VersionId": v["VersionId"]}
-               for v in listing["Versions"] + listing["DeleteMarkers"]]
+    objects = [{"Key": v["Key"], "VersionId": v["VersionId"]} for v in listing["Versions"] + listing["DeleteMarkers"]]
     assert not s3.delete_objects(Bucket="fast-versions", Delete={"Objects": objects}).get("Errors")
     s3.delete_bucket(Bucket="fast-versions")
 
     # RDS: user parameters, reset, unknown group.
     rds = server.client("rds")
-    rds.create_db_parameter_group(DBParameterGroupName="fast-pg", DBParameterGroupFamily="postgres16",
-                                  Description="d")
-    rds.modify_db_parameter_group(DBParameterGroupName="fast-pg", Parameters=[
-        {"ParameterName": n, "ParameterValue": "1", "ApplyMethod": "immediate"} for n in ("a", "b")])
-    rds.reset_db_parameter_group(DBParameterGroupName="fast-pg",
-                                 Parameters=[{"ParameterName": "a", "ApplyMethod": "immediate"}])
+    rds.create_db_parameter_group(DBParameterGroupName="fast-pg", DBParameterGroupFamily="postgres16", Description="d")
+    rds.modify_db_parameter_group(
+        DBParameterGroupName="fast-pg",
+        Parameters=[{"ParameterName": n, "ParameterValue": "1", "ApplyMethod": "immediate"} for n in ("a", "b")],
+    )
+    rds.reset_db_parameter_group(
+        DBParameterGroupName="fast-pg", Parameters=[{"ParameterName": "a", "ApplyMethod": "immediate"}]
+    )
     params = rds.describe_db_parameters(DBParameterGroupName="fast-pg", Source="user")["Parameters"]
     assert [(p["ParameterName"], p["Source"]) for p in params] == [("b", "user")]
-    assert _gone(lambda: rds.describe_db_parameter_groups(DBParameterGroupName="fast-none"),
-                 "DBParameterGroupNotFound")
+    assert _gone(lambda: rds.describe_db_parameter_groups(DBParameterGroupName="fast-none"), "DBParameterGroupNotFound")
 
     # ElastiCache: parameter group, members, in-use refusals, deletion.
     ec = server.client("elasticache")
-    ec.create_cache_subnet_group(CacheSubnetGroupName="fast-sn", CacheSubnetGroupDescription="d",
-                                 SubnetIds=subnets)
-    arn = ec.create_cache_parameter_group(CacheParameterGroupName="fast-pg", Description="d",
-                                          CacheParameterGroupFamily="redis7")["CacheParameterGroup"]["ARN"]
+    ec.create_cache_subnet_group(CacheSubnetGroupName="fast-sn", CacheSubnetGroupDescription="d", SubnetIds=subnets)
+    arn = ec.create_cache_parameter_group(
+        CacheParameterGroupName="fast-pg", Description="d", CacheParameterGroupFamily="redis7"
+    )["CacheParameterGroup"]["ARN"]
     ec.add_tags_to_resource(ResourceName=arn, Tags=[{"Key": "k", "Value": "v"}])
     assert ec.list_tags_for_resource(ResourceName=arn)["TagList"] == [{"Key": "k", "Value": "v"}]
-    ec.modify_cache_parameter_group(CacheParameterGroupName="fast-pg", ParameterNameValues=[
-        {"ParameterName": "timeout", "ParameterValue": "10"}])
+    ec.modify_cache_parameter_group(
+        CacheParameterGroupName="fast-pg", ParameterNameValues=[{"ParameterName": "timeout", "ParameterValue": "10"}]
+    )
     rg = ec.create_replication_group(
-        ReplicationGroupId="fast-rg", ReplicationGroupDescription="d", Engine="redis",
-        CacheNodeType="cache.t4g.small", NumCacheClusters=3, CacheParameterGroupName="fast-pg",
-        CacheSubnetGroupName="fast-sn")["ReplicationGroup"]
+        ReplicationGroupId="fast-rg",
+        ReplicationGroupDescription="d",
+        Engine="redis",
+        CacheNodeType="cache.t4g.small",
+        NumCacheClusters=3,
+        CacheParameterGroupName="fast-pg",
+        CacheSubnetGroupName="fast-sn",
+    )["ReplicationGroup"]
     assert rg["MemberClusters"] == ["fast-rg-001", "fast-rg-002", "fast-rg-003"]
     member = ec.describe_cache_clusters(CacheClusterId="fast-rg-003")["CacheClusters"][0]
     assert member["CacheParameterGroup"]["CacheParameterGroupName"] == "fast-pg"
-    assert _gone(lambda: ec.delete_cache_parameter_group(CacheParameterGroupName="fast-pg"),
-                 "InvalidCacheParameterGroupState")
-    assert _gone(lambda: ec.delete_cache_subnet_group(CacheSubnetGroupName="fast-sn"),
-                 "CacheSubnetGroupInUse")
+    assert _gone(
+        lambda: ec.delete_cache_parameter_group(CacheParameterGroupName="fast-pg"), "InvalidCacheParameterGroupState"
+    )
+    assert _gone(lambda: ec.delete_cache_subnet_group(CacheSubnetGroupName="fast-sn"), "CacheSubnetGroupInUse")
     ec.delete_replication_group(ReplicationGroupId="fast-rg")
-    assert _gone(lambda: ec.describe_replication_groups(ReplicationGroupId="fast-rg"),
-                 "ReplicationGroupNotFoundFault")
+    assert _gone(lambda: ec.describe_replication_groups(ReplicationGroupId="fast-rg"), "ReplicationGroupNotFoundFault")
     assert _gone(lambda: ec.describe_cache_clusters(CacheClusterId="fast-rg-001"), "CacheClusterNotFound")
     ec.delete_cache_parameter_group(CacheParameterGroupName="fast-pg")
     ec.delete_cache_subnet_group(CacheSubnetGroupName="fast-sn")
-    ec.create_user(UserId="fast-app", UserName="fast-app", Engine="redis", AccessString="on ~* +@all",
-                   AuthenticationMode={"Type": "iam"})
-    assert _gone(lambda: ec.create_user_group(UserGroupId="fast-ug", Engine="redis",
-                                              UserIds=["fast-app"]), "DefaultUserRequired")
+    ec.create_user(
+        UserId="fast-app",
+        UserName="fast-app",
+        Engine="redis",
+        AccessString="on ~* +@all",
+        AuthenticationMode={"Type": "iam"},
+    )
+    assert _gone(
+        lambda: ec.create_user_group(UserGroupId="fast-ug", Engine="redis", UserIds=["fast-app"]), "DefaultUserRequired"
+    )
     ec.create_user_group(UserGroupId="fast-ug", Engine="redis", UserIds=["default", "fast-app"])
     ec.delete_user_group(UserGroupId="fast-ug")
     assert _gone(lambda: ec.describe_user_groups(UserGroupId="fast-ug"), "UserGroupNotFound")
@@ -568,8 +626,12 @@ def test_patched_answers_match_aws(server: Any) -> None:
     # EKS: defaults, access entries, add-ons, updates, cluster security group.
     iam, eks = server.client("iam"), server.client("eks")
     role = iam.create_role(RoleName="fast-eks", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    cluster = eks.create_cluster(name="fast", roleArn=role, resourcesVpcConfig={"subnetIds": subnets},
-                                 accessConfig={"authenticationMode": "API_AND_CONFIG_MAP"})["cluster"]
+    cluster = eks.create_cluster(
+        name="fast",
+        roleArn=role,
+        resourcesVpcConfig={"subnetIds": subnets},
+        accessConfig={"authenticationMode": "API_AND_CONFIG_MAP"},
+    )["cluster"]
     assert cluster["upgradePolicy"] == {"supportType": "EXTENDED"}
     assert cluster["resourcesVpcConfig"]["vpcId"] == vpc
     creator = eks.list_access_entries(clusterName="fast")["accessEntries"]
@@ -581,14 +643,16 @@ def test_patched_answers_match_aws(server: Any) -> None:
     assert entry["username"] == "arn:aws:sts::123456789012:assumed-role/fast-eks/{{SessionName}}"
     addon = eks.create_addon(clusterName="fast", addonName="kube-proxy")["addon"]
     assert addon["status"] == "ACTIVE"
-    nodegroup = eks.create_nodegroup(clusterName="fast", nodegroupName="ng", subnets=subnets,
-                                     nodeRole=role)["nodegroup"]
+    nodegroup = eks.create_nodegroup(clusterName="fast", nodegroupName="ng", subnets=subnets, nodeRole=role)[
+        "nodegroup"
+    ]
     assert "remoteAccess" not in nodegroup and nodegroup["updateConfig"] == {"maxUnavailable": 1}
     eks.delete_addon(clusterName="fast", addonName="kube-proxy")
     eks.delete_nodegroup(clusterName="fast", nodegroupName="ng")
     eks.delete_cluster(name="fast")
-    assert _gone(lambda: ec2.describe_security_groups(
-        GroupIds=[cluster["resourcesVpcConfig"]["clusterSecurityGroupId"]]))
+    assert _gone(
+        lambda: ec2.describe_security_groups(GroupIds=[cluster["resourcesVpcConfig"]["clusterSecurityGroupId"]])
+    )
 
 
 # -----------------------------------------------------------------------------
@@ -669,16 +733,19 @@ def emulator(server: Any):
 
 
 @pytest.fixture(scope="module")
-def lifecycles(request: pytest.FixtureRequest, emulator: Any,
-               tmp_path_factory: pytest.TempPathFactory):
+def lifecycles(request: pytest.FixtureRequest, emulator: Any, tmp_path_factory: pytest.TempPathFactory):
     """Start the lifecycle of every family selected in this session, at once."""
-    selected = sorted({item.callspec.params["family"] for item in request.session.items
-                       if getattr(item, "originalname", None) == "test_family_lifecycle"
-                       and hasattr(item, "callspec")}) or sorted(FAMILIES)
+    selected = sorted(
+        {
+            item.callspec.params["family"]
+            for item in request.session.items
+            if getattr(item, "originalname", None) == "test_family_lifecycle" and hasattr(item, "callspec")
+        }
+    ) or sorted(FAMILIES)
     pool = ThreadPoolExecutor(max_workers=len(selected), thread_name_prefix="tf")
     futures: dict[str, Future[Outcome]] = {
-        name: pool.submit(run_lifecycle, name, emulator, tmp_path_factory.mktemp(name))
-        for name in selected}
+        name: pool.submit(run_lifecycle, name, emulator, tmp_path_factory.mktemp(name)) for name in selected
+    }
     yield futures
     pool.shutdown(wait=True, cancel_futures=True)
 
@@ -688,5 +755,3 @@ def test_family_lifecycle(lifecycles: dict[str, Future[Outcome]], family: str) -
     """apply → boto3 checks → plan -detailed-exitcode == 0 → destroy → nothing left."""
     outcome = lifecycles[family].result(timeout=LIFECYCLE_TIMEOUT)
     print(f"{family}: {outcome.timings}")
-
-

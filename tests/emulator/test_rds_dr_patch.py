@@ -30,23 +30,32 @@ def _stack() -> dict[str, Any]:
         "resource": {
             "aws_kms_key": {
                 "db": {"description": "db key", "deletion_window_in_days": 7},
-                "dr": {"provider": "aws.dr", "description": "dr backups key",
-                       "deletion_window_in_days": 7},
+                "dr": {"provider": "aws.dr", "description": "dr backups key", "deletion_window_in_days": 7},
             },
-            "aws_db_instance": {"orders": {
-                "identifier": "orders", "engine": "postgres", "engine_version": "16.3",
-                "instance_class": "db.t4g.micro", "allocated_storage": 20,
-                "storage_encrypted": True, "kms_key_id": "${aws_kms_key.db.arn}",
-                "username": "orders_admin", "password": "not-a-real-password-1",
-                "backup_retention_period": 7, "skip_final_snapshot": True,
-                "apply_immediately": True,
-            }},
-            "aws_db_instance_automated_backups_replication": {"orders": {
-                "provider": "aws.dr",
-                "source_db_instance_arn": "${aws_db_instance.orders.arn}",
-                "kms_key_id": "${aws_kms_key.dr.arn}",
-                "retention_period": 14,
-            }},
+            "aws_db_instance": {
+                "orders": {
+                    "identifier": "orders",
+                    "engine": "postgres",
+                    "engine_version": "16.3",
+                    "instance_class": "db.t4g.micro",
+                    "allocated_storage": 20,
+                    "storage_encrypted": True,
+                    "kms_key_id": "${aws_kms_key.db.arn}",
+                    "username": "orders_admin",
+                    "password": "not-a-real-password-1",
+                    "backup_retention_period": 7,
+                    "skip_final_snapshot": True,
+                    "apply_immediately": True,
+                }
+            },
+            "aws_db_instance_automated_backups_replication": {
+                "orders": {
+                    "provider": "aws.dr",
+                    "source_db_instance_arn": "${aws_db_instance.orders.arn}",
+                    "kms_key_id": "${aws_kms_key.dr.arn}",
+                    "retention_period": 14,
+                }
+            },
         },
         "output": {
             "replication_arn": {"value": "${aws_db_instance_automated_backups_replication.orders.id}"},
@@ -69,8 +78,9 @@ def test_rds_backup_replication_lifecycle(tmp_path: Path) -> None:
         out = ws.output()
 
         dr = emu.client("rds", DR_REGION)
-        backups = dr.describe_db_instance_automated_backups(
-            DBInstanceAutomatedBackupsArn=out["replication_arn"])["DBInstanceAutomatedBackups"]
+        backups = dr.describe_db_instance_automated_backups(DBInstanceAutomatedBackupsArn=out["replication_arn"])[
+            "DBInstanceAutomatedBackups"
+        ]
         assert len(backups) == 1
         backup = backups[0]
         assert backup["Status"] == "replicating"
@@ -81,18 +91,20 @@ def test_rds_backup_replication_lifecycle(tmp_path: Path) -> None:
         assert backup["BackupRetentionPeriod"] == 14
         assert backup["Encrypted"] is True
         assert backup["DBInstanceAutomatedBackupsArn"].startswith(
-            f"arn:aws:rds:{DR_REGION}:123456789012:auto-backup:ab-")
+            f"arn:aws:rds:{DR_REGION}:123456789012:auto-backup:ab-"
+        )
 
-        source = emu.client("rds", SOURCE_REGION).describe_db_instances(
-            DBInstanceIdentifier="orders")["DBInstances"][0]
+        source = emu.client("rds", SOURCE_REGION).describe_db_instances(DBInstanceIdentifier="orders")["DBInstances"][0]
         assert source["DBInstanceAutomatedBackupsReplications"] == [
-            {"DBInstanceAutomatedBackupsArn": out["replication_arn"]}]
+            {"DBInstanceAutomatedBackupsArn": out["replication_arn"]}
+        ]
 
         assert ws.plan() == 0, ws.plan_text()
 
         ws.destroy()
         assert ws.resource_addresses() == []
         # Stopping keeps the replicated backup, retained (as on AWS).
-        retained = dr.describe_db_instance_automated_backups(
-            Filters=[{"Name": "status", "Values": ["retained"]}])["DBInstanceAutomatedBackups"]
+        retained = dr.describe_db_instance_automated_backups(Filters=[{"Name": "status", "Values": ["retained"]}])[
+            "DBInstanceAutomatedBackups"
+        ]
         assert [b["DBInstanceAutomatedBackupsArn"] for b in retained] == [out["replication_arn"]]

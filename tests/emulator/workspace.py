@@ -77,8 +77,13 @@ S3_BACKEND_ENDPOINT_SERVICES = ("s3", "dynamodb", "sts", "iam")
 # Provider arguments that would pin a real account / credentials source; they
 # are nulled in the override when the stack sets them (moto's account is
 # 123456789012, its credentials are "testing").
-_ACCOUNT_PINNING_ARGS = ("allowed_account_ids", "forbidden_account_ids", "profile",
-                         "shared_config_files", "shared_credentials_files")
+_ACCOUNT_PINNING_ARGS = (
+    "allowed_account_ids",
+    "forbidden_account_ids",
+    "profile",
+    "shared_config_files",
+    "shared_credentials_files",
+)
 
 # (resource type, argument, value) applied with teardown=True.
 TEARDOWN_SETTINGS: tuple[tuple[str, str, Any], ...] = (
@@ -96,8 +101,13 @@ TEARDOWN_SETTINGS: tuple[tuple[str, str, Any], ...] = (
 # Variables / secrets that should never leak from the developer's shell into
 # a run against the emulator.
 _SCRUBBED_ENV = (
-    "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
-    "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_ROLE_ARN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
     "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
 )
 
@@ -141,10 +151,17 @@ class TerraformWorkspace:
                 declare one. ``backend_config`` holds the merged block.
     """
 
-    def __init__(self, source_dir: str | os.PathLike[str], emulator: Any,
-                 tmp_dir: str | os.PathLike[str], *, teardown: bool = False,
-                 timeout: float = 900.0, terraform: str = "terraform",
-                 keep_s3_backend: bool = False):
+    def __init__(
+        self,
+        source_dir: str | os.PathLike[str],
+        emulator: Any,
+        tmp_dir: str | os.PathLike[str],
+        *,
+        teardown: bool = False,
+        timeout: float = 900.0,
+        terraform: str = "terraform",
+        keep_s3_backend: bool = False,
+    ):
         self.source_dir = Path(source_dir).resolve()
         if not self.source_dir.is_dir():
             raise FileNotFoundError(f"no stack directory at {self.source_dir}")
@@ -170,15 +187,19 @@ class TerraformWorkspace:
             shutil.rmtree(self.dir)
 
         def ignore(_d: str, names: list[str]) -> list[str]:
-            return [n for n in names if n in (".terraform", ".logs")
-                    or n.startswith("terraform.tfstate") or n.endswith(".tfplan")]
+            return [
+                n
+                for n in names
+                if n in (".terraform", ".logs") or n.startswith("terraform.tfstate") or n.endswith(".tfplan")
+            ]
 
         shutil.copytree(self.source_dir, self.dir, ignore=ignore, symlinks=False)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         for name in (OVERRIDE_NAME, PROVIDER_NAME):
             if (self.dir / name).exists():
-                raise ValueError(f"{self.source_dir} already has {name}; that name is reserved "
-                                 "for the emulator harness")
+                raise ValueError(
+                    f"{self.source_dir} already has {name}; that name is reserved for the emulator harness"
+                )
         # An empty CLI config: no stray ~/.terraformrc, no warning about a missing one.
         (self.dir / ".terraformrc").write_text("")
 
@@ -277,8 +298,10 @@ class TerraformWorkspace:
                     if isinstance(bblock, dict) and isinstance(bblock.get("s3"), dict):
                         declared.append(bblock["s3"])
         if len(declared) != 1:
-            raise ValueError(f"keep_s3_backend: {self.source_dir} declares {len(declared)} "
-                             'backend "s3" blocks; exactly one is needed')
+            raise ValueError(
+                f"keep_s3_backend: {self.source_dir} declares {len(declared)} "
+                'backend "s3" blocks; exactly one is needed'
+            )
         endpoint = self.emulator.endpoint
         merged = dict(declared[0])
         for arg in _ACCOUNT_PINNING_ARGS:
@@ -304,17 +327,20 @@ class TerraformWorkspace:
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
         env.update(self.emulator.env())
-        env.update({
-            "TF_CLI_CONFIG_FILE": str(self.dir / ".terraformrc"),
-            "TF_IN_AUTOMATION": "1",
-            "TF_INPUT": "0",
-            "CHECKPOINT_DISABLE": "1",
-        })
+        env.update(
+            {
+                "TF_CLI_CONFIG_FILE": str(self.dir / ".terraformrc"),
+                "TF_IN_AUTOMATION": "1",
+                "TF_INPUT": "0",
+                "CHECKPOINT_DISABLE": "1",
+            }
+        )
         env.pop("TF_WORKSPACE", None)
         return env
 
-    def run(self, verb: str, *args: str, ok_codes: tuple[int, ...] = (0,),
-            capture_stdout: bool = False) -> tuple[int, str]:
+    def run(
+        self, verb: str, *args: str, ok_codes: tuple[int, ...] = (0,), capture_stdout: bool = False
+    ) -> tuple[int, str]:
         """Run ``terraform <verb> <args>`` in the workspace; log to a file.
 
         Returns (exit code, stdout if capture_stdout else ""). Raises
@@ -328,9 +354,16 @@ class TerraformWorkspace:
             log.write("$ " + " ".join(cmd) + "\n")
             log.flush()
             stdout_target: Any = subprocess.PIPE if capture_stdout else log
-            proc = subprocess.Popen(cmd, cwd=self.dir, env=self.env(), stdout=stdout_target,
-                                    stderr=log, stdin=subprocess.DEVNULL, text=True,
-                                    start_new_session=True)
+            proc = subprocess.Popen(
+                cmd,
+                cwd=self.dir,
+                env=self.env(),
+                stdout=stdout_target,
+                stderr=log,
+                stdin=subprocess.DEVNULL,
+                text=True,
+                start_new_session=True,
+            )
             try:
                 out, _ = proc.communicate(timeout=self.timeout)
             except subprocess.TimeoutExpired:
@@ -423,8 +456,16 @@ class TerraformWorkspace:
         try:
             log.write("$ " + " ".join(cmd) + "\n")
             log.flush()
-            proc = subprocess.Popen(cmd, cwd=self.dir, env=full_env, stdout=log, stderr=log,
-                                    stdin=subprocess.DEVNULL, text=True, start_new_session=True)
+            proc = subprocess.Popen(
+                cmd,
+                cwd=self.dir,
+                env=full_env,
+                stdout=log,
+                stderr=log,
+                stdin=subprocess.DEVNULL,
+                text=True,
+                start_new_session=True,
+            )
         except BaseException:
             log.close()
             raise
@@ -459,8 +500,7 @@ class RunningTerraform:
     kill() what you start: ``stop()`` does both for clean-up paths.
     """
 
-    def __init__(self, verb: str, proc: subprocess.Popen[str], log: Any, log_path: Path,
-                 timeout: float):
+    def __init__(self, verb: str, proc: subprocess.Popen[str], log: Any, log_path: Path, timeout: float):
         self.verb = verb
         self.proc = proc
         self.log_path = log_path

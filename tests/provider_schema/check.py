@@ -30,6 +30,7 @@ Blocks whose provider (``provider`` meta-argument, else the type prefix) is
 not ``aws`` (random_*, tls_*, terraform_data, ...) are skipped: the committed
 schema only covers hashicorp/aws.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -37,8 +38,9 @@ import functools
 import json
 import re
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "aws-5.100.0.json"
 PROVIDER_LOCAL_NAME = "aws"
@@ -58,8 +60,14 @@ META_ARGS = {
     "provider": {"alias", "version"},
 }
 LIFECYCLE_KEYS = {
-    "resource": {"create_before_destroy", "prevent_destroy", "ignore_changes",
-                 "replace_triggered_by", "precondition", "postcondition"},
+    "resource": {
+        "create_before_destroy",
+        "prevent_destroy",
+        "ignore_changes",
+        "replace_triggered_by",
+        "precondition",
+        "postcondition",
+    },
     "data": {"precondition", "postcondition"},
     "ephemeral": {"precondition", "postcondition"},
 }
@@ -192,8 +200,7 @@ def _value_errors(value: Any, ty: Any, path: str) -> Iterator[tuple[str, str]]:
             return
         if isinstance(value, (dict, list)):
             yield path, f"expected {ty}, got {'a list' if got == 'list' else 'an object'}"
-        elif ty == "number" and (isinstance(value, bool) or
-                                 (isinstance(value, str) and not _NUMBER_RE.match(value))):
+        elif ty == "number" and (isinstance(value, bool) or (isinstance(value, str) and not _NUMBER_RE.match(value))):
             yield path, f"expected number, got {got} {json.dumps(value)}"
         elif ty == "bool" and (
             (isinstance(value, (int, float)) and not isinstance(value, bool))
@@ -234,13 +241,23 @@ def _value_errors(value: Any, ty: Any, path: str) -> Iterator[tuple[str, str]]:
             elif key != COMMENT_KEY:
                 # terraform validate accepts this (cty drops extra object
                 # attributes), but the value is silently lost: a real bug.
-                yield path, (f'unexpected object attribute "{key}"{_suggest(key, attr_types)}'
-                             " (terraform would silently drop it)")
+                yield (
+                    path,
+                    (
+                        f'unexpected object attribute "{key}"{_suggest(key, attr_types)}'
+                        " (terraform would silently drop it)"
+                    ),
+                )
         missing = sorted(set(attr_types) - set(value) - optional)
         if missing:
             names = ", ".join(f'"{k}"' for k in missing)
-            yield path, (f"object is missing attribute{'s' if len(missing) > 1 else ''} {names}"
-                         " (all object attributes are required; use null for unset)")
+            yield (
+                path,
+                (
+                    f"object is missing attribute{'s' if len(missing) > 1 else ''} {names}"
+                    " (all object attributes are required; use null for unset)"
+                ),
+            )
 
 
 # --------------------------------------------------------------------------- #
@@ -392,8 +409,13 @@ def _check_dynamic(value: Any, block: dict, ctx: _Ctx, path: str, seen: set[str]
 
 def _attr_as_blocks(attr: dict) -> bool:
     ty = attr.get("type")
-    return (isinstance(ty, list) and len(ty) == 2 and ty[0] in ("list", "set")
-            and isinstance(ty[1], list) and ty[1][0] == "object")
+    return (
+        isinstance(ty, list)
+        and len(ty) == 2
+        and ty[0] in ("list", "set")
+        and isinstance(ty[1], list)
+        and ty[1][0] == "object"
+    )
 
 
 def _check_dynamic_specs(name: str, bodies: Any, content_block: dict, ctx: _Ctx, here: str) -> None:
@@ -431,8 +453,9 @@ def _check_lifecycle(value: Any, kind: str, block: dict, ctx: _Ctx) -> None:
                 for ref in v:
                     m = re.match(r"[A-Za-z_][A-Za-z0-9_-]*", ref) if isinstance(ref, str) else None
                     if m and not _is_expr(ref) and m.group(0) not in names:
-                        ctx.err("lifecycle.ignore_changes",
-                                f'unknown attribute "{m.group(0)}"{_suggest(m.group(0), names)}')
+                        ctx.err(
+                            "lifecycle.ignore_changes", f'unknown attribute "{m.group(0)}"{_suggest(m.group(0), names)}'
+                        )
 
 
 def _check_body(body: Any, block: dict, ctx: _Ctx, path: str, meta: set[str], kind: str = "") -> None:
@@ -465,7 +488,8 @@ def _check_body(body: Any, block: dict, ctx: _Ctx, path: str, meta: set[str], ki
                 hint = f' (did you mean "{match[0]}"?)'
             else:
                 looks_like_block = isinstance(value, dict) or (
-                    isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value))
+                    isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
+                )
                 what = "nested block" if looks_like_block else "attribute"
                 hint = ""
             ctx.err(path, f'unknown {what} "{key}"{hint}')
@@ -481,8 +505,7 @@ def _check_body(body: Any, block: dict, ctx: _Ctx, path: str, meta: set[str], ki
         min_items = bt.get("min_items") or 0
         n = counts.get(name, 0)
         if min_items and n < min_items and name not in dynamic_seen:
-            ctx.err(path, f'at least {min_items} "{name}" block{"s" if min_items > 1 else ""} '
-                          f'required, {n} given')
+            ctx.err(path, f'at least {min_items} "{name}" block{"s" if min_items > 1 else ""} required, {n} given')
 
 
 # --------------------------------------------------------------------------- #
@@ -499,13 +522,16 @@ def _unknown_type_message(kind: str, type_name: str, schema: dict) -> str:
     all_names: dict = schema.get("all_type_names") or {}
     version = schema.get("provider_version", "?")
     if type_name in (all_names.get(kind) or ()):
-        return (f'{KIND_LABEL[kind]} "{type_name}" exists in hashicorp/aws {version} but is not in '
-                f"the trimmed schema; run `python -m tests.provider_schema.refresh` "
-                f"(or add --extra-type {type_name})")
+        return (
+            f'{KIND_LABEL[kind]} "{type_name}" exists in hashicorp/aws {version} but is not in '
+            f"the trimmed schema; run `python -m tests.provider_schema.refresh` "
+            f"(or add --extra-type {type_name})"
+        )
     msg = f'unknown {KIND_LABEL[kind]} "{type_name}"'
     for other, label in KIND_LABEL.items():
-        if other != kind and (type_name in (all_names.get(other) or ()) or
-                              type_name in (schema.get(KIND_TO_SECTION[other]) or {})):
+        if other != kind and (
+            type_name in (all_names.get(other) or ()) or type_name in (schema.get(KIND_TO_SECTION[other]) or {})
+        ):
             return msg + f" (it is a {label.replace(' type', '')})"
     candidates = set(all_names.get(kind) or ()) | set(schema.get(KIND_TO_SECTION[kind]) or {})
     return msg + _suggest(type_name, candidates)
@@ -538,8 +564,7 @@ def check_document(doc: Any, schema: dict | None = None, source: str = "<json>")
                             if type_name not in types:
                                 ctx.err("", _unknown_type_message(kind, type_name, schema))
                                 continue
-                            _check_body(body, types[type_name]["block"], ctx, "",
-                                        meta=META_ARGS[kind], kind=kind)
+                            _check_body(body, types[type_name]["block"], ctx, "", meta=META_ARGS[kind], kind=kind)
     for providers in _objects(doc.get("provider")):
         for local_name, bodies in providers.items():
             if local_name != PROVIDER_LOCAL_NAME:
@@ -547,8 +572,14 @@ def check_document(doc: Any, schema: dict | None = None, source: str = "<json>")
             for body in _objects(bodies):
                 alias = body.get("alias")
                 addr = f"provider.aws.{alias}" if isinstance(alias, str) else "provider.aws"
-                _check_body(body, schema["provider"]["block"], _Ctx(source, addr, errors, ephemeral_ok=True), "",
-                            meta=META_ARGS["provider"], kind="provider")
+                _check_body(
+                    body,
+                    schema["provider"]["block"],
+                    _Ctx(source, addr, errors, ephemeral_ok=True),
+                    "",
+                    meta=META_ARGS["provider"],
+                    kind="provider",
+                )
     return errors
 
 

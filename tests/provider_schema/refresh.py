@@ -18,6 +18,7 @@ strip ``description`` / ``description_kind`` and write ``aws-<ver>.json``
 next to this file (sorted keys, no indentation, one line per type).
 ``--check`` regenerates into memory and exits 1 if the committed file differs.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,8 +29,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from .check import _objects  # HCL JSON allows an object or an array of objects at each block level
 
@@ -41,38 +43,83 @@ SCHEMA_PATH = HERE / f"aws-{PROVIDER_VERSION}.json"
 PLUGIN_DIR_ENV = "TMSC_TF_PLUGIN_DIR"
 
 DEFAULT_RESOURCE_TYPES = [
-    "aws_vpc", "aws_subnet", "aws_internet_gateway", "aws_nat_gateway", "aws_eip",
-    "aws_route_table", "aws_route", "aws_route_table_association", "aws_flow_log",
-    "aws_cloudwatch_log_group", "aws_iam_role", "aws_iam_role_policy", "aws_iam_policy",
-    "aws_iam_role_policy_attachment", "aws_iam_openid_connect_provider", "aws_vpc_endpoint",
-    "aws_default_security_group", "aws_security_group",
-    "aws_vpc_security_group_ingress_rule", "aws_vpc_security_group_egress_rule",
-    "aws_kms_key", "aws_kms_alias",
-    "aws_s3_bucket", "aws_s3_bucket_versioning",
+    "aws_vpc",
+    "aws_subnet",
+    "aws_internet_gateway",
+    "aws_nat_gateway",
+    "aws_eip",
+    "aws_route_table",
+    "aws_route",
+    "aws_route_table_association",
+    "aws_flow_log",
+    "aws_cloudwatch_log_group",
+    "aws_iam_role",
+    "aws_iam_role_policy",
+    "aws_iam_policy",
+    "aws_iam_role_policy_attachment",
+    "aws_iam_openid_connect_provider",
+    "aws_vpc_endpoint",
+    "aws_default_security_group",
+    "aws_security_group",
+    "aws_vpc_security_group_ingress_rule",
+    "aws_vpc_security_group_egress_rule",
+    "aws_kms_key",
+    "aws_kms_alias",
+    "aws_s3_bucket",
+    "aws_s3_bucket_versioning",
     "aws_s3_bucket_server_side_encryption_configuration",
-    "aws_s3_bucket_public_access_block", "aws_s3_bucket_ownership_controls",
-    "aws_s3_bucket_policy", "aws_s3_bucket_lifecycle_configuration", "aws_s3_bucket_logging",
+    "aws_s3_bucket_public_access_block",
+    "aws_s3_bucket_ownership_controls",
+    "aws_s3_bucket_policy",
+    "aws_s3_bucket_lifecycle_configuration",
+    "aws_s3_bucket_logging",
     "aws_dynamodb_table",
-    "aws_eks_cluster", "aws_eks_node_group", "aws_eks_addon", "aws_eks_access_entry",
-    "aws_eks_access_policy_association", "aws_launch_template",
-    "aws_db_instance", "aws_db_parameter_group", "aws_db_subnet_group",
+    "aws_eks_cluster",
+    "aws_eks_node_group",
+    "aws_eks_addon",
+    "aws_eks_access_entry",
+    "aws_eks_access_policy_association",
+    "aws_launch_template",
+    "aws_db_instance",
+    "aws_db_parameter_group",
+    "aws_db_subnet_group",
     "aws_db_instance_automated_backups_replication",
-    "aws_elasticache_replication_group", "aws_elasticache_subnet_group",
-    "aws_elasticache_parameter_group", "aws_elasticache_user", "aws_elasticache_user_group",
-    "aws_mq_broker", "aws_mq_configuration",
-    "aws_secretsmanager_secret", "aws_secretsmanager_secret_version",
+    "aws_elasticache_replication_group",
+    "aws_elasticache_subnet_group",
+    "aws_elasticache_parameter_group",
+    "aws_elasticache_user",
+    "aws_elasticache_user_group",
+    "aws_mq_broker",
+    "aws_mq_configuration",
+    "aws_secretsmanager_secret",
+    "aws_secretsmanager_secret_version",
     "aws_secretsmanager_secret_policy",
-    "aws_apigatewayv2_api", "aws_apigatewayv2_stage", "aws_apigatewayv2_vpc_link",
-    "aws_apigatewayv2_integration", "aws_apigatewayv2_route",
-    "aws_lb", "aws_lb_listener", "aws_lb_target_group",
-    "aws_wafv2_web_acl", "aws_wafv2_web_acl_association",
-    "aws_api_gateway_rest_api", "aws_api_gateway_stage", "aws_api_gateway_deployment",
-    "aws_api_gateway_vpc_link", "aws_api_gateway_method_settings", "aws_api_gateway_account",
+    "aws_apigatewayv2_api",
+    "aws_apigatewayv2_stage",
+    "aws_apigatewayv2_vpc_link",
+    "aws_apigatewayv2_integration",
+    "aws_apigatewayv2_route",
+    "aws_lb",
+    "aws_lb_listener",
+    "aws_lb_target_group",
+    "aws_wafv2_web_acl",
+    "aws_wafv2_web_acl_association",
+    "aws_api_gateway_rest_api",
+    "aws_api_gateway_stage",
+    "aws_api_gateway_deployment",
+    "aws_api_gateway_vpc_link",
+    "aws_api_gateway_method_settings",
+    "aws_api_gateway_account",
     "aws_sns_topic",
 ]
 DEFAULT_DATA_SOURCE_TYPES = [
-    "aws_caller_identity", "aws_partition", "aws_region", "aws_availability_zones",
-    "aws_iam_policy_document", "aws_ec2_managed_prefix_list", "aws_eks_cluster_auth",
+    "aws_caller_identity",
+    "aws_partition",
+    "aws_region",
+    "aws_availability_zones",
+    "aws_iam_policy_document",
+    "aws_ec2_managed_prefix_list",
+    "aws_eks_cluster_auth",
     "aws_secretsmanager_secret_version",
 ]
 # Ephemeral types kept by default: explicit ones, anything password-like, and
@@ -130,9 +177,7 @@ def _run(cmd: list[str], cwd: Path) -> str:
     env = dict(os.environ, TF_IN_AUTOMATION="1", CHECKPOINT_DISABLE="1")
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
-        raise SystemExit(
-            f"refresh: `{' '.join(cmd)}` failed ({proc.returncode}):\n{proc.stderr}{proc.stdout}"
-        )
+        raise SystemExit(f"refresh: `{' '.join(cmd)}` failed ({proc.returncode}):\n{proc.stderr}{proc.stdout}")
     return proc.stdout
 
 
@@ -142,11 +187,7 @@ def dump_raw_schema(terraform: str = "terraform") -> tuple[dict, dict]:
     with tempfile.TemporaryDirectory(prefix="tmsc-schema-") as tmp:
         work = Path(tmp)
         config = {
-            "terraform": {
-                "required_providers": {
-                    "aws": {"source": PROVIDER_SOURCE, "version": PROVIDER_VERSION}
-                }
-            }
+            "terraform": {"required_providers": {"aws": {"source": PROVIDER_SOURCE, "version": PROVIDER_VERSION}}}
         }
         (work / "main.tf.json").write_text(json.dumps(config, indent=2))
         init = [tf, "init", "-input=false", "-no-color", "-backend=false"]
@@ -157,8 +198,10 @@ def dump_raw_schema(terraform: str = "terraform") -> tuple[dict, dict]:
             _run(init, work)
         except SystemExit as exc:
             if not plugin_dir:
-                raise SystemExit(f"{exc}\nhint: registry unreachable? set {PLUGIN_DIR_ENV}="
-                                 "/path/to/provider/mirror (e.g. /opt/tf-plugins)") from None
+                raise SystemExit(
+                    f"{exc}\nhint: registry unreachable? set {PLUGIN_DIR_ENV}="
+                    "/path/to/provider/mirror (e.g. /opt/tf-plugins)"
+                ) from None
             raise
         raw = json.loads(_run([tf, "providers", "schema", "-json"], work))
         version = json.loads(_run([tf, "version", "-json"], work))
@@ -177,8 +220,7 @@ def _strip_block(block: dict) -> dict:
         out["attributes"] = {name: _strip_attribute(a) for name, a in out["attributes"].items()}
     if "block_types" in out:
         out["block_types"] = {
-            name: {**{k: v for k, v in bt.items() if k not in STRIP_KEYS},
-                   "block": _strip_block(bt["block"])}
+            name: {**{k: v for k, v in bt.items() if k not in STRIP_KEYS}, "block": _strip_block(bt["block"])}
             for name, bt in out["block_types"].items()
         }
     return out
@@ -263,9 +305,7 @@ def build_trimmed(raw: dict, version: dict, wanted: dict[str, set[str]]) -> dict
         "provider": strip_descriptions(prov["provider"]),
         # every type name the provider has, so the checker can tell
         # "typo" apart from "real type, just not in the trimmed file"
-        "all_type_names": {
-            kind: sorted(prov.get(sec) or {}) for kind, sec in KIND_TO_SECTION.items()
-        },
+        "all_type_names": {kind: sorted(prov.get(sec) or {}) for kind, sec in KIND_TO_SECTION.items()},
     }
     for kind, sec in KIND_TO_SECTION.items():
         section = prov.get(sec) or {}
@@ -365,17 +405,32 @@ def render(doc: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m tests.provider_schema.refresh", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--types-from", action="append", type=Path, default=None, metavar="DIR",
-                    help="directory (recursive) or file of *.tf.json whose types to keep; "
-                         "repeatable; default: <repo>/out if it exists")
-    ap.add_argument("--extra-type", action="append", default=[], metavar="TYPE",
-                    help="extra type to keep: aws_x, or data.aws_x / ephemeral.aws_x / resource.aws_x")
+    ap = argparse.ArgumentParser(
+        prog="python -m tests.provider_schema.refresh",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ap.add_argument(
+        "--types-from",
+        action="append",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="directory (recursive) or file of *.tf.json whose types to keep; "
+        "repeatable; default: <repo>/out if it exists",
+    )
+    ap.add_argument(
+        "--extra-type",
+        action="append",
+        default=[],
+        metavar="TYPE",
+        help="extra type to keep: aws_x, or data.aws_x / ephemeral.aws_x / resource.aws_x",
+    )
     ap.add_argument("--output", type=Path, default=SCHEMA_PATH)
     ap.add_argument("--terraform", default=os.environ.get("TERRAFORM", "terraform"))
-    ap.add_argument("--check", action="store_true",
-                    help="don't write; exit 1 if --output differs from a fresh regeneration")
+    ap.add_argument(
+        "--check", action="store_true", help="don't write; exit 1 if --output differs from a fresh regeneration"
+    )
     args = ap.parse_args(argv)
 
     dirs = args.types_from
@@ -395,8 +450,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     args.output.write_text(text)
     counts = ", ".join(f"{len(wanted[k])} {k}" for k in KIND_TO_SECTION)
-    print(f"refresh: wrote {args.output} ({len(text.encode())} bytes; {counts}; "
-          f"terraform {version.get('terraform_version')})")
+    print(
+        f"refresh: wrote {args.output} ({len(text.encode())} bytes; {counts}; "
+        f"terraform {version.get('terraform_version')})"
+    )
     return 0
 
 

@@ -3,6 +3,7 @@
 Each negative case proves the checker can fail; positive cases guard
 against false positives on valid Terraform JSON shapes.
 """
+
 from __future__ import annotations
 
 import copy
@@ -67,44 +68,67 @@ def test_valid_mixed_document_passes(schema):
     doc = {
         "//": "generated",
         "terraform": {"required_providers": {"aws": {"source": "hashicorp/aws", "version": "5.100.0"}}},
-        "provider": {"aws": [
-            {"region": "eu-west-1", "default_tags": {"tags": {"app": "tms"}}},
-            {"alias": "use1", "region": "us-east-1"},
-        ]},
+        "provider": {
+            "aws": [
+                {"region": "eu-west-1", "default_tags": {"tags": {"app": "tms"}}},
+                {"alias": "use1", "region": "us-east-1"},
+            ]
+        },
         "data": {
             "aws_caller_identity": {"current": {}},
-            "aws_iam_policy_document": {"assume": {
-                "statement": [{
-                    "actions": ["sts:AssumeRole"],
-                    "principals": [{"type": "Service", "identifiers": ["eks.amazonaws.com"]}],
-                }],
-            }},
+            "aws_iam_policy_document": {
+                "assume": {
+                    "statement": [
+                        {
+                            "actions": ["sts:AssumeRole"],
+                            "principals": [{"type": "Service", "identifiers": ["eks.amazonaws.com"]}],
+                        }
+                    ],
+                }
+            },
         },
         "ephemeral": {"aws_secretsmanager_random_password": {"db": {"password_length": 32}}},
         "resource": {
-            "aws_subnet": {"private_a": dict(VALID_SUBNET, count=2, depends_on=["aws_vpc.main"],
-                                             lifecycle={"ignore_changes": ["tags"]})},
-            "aws_security_group": {"db": {
-                "//": "comment in a body",
-                "vpc_id": "${aws_vpc.main.id}",
-                "ingress": [  # repeated block as a list of objects
-                    {"from_port": 5432, "to_port": 5432, "protocol": "tcp", "cidr_blocks": ["10.0.0.0/16"],
-                     "description": None, "ipv6_cidr_blocks": None, "prefix_list_ids": None,
-                     "security_groups": None, "self": None},
-                ],
-            }},
-            "aws_s3_bucket_versioning": {"logs": {
-                "bucket": "${aws_s3_bucket.logs.id}",
-                "versioning_configuration": {"status": "Enabled"},  # max_items=1 block as object
-            }},
-            "aws_db_instance": {"main": {
-                "instance_class": "db.t4g.micro",
-                "allocated_storage": "20",  # numeric string converts to number
-                "password_wo": "${ephemeral.aws_secretsmanager_random_password.db.random_password}",
-                "password_wo_version": 1,  # write-only attribute pair
-                "provider": "aws.use1",
-                "dynamic": {"timeouts": {"for_each": "${var.t}", "content": {"create": "1h"}}},
-            }},
+            "aws_subnet": {
+                "private_a": dict(
+                    VALID_SUBNET, count=2, depends_on=["aws_vpc.main"], lifecycle={"ignore_changes": ["tags"]}
+                )
+            },
+            "aws_security_group": {
+                "db": {
+                    "//": "comment in a body",
+                    "vpc_id": "${aws_vpc.main.id}",
+                    "ingress": [  # repeated block as a list of objects
+                        {
+                            "from_port": 5432,
+                            "to_port": 5432,
+                            "protocol": "tcp",
+                            "cidr_blocks": ["10.0.0.0/16"],
+                            "description": None,
+                            "ipv6_cidr_blocks": None,
+                            "prefix_list_ids": None,
+                            "security_groups": None,
+                            "self": None,
+                        },
+                    ],
+                }
+            },
+            "aws_s3_bucket_versioning": {
+                "logs": {
+                    "bucket": "${aws_s3_bucket.logs.id}",
+                    "versioning_configuration": {"status": "Enabled"},  # max_items=1 block as object
+                }
+            },
+            "aws_db_instance": {
+                "main": {
+                    "instance_class": "db.t4g.micro",
+                    "allocated_storage": "20",  # numeric string converts to number
+                    "password_wo": "${ephemeral.aws_secretsmanager_random_password.db.random_password}",
+                    "password_wo_version": 1,  # write-only attribute pair
+                    "provider": "aws.use1",
+                    "dynamic": {"timeouts": {"for_each": "${var.t}", "content": {"create": "1h"}}},
+                }
+            },
             "random_id": {"suffix": {"byte_length": 4}},  # other provider: skipped
         },
     }
@@ -142,9 +166,7 @@ def test_missing_required_attribute(schema):
 
 def test_required_attribute_null(schema):
     body = dict(VALID_SUBNET, vpc_id=None)
-    assert _errs(_res("aws_subnet", "a", body), schema) == [
-        f'{SRC}: aws_subnet.a: required attribute "vpc_id" is null'
-    ]
+    assert _errs(_res("aws_subnet", "a", body), schema) == [f'{SRC}: aws_subnet.a: required attribute "vpc_id" is null']
 
 
 @pytest.mark.parametrize("attr", ["arn", "owner_id"])
@@ -156,8 +178,11 @@ def test_computed_only_attribute_set(schema, attr):
 
 
 def test_unknown_nested_block(schema):
-    body = {"bucket": "b", "versioning_configuration": {"status": "Enabled"},
-            "versioning_config": {"status": "Enabled"}}
+    body = {
+        "bucket": "b",
+        "versioning_configuration": {"status": "Enabled"},
+        "versioning_config": {"status": "Enabled"},
+    }
     assert _errs(_res("aws_s3_bucket_versioning", "v", body), schema) == [
         f'{SRC}: aws_s3_bucket_versioning.v: unknown nested block "versioning_config" '
         '(did you mean "versioning_configuration"?)'
@@ -167,8 +192,7 @@ def test_unknown_nested_block(schema):
 def test_too_many_nested_blocks(schema):
     body = {"bucket": "b", "versioning_configuration": [{"status": "Enabled"}, {"status": "Suspended"}]}
     assert _errs(_res("aws_s3_bucket_versioning", "v", body), schema) == [
-        f'{SRC}: aws_s3_bucket_versioning.v: too many "versioning_configuration" blocks: '
-        "2 given, at most 1 allowed"
+        f'{SRC}: aws_s3_bucket_versioning.v: too many "versioning_configuration" blocks: 2 given, at most 1 allowed'
     ]
 
 
@@ -201,25 +225,35 @@ def test_string_given_for_list_attribute(schema):
 
 
 def test_errors_inside_nested_blocks_carry_a_path(schema):
-    body = {"name": "r", "statement": [
-        {"actions": ["s3:GetObject"]},
-        {"actions": ["s3:GetObject"], "principals": {"type": "AWS", "identifier": ["*"]}},
-    ]}
+    body = {
+        "name": "r",
+        "statement": [
+            {"actions": ["s3:GetObject"]},
+            {"actions": ["s3:GetObject"], "principals": {"type": "AWS", "identifier": ["*"]}},
+        ],
+    }
     assert _errs({"data": {"aws_iam_policy_document": {"p": body}}}, schema) == [
         f'{SRC}: data.aws_iam_policy_document.p: unknown attribute "name"',
         f'{SRC}: data.aws_iam_policy_document.p: statement[1].principals: unknown attribute "identifier" '
         '(did you mean "identifiers"?)',
-        f'{SRC}: data.aws_iam_policy_document.p: statement[1].principals: '
-        'missing required attribute "identifiers"',
+        f'{SRC}: data.aws_iam_policy_document.p: statement[1].principals: missing required attribute "identifiers"',
     ]
 
 
 # aws_security_group.ingress/egress are legacy-SDK "attributes as blocks":
 # type set(object), not block_types. In JSON syntax terraform treats them as
 # plain attributes: a list of complete objects (verified with terraform validate).
-SG_RULE = {"from_port": 443, "to_port": 443, "protocol": "tcp", "cidr_blocks": ["10.0.0.0/8"],
-           "description": None, "ipv6_cidr_blocks": None, "prefix_list_ids": None,
-           "security_groups": None, "self": None}
+SG_RULE = {
+    "from_port": 443,
+    "to_port": 443,
+    "protocol": "tcp",
+    "cidr_blocks": ["10.0.0.0/8"],
+    "description": None,
+    "ipv6_cidr_blocks": None,
+    "prefix_list_ids": None,
+    "security_groups": None,
+    "self": None,
+}
 
 
 def test_attribute_as_blocks_needs_complete_objects(schema):
@@ -274,8 +308,7 @@ def test_real_type_missing_from_trimmed_schema(schema):
 
 def test_data_source_used_as_resource(schema):
     errs = _errs(_res("aws_caller_identity", "me", {}), schema)
-    assert errs == [f'{SRC}: aws_caller_identity.me: unknown resource type "aws_caller_identity" '
-                    "(it is a data source)"]
+    assert errs == [f'{SRC}: aws_caller_identity.me: unknown resource type "aws_caller_identity" (it is a data source)']
 
 
 def test_data_block_checked_with_data_address(schema):
@@ -292,13 +325,19 @@ def test_resource_only_meta_args_rejected_on_data(schema):
 
 
 def test_ephemeral_block_checked_with_its_own_schema(schema):
-    doc = {"ephemeral": {"aws_secretsmanager_random_password": {"p": {
-        "password_lenght": 32,  # typo
-        "random_password": "x",  # computed-only: the result
-        "exclude_numbers": "maybe",
-        "lifecycle": {"ignore_changes": ["password_length"]},  # resource-only lifecycle argument
-        "provisioner": [],  # resource-only meta-argument
-    }}}}
+    doc = {
+        "ephemeral": {
+            "aws_secretsmanager_random_password": {
+                "p": {
+                    "password_lenght": 32,  # typo
+                    "random_password": "x",  # computed-only: the result
+                    "exclude_numbers": "maybe",
+                    "lifecycle": {"ignore_changes": ["password_length"]},  # resource-only lifecycle argument
+                    "provisioner": [],  # resource-only meta-argument
+                }
+            }
+        }
+    }
     p = f"{SRC}: ephemeral.aws_secretsmanager_random_password.p: "
     assert _errs(doc, schema) == [
         p + 'unknown attribute "password_lenght" (did you mean "password_length"?)',
@@ -311,7 +350,7 @@ def test_ephemeral_block_checked_with_its_own_schema(schema):
 
 def test_ephemeral_type_checked_against_the_ephemeral_types(schema):
     assert _errs({"ephemeral": {"aws_secretsmanager_secret": {"s": {}}}}, schema) == [
-        f'{SRC}: ephemeral.aws_secretsmanager_secret.s: unknown ephemeral resource type '
+        f"{SRC}: ephemeral.aws_secretsmanager_secret.s: unknown ephemeral resource type "
         '"aws_secretsmanager_secret" (it is a resource)'
     ]
     errs = _errs({"ephemeral": {"aws_secretsmanager_secret_version": {"v": {}}}}, schema)
@@ -332,25 +371,30 @@ def test_ephemeral_value_only_in_write_only_attributes(schema):
                 "wo": {"secret_id": "s", "secret_string_wo": f'{{"password":"{ref}"}}', "secret_string_wo_version": 1},
                 "plain": {"secret_id": "s", "secret_string": f'{{"password":"{ref}"}}'},
             },
-            "aws_mq_broker": {"b": {
-                "broker_name": "b", "engine_type": "RabbitMQ", "engine_version": "3.13", "host_instance_type": "mq.t3.micro",
-                "user": [{"username": "u", "password": ref}],
-                "depends_on": ["ephemeral.aws_secretsmanager_random_password.p"],
-            }},
+            "aws_mq_broker": {
+                "b": {
+                    "broker_name": "b",
+                    "engine_type": "RabbitMQ",
+                    "engine_version": "3.13",
+                    "host_instance_type": "mq.t3.micro",
+                    "user": [{"username": "u", "password": ref}],
+                    "depends_on": ["ephemeral.aws_secretsmanager_random_password.p"],
+                }
+            },
         },
     }
-    assert sorted(_errs(doc, schema)) == sorted([
-        f'{SRC}: data.aws_secretsmanager_secret_version.d: attribute "secret_id" is not write-only and cannot take an ephemeral value',
-        f'{SRC}: aws_secretsmanager_secret_version.plain: attribute "secret_string" is not write-only and cannot take an ephemeral value',
-        f'{SRC}: aws_mq_broker.b: user[0]: attribute "password" is not write-only and cannot take an ephemeral value',
-    ])
+    assert sorted(_errs(doc, schema)) == sorted(
+        [
+            f'{SRC}: data.aws_secretsmanager_secret_version.d: attribute "secret_id" is not write-only and cannot take an ephemeral value',
+            f'{SRC}: aws_secretsmanager_secret_version.plain: attribute "secret_string" is not write-only and cannot take an ephemeral value',
+            f'{SRC}: aws_mq_broker.b: user[0]: attribute "password" is not write-only and cannot take an ephemeral value',
+        ]
+    )
 
 
 def test_provider_block_checked(schema):
     doc = {"provider": {"aws": {"region": "eu-west-1", "regoin": "x", "alias": "eu"}}}
-    assert _errs(doc, schema) == [
-        f'{SRC}: provider.aws.eu: unknown attribute "regoin" (did you mean "region"?)'
-    ]
+    assert _errs(doc, schema) == [f'{SRC}: provider.aws.eu: unknown attribute "regoin" (did you mean "region"?)']
 
 
 def test_lifecycle_checked(schema):
@@ -364,10 +408,13 @@ def test_lifecycle_checked(schema):
 
 
 def test_dynamic_block_content_checked(schema):
-    body = {"bucket": "b", "dynamic": {
-        "rulee": {"for_each": "${x}", "content": {}},
-        "rule": {"for_each": "${y}", "content": {"id": "r", "status": "Enabled", "bogus": 1}},
-    }}
+    body = {
+        "bucket": "b",
+        "dynamic": {
+            "rulee": {"for_each": "${x}", "content": {}},
+            "rule": {"for_each": "${y}", "content": {"id": "r", "status": "Enabled", "bogus": 1}},
+        },
+    }
     errs = _errs(_res("aws_s3_bucket_lifecycle_configuration", "lc", body), schema)
     assert errs == [
         f'{SRC}: aws_s3_bucket_lifecycle_configuration.lc: unknown nested block "rulee" in dynamic '
@@ -391,24 +438,40 @@ def test_dynamic_for_attribute_as_blocks(schema):
 # --------------------------------------------------------------------------- #
 MINI = {
     "provider": {"block": {"attributes": {"region": {"type": "string", "optional": True}}}},
-    "resource_schemas": {"aws_thing": {"block": {
-        "attributes": {
-            "name": {"type": "string", "required": True},
-            "id": {"type": "string", "optional": True, "computed": True},
-            "arn": {"type": "string", "computed": True},
-            "secret_wo": {"type": "string", "optional": True, "write_only": True},
-            "ports": {"type": ["set", "number"], "optional": True},
-            "cfg": {"type": ["object", {"a": "string", "b": "number"}, ["b"]], "optional": True},
-        },
-        "block_types": {
-            "rule": {"nesting_mode": "list", "min_items": 1, "max_items": 2, "block": {
-                "attributes": {"action": {"type": "string", "required": True}},
-                "block_types": {"match": {"nesting_mode": "single", "block": {
-                    "attributes": {"path": {"type": "string", "optional": True}}}}},
-            }},
-            "tag": {"nesting_mode": "map", "block": {"attributes": {"v": {"type": "string", "optional": True}}}},
-        },
-    }}},
+    "resource_schemas": {
+        "aws_thing": {
+            "block": {
+                "attributes": {
+                    "name": {"type": "string", "required": True},
+                    "id": {"type": "string", "optional": True, "computed": True},
+                    "arn": {"type": "string", "computed": True},
+                    "secret_wo": {"type": "string", "optional": True, "write_only": True},
+                    "ports": {"type": ["set", "number"], "optional": True},
+                    "cfg": {"type": ["object", {"a": "string", "b": "number"}, ["b"]], "optional": True},
+                },
+                "block_types": {
+                    "rule": {
+                        "nesting_mode": "list",
+                        "min_items": 1,
+                        "max_items": 2,
+                        "block": {
+                            "attributes": {"action": {"type": "string", "required": True}},
+                            "block_types": {
+                                "match": {
+                                    "nesting_mode": "single",
+                                    "block": {"attributes": {"path": {"type": "string", "optional": True}}},
+                                }
+                            },
+                        },
+                    },
+                    "tag": {
+                        "nesting_mode": "map",
+                        "block": {"attributes": {"v": {"type": "string", "optional": True}}},
+                    },
+                },
+            }
+        }
+    },
     "data_source_schemas": {},
     "ephemeral_resource_schemas": {},
 }
@@ -419,19 +482,30 @@ def _mini(body: dict) -> list[str]:
 
 
 def test_mini_valid():
-    body = {"name": "n", "id": "i", "secret_wo": "s", "ports": [1, "2"], "cfg": {"a": "x"},
-            "rule": [{"action": "allow", "match": {"path": "/"}}], "tag": {"k": {"v": "1"}}}
+    body = {
+        "name": "n",
+        "id": "i",
+        "secret_wo": "s",
+        "ports": [1, "2"],
+        "cfg": {"a": "x"},
+        "rule": [{"action": "allow", "match": {"path": "/"}}],
+        "tag": {"k": {"v": "1"}},
+    }
     assert _mini(body) == []
 
 
 def test_mini_errors():
-    body = {"arn": "a", "ports": [{"x": 1}], "cfg": {"b": 1},
-            "rule": [{"action": "a", "match": [{}, {}]}, {"action": "b"}, {"action": "c", "extra": 1}]}
+    body = {
+        "arn": "a",
+        "ports": [{"x": 1}],
+        "cfg": {"b": 1},
+        "rule": [{"action": "a", "match": [{}, {}]}, {"action": "b"}, {"action": "c", "extra": 1}],
+    }
     assert _mini(body) == [
         'f.tf.json: aws_thing.t: attribute "arn" is computed-only and cannot be set',
         'f.tf.json: aws_thing.t: attribute "ports[0]": expected number, got an object',
         'f.tf.json: aws_thing.t: attribute "cfg": object is missing attribute "a" '
-        '(all object attributes are required; use null for unset)',
+        "(all object attributes are required; use null for unset)",
         'f.tf.json: aws_thing.t: too many "rule" blocks: 3 given, at most 2 allowed',
         'f.tf.json: aws_thing.t: rule[0]: too many "match" blocks: 2 given, at most 1 allowed',
         'f.tf.json: aws_thing.t: rule[2]: unknown attribute "extra"',
@@ -445,8 +519,7 @@ def test_mini_min_items_not_enforced_when_dynamic():
 
 
 def test_accepts_raw_terraform_schema_shape():
-    raw = {"format_version": "1.0",
-           "provider_schemas": {"registry.terraform.io/hashicorp/aws": copy.deepcopy(MINI)}}
+    raw = {"format_version": "1.0", "provider_schemas": {"registry.terraform.io/hashicorp/aws": copy.deepcopy(MINI)}}
     assert check_document(_res("aws_thing", "t", {}), raw, "f") == [
         'f: aws_thing.t: missing required attribute "name"',
         'f: aws_thing.t: at least 1 "rule" block required, 0 given',

@@ -130,7 +130,10 @@ def emit_api(ctx: Context, name: str, service: Api) -> dict[str, tuple[Block, ..
             "api_id": api.ref(),
             "name": "$default",
             "auto_deploy": True,
-            "access_log_settings": {"destination_arn": access_logs.ref("arn"), "format": json.dumps(ACCESS_LOG_FORMAT, sort_keys=True)},
+            "access_log_settings": {
+                "destination_arn": access_logs.ref("arn"),
+                "format": json.dumps(ACCESS_LOG_FORMAT, sort_keys=True),
+            },
             "default_route_settings": {
                 "throttling_rate_limit": service.throttle_rate_limit,
                 "throttling_burst_limit": service.throttle_burst_limit,
@@ -142,10 +145,30 @@ def emit_api(ctx: Context, name: str, service: Api) -> dict[str, tuple[Block, ..
     blocks = [
         link_group,
         alb_group,
-        egress_to_group(f"{name}_vpc_link_to_alb", link_group.ref(), alb_group.ref(), LISTENER_PORT, "VPC link to the internal load balancer"),
-        ingress_from_group(f"{name}_alb_from_vpc_link", alb_group.ref(), link_group.ref(), LISTENER_PORT, "from the API Gateway VPC link"),
-        egress_to_group(f"{name}_alb_to_pods", alb_group.ref(), cluster_group, service.target_port, "load balancer to the API pods"),
-        ingress_from_group(f"{name}_pods_from_alb", cluster_group, alb_group.ref(), service.target_port, "API pods from the internal load balancer"),
+        egress_to_group(
+            f"{name}_vpc_link_to_alb",
+            link_group.ref(),
+            alb_group.ref(),
+            LISTENER_PORT,
+            "VPC link to the internal load balancer",
+        ),
+        ingress_from_group(
+            f"{name}_alb_from_vpc_link",
+            alb_group.ref(),
+            link_group.ref(),
+            LISTENER_PORT,
+            "from the API Gateway VPC link",
+        ),
+        egress_to_group(
+            f"{name}_alb_to_pods", alb_group.ref(), cluster_group, service.target_port, "load balancer to the API pods"
+        ),
+        ingress_from_group(
+            f"{name}_pods_from_alb",
+            cluster_group,
+            alb_group.ref(),
+            service.target_port,
+            "API pods from the internal load balancer",
+        ),
         alb,
         target_group,
         listener,

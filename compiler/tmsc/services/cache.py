@@ -29,7 +29,9 @@ def emit_cache(ctx: Context, name: str, service: Redis) -> dict[str, tuple[Block
     full_name = ctx.name(name)
     key, alias = customer_key(name, full_name, f"Data at rest of {full_name}")
     group = security_group(ctx, name, f"{service.engine} {full_name}: reachable from the EKS cluster only")
-    subnets = Resource("aws_elasticache_subnet_group", name, {"name": full_name, "subnet_ids": subnet_ids(ctx, "database")})
+    subnets = Resource(
+        "aws_elasticache_subnet_group", name, {"name": full_name, "subnet_ids": subnet_ids(ctx, "database")}
+    )
     slow_log = encrypted_log_group(ctx, f"{name}_slow_log", f"/aws/elasticache/{full_name}/slow-log")
     # The "default" user must be in every user group; it is kept but can do nothing.
     default_user = Resource(
@@ -59,7 +61,11 @@ def emit_cache(ctx: Context, name: str, service: Redis) -> dict[str, tuple[Block
     user_group = Resource(
         "aws_elasticache_user_group",
         name,
-        {"user_group_id": full_name, "engine": service.engine, "user_ids": [default_user.ref("user_id"), app_user.ref("user_id")]},
+        {
+            "user_group_id": full_name,
+            "engine": service.engine,
+            "user_ids": [default_user.ref("user_id"), app_user.ref("user_id")],
+        },
     )
     failover = plan.cache_automatic_failover
     body: dict[str, Any] = {
@@ -85,7 +91,12 @@ def emit_cache(ctx: Context, name: str, service: Redis) -> dict[str, tuple[Block
         "auto_minor_version_upgrade": True,
         "apply_immediately": False,
         "log_delivery_configuration": [
-            {"destination": slow_log.ref("name"), "destination_type": "cloudwatch-logs", "log_format": "json", "log_type": "slow-log"}
+            {
+                "destination": slow_log.ref("name"),
+                "destination_type": "cloudwatch-logs",
+                "log_format": "json",
+                "log_type": "slow-log",
+            }
         ],
     }
     if plan.deletion_protection.value:
@@ -100,7 +111,13 @@ def emit_cache(ctx: Context, name: str, service: Redis) -> dict[str, tuple[Block
         key,
         alias,
         group,
-        ingress_from_group(f"{name}_from_cluster", group.ref(), cluster_security_group(ctx.platform), PORT, f"{service.engine} from EKS pods and nodes"),
+        ingress_from_group(
+            f"{name}_from_cluster",
+            group.ref(),
+            cluster_security_group(ctx.platform),
+            PORT,
+            f"{service.engine} from EKS pods and nodes",
+        ),
         subnets,
         slow_log,
         default_user,

@@ -19,8 +19,14 @@ from tmsc.services.security import egress_anywhere, ingress_from_group, security
 LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 ADDONS = ("coredns", "kube-proxy", "vpc-cni", "aws-ebs-csi-driver")
 # Add-ons that call AWS APIs get their own IRSA role rather than the node role's rights.
-ADDON_SERVICE_ACCOUNTS = {"vpc-cni": ("kube-system", "aws-node"), "aws-ebs-csi-driver": ("kube-system", "ebs-csi-controller-sa")}
-ADDON_MANAGED_POLICIES = {"vpc-cni": "AmazonEKS_CNI_Policy", "aws-ebs-csi-driver": "service-role/AmazonEBSCSIDriverPolicy"}
+ADDON_SERVICE_ACCOUNTS = {
+    "vpc-cni": ("kube-system", "aws-node"),
+    "aws-ebs-csi-driver": ("kube-system", "ebs-csi-controller-sa"),
+}
+ADDON_MANAGED_POLICIES = {
+    "vpc-cni": "AmazonEKS_CNI_Policy",
+    "aws-ebs-csi-driver": "service-role/AmazonEBSCSIDriverPolicy",
+}
 NODE_MANAGED_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly")
 
 
@@ -50,14 +56,24 @@ def service_role(address: str, name: str, service: str) -> Resource:
         {
             "name": name,
             "assume_role_policy": JsonDocument(
-                policy({"Effect": "Allow", "Principal": {"Service": service}, "Action": ["sts:AssumeRole", "sts:TagSession"] if service == "eks.amazonaws.com" else "sts:AssumeRole"})
+                policy(
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": service},
+                        "Action": ["sts:AssumeRole", "sts:TagSession"]
+                        if service == "eks.amazonaws.com"
+                        else "sts:AssumeRole",
+                    }
+                )
             ),
         },
     )
 
 
 def attach(address: str, role: Resource, policy_name: str) -> Resource:
-    return Resource("aws_iam_role_policy_attachment", address, {"role": role.ref("name"), "policy_arn": managed_policy(policy_name)})
+    return Resource(
+        "aws_iam_role_policy_attachment", address, {"role": role.ref("name"), "policy_arn": managed_policy(policy_name)}
+    )
 
 
 def irsa_trust(platform: Platform, namespace: str, service_account: str) -> JsonDocument:
@@ -120,8 +136,12 @@ def emit_cluster(ctx: Context, name: str, service: EksCluster) -> dict[str, tupl
         key,
         alias,
         group,
-        ingress_from_group(f"{name}_internal", group.ref(), group.ref(), None, "control plane and nodes talk to each other"),
-        egress_anywhere(f"{name}_egress", group.ref(), "nodes pull images and reach AWS APIs through NAT and endpoints"),
+        ingress_from_group(
+            f"{name}_internal", group.ref(), group.ref(), None, "control plane and nodes talk to each other"
+        ),
+        egress_anywhere(
+            f"{name}_egress", group.ref(), "nodes pull images and reach AWS APIs through NAT and endpoints"
+        ),
         log_group,
         cluster_role,
         attach(f"{name}_cluster", cluster_role, "AmazonEKSClusterPolicy"),
@@ -136,7 +156,11 @@ def emit_cluster(ctx: Context, name: str, service: EksCluster) -> dict[str, tupl
         Resource(
             "aws_eks_access_entry",
             f"{name}_admin",
-            {"cluster_name": cluster.ref("name"), "principal_arn": join("arn:", PARTITION, ":iam::", ACCOUNT_ID, f":role/{service.admin_role_name}"), "type": "STANDARD"},
+            {
+                "cluster_name": cluster.ref("name"),
+                "principal_arn": join("arn:", PARTITION, ":iam::", ACCOUNT_ID, f":role/{service.admin_role_name}"),
+                "type": "STANDARD",
+            },
         ),
         Resource(
             "aws_eks_access_policy_association",
@@ -154,7 +178,9 @@ def emit_cluster(ctx: Context, name: str, service: EksCluster) -> dict[str, tupl
     return {"cluster": tuple(blocks)}
 
 
-def node_groups(ctx: Context, name: str, service: EksCluster, cluster: Resource, node_role: Resource, group: Resource) -> list[Block]:
+def node_groups(
+    ctx: Context, name: str, service: EksCluster, cluster: Resource, node_role: Resource, group: Resource
+) -> list[Block]:
     sizing = ctx.environment.sizing.cluster
     template = Resource(
         "aws_launch_template",
@@ -163,10 +189,22 @@ def node_groups(ctx: Context, name: str, service: EksCluster, cluster: Resource,
             "name": ctx.name(name, "nodes"),
             "update_default_version": True,
             # IMDSv2 only, one hop: pods cannot borrow the node's credentials, they use IRSA.
-            "metadata_options": {"http_endpoint": "enabled", "http_tokens": "required", "http_put_response_hop_limit": 1},
+            "metadata_options": {
+                "http_endpoint": "enabled",
+                "http_tokens": "required",
+                "http_put_response_hop_limit": 1,
+            },
             "vpc_security_group_ids": [group.ref()],
             "block_device_mappings": [
-                {"device_name": "/dev/xvda", "ebs": {"volume_size": sizing.disk_gib, "volume_type": "gp3", "encrypted": "true", "delete_on_termination": "true"}}
+                {
+                    "device_name": "/dev/xvda",
+                    "ebs": {
+                        "volume_size": sizing.disk_gib,
+                        "volume_type": "gp3",
+                        "encrypted": "true",
+                        "delete_on_termination": "true",
+                    },
+                }
             ],
             "tag_specifications": [{"resource_type": "instance", "tags": {"Name": ctx.name(name, "node")}}],
         },
@@ -186,12 +224,19 @@ def node_groups(ctx: Context, name: str, service: EksCluster, cluster: Resource,
                     "ami_type": "AL2023_ARM_64_STANDARD" if sizing.arm64 else "AL2023_x86_64_STANDARD",
                     "capacity_type": "ON_DEMAND",
                     "instance_types": list(sizing.instance_types),
-                    "scaling_config": {"min_size": sizing.nodes_per_az_min, "max_size": sizing.nodes_per_az_max, "desired_size": sizing.nodes_per_az_desired},
+                    "scaling_config": {
+                        "min_size": sizing.nodes_per_az_min,
+                        "max_size": sizing.nodes_per_az_max,
+                        "desired_size": sizing.nodes_per_az_desired,
+                    },
                     "update_config": {"max_unavailable": 1},
                     "launch_template": {"id": template.ref(), "version": template.ref("latest_version")},
                     # The autoscaler owns the desired size once the group exists.
                     "lifecycle": {"ignore_changes": ["scaling_config[0].desired_size"]},
-                    "depends_on": [Ref(f"aws_iam_role_policy_attachment.{name}_nodes_{p.split('/')[-1]}") for p in NODE_MANAGED_POLICIES],
+                    "depends_on": [
+                        Ref(f"aws_iam_role_policy_attachment.{name}_nodes_{p.split('/')[-1]}")
+                        for p in NODE_MANAGED_POLICIES
+                    ],
                 },
                 because=reason,
             )
@@ -214,7 +259,11 @@ def addons(ctx: Context, name: str, service: EksCluster, cluster: Resource) -> l
             body["addon_version"] = version
         if addon in ADDON_SERVICE_ACCOUNTS:
             namespace, account = ADDON_SERVICE_ACCOUNTS[addon]
-            role = Resource("aws_iam_role", f"irsa_{address}", {"name": ctx.name(addon), "assume_role_policy": irsa_trust(ctx.platform, namespace, account)})
+            role = Resource(
+                "aws_iam_role",
+                f"irsa_{address}",
+                {"name": ctx.name(addon), "assume_role_policy": irsa_trust(ctx.platform, namespace, account)},
+            )
             blocks.extend([role, attach(f"irsa_{address}", role, ADDON_MANAGED_POLICIES[addon])])
             body["service_account_role_arn"] = role.ref("arn")
         if addon in ("coredns", "aws-ebs-csi-driver"):

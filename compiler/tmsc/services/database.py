@@ -45,7 +45,11 @@ def emit_database(ctx: Context, name: str, service: Postgres) -> dict[str, tuple
             "family": parameter_family(service.engine_version),
             "parameter": [
                 {"name": "rds.force_ssl", "value": "1", "apply_method": "pending-reboot"},
-                {"name": "log_min_duration_statement", "value": str(service.log_min_duration_ms), "apply_method": "immediate"},
+                {
+                    "name": "log_min_duration_statement",
+                    "value": str(service.log_min_duration_ms),
+                    "apply_method": "immediate",
+                },
                 {"name": "log_statement", "value": "ddl", "apply_method": "immediate"},
                 {"name": "log_connections", "value": "1", "apply_method": "immediate"},
                 {"name": "log_disconnections", "value": "1", "apply_method": "immediate"},
@@ -56,7 +60,9 @@ def emit_database(ctx: Context, name: str, service: Postgres) -> dict[str, tuple
     monitoring = service_role(f"{name}_monitoring", ctx.name(name, "monitoring"), "monitoring.rds.amazonaws.com")
     # RDS exports to these exact names; creating them first gives them the logs CMK and a retention
     # (RDS would create them with neither, kept forever).
-    log_groups = [encrypted_log_group(ctx, f"{name}_{log}", f"/aws/rds/instance/{full_name}/{log}") for log in LOG_EXPORTS]
+    log_groups = [
+        encrypted_log_group(ctx, f"{name}_{log}", f"/aws/rds/instance/{full_name}/{log}") for log in LOG_EXPORTS
+    ]
     body: dict[str, Any] = {
         "identifier": full_name,
         "engine": "postgres",
@@ -100,17 +106,35 @@ def emit_database(ctx: Context, name: str, service: Postgres) -> dict[str, tuple
         "aws_db_instance",
         name,
         body,
-        because=(plan.database_multi_az.reason, plan.database_backup_retention_days.reason, plan.database_pitr.reason, protect.reason),
+        because=(
+            plan.database_multi_az.reason,
+            plan.database_backup_retention_days.reason,
+            plan.database_pitr.reason,
+            protect.reason,
+        ),
     )
     blocks: list[Block] = [
         key,
         alias,
         group,
-        ingress_from_group(f"{name}_from_cluster", group.ref(), cluster_security_group(ctx.platform), PORT, "PostgreSQL from EKS pods and nodes"),
+        ingress_from_group(
+            f"{name}_from_cluster",
+            group.ref(),
+            cluster_security_group(ctx.platform),
+            PORT,
+            "PostgreSQL from EKS pods and nodes",
+        ),
         subnets,
         parameters,
         monitoring,
-        Resource("aws_iam_role_policy_attachment", f"{name}_monitoring", {"role": monitoring.ref("name"), "policy_arn": managed_policy("service-role/AmazonRDSEnhancedMonitoringRole")}),
+        Resource(
+            "aws_iam_role_policy_attachment",
+            f"{name}_monitoring",
+            {
+                "role": monitoring.ref("name"),
+                "policy_arn": managed_policy("service-role/AmazonRDSEnhancedMonitoringRole"),
+            },
+        ),
         *log_groups,
         instance,
     ]

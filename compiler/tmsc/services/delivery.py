@@ -46,7 +46,7 @@ from tmsc.derive import EnvironmentPlan, plan_platform
 from tmsc.ir import Block, JsonDocument, Output, Ref, Resource, Template
 from tmsc.model import Delivery, Platform
 from tmsc.services.context import ACCOUNT_ID, PARTITION, join, policy
-from tmsc.services.providers import MANAGED_BY, lock_table_name, state_bucket_name, state_key
+from tmsc.services.providers import MANAGED_BY, state_bucket_name, state_key
 
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 GITHUB_OIDC_URL = f"https://{GITHUB_OIDC_HOST}"
@@ -191,7 +191,11 @@ def github_trust(provider_arn: Ref | Template, subject: str) -> JsonDocument:
 
 
 def _regional(service: str, regions: Sequence[str], *resources: str) -> list[Template]:
-    return [join("arn:", PARTITION, f":{service}:{region}:", ACCOUNT_ID, f":{resource}") for region in regions for resource in resources]
+    return [
+        join("arn:", PARTITION, f":{service}:{region}:", ACCOUNT_ID, f":{resource}")
+        for region in regions
+        for resource in resources
+    ]
 
 
 def _iam(*resources: str) -> list[Template]:
@@ -210,14 +214,18 @@ def _in_regions(regions: Sequence[str]) -> dict[str, Any]:
     return {"StringEquals": {"aws:RequestedRegion": list(regions)}}
 
 
-def _statement(sid: str, actions: Iterable[str], resources: Any, condition: dict[str, Any] | None = None, effect: str = "Allow") -> dict[str, Any]:
+def _statement(
+    sid: str, actions: Iterable[str], resources: Any, condition: dict[str, Any] | None = None, effect: str = "Allow"
+) -> dict[str, Any]:
     statement: dict[str, Any] = {"Sid": sid, "Effect": effect, "Action": sorted(actions), "Resource": resources}
     if condition:
         statement["Condition"] = condition
     return statement
 
 
-def _resourceless(sid: str, actions: Sequence[str], regions: Sequence[str], extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def _resourceless(
+    sid: str, actions: Sequence[str], regions: Sequence[str], extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Actions AWS authorizes on no resource (see RESOURCELESS_ACTIONS): "*", but only in the platform's regions."""
     unknown = [a for a in actions if a not in RESOURCELESS_ACTIONS]
     assert not unknown, f"{unknown} are not documented as resourceless"
@@ -292,7 +300,11 @@ def read_statements(platform: Platform, regions: Sequence[str]) -> list[dict[str
             regions,
         ),
         # HTTP API and VPC link ids are assigned by AWS; GET reads configuration only.
-        _statement("ReadHttpApis", ["apigateway:GET"], _apigateway(regions, "/apis", "/apis/*", "/vpclinks", "/vpclinks/*", "/tags/*")),
+        _statement(
+            "ReadHttpApis",
+            ["apigateway:GET"],
+            _apigateway(regions, "/apis", "/apis/*", "/vpclinks", "/vpclinks/*", "/tags/*"),
+        ),
         _statement(
             "ReadRolesAndOidcProviders",
             [
@@ -303,7 +315,11 @@ def read_statements(platform: Platform, regions: Sequence[str]) -> list[dict[str
                 "iam:ListInstanceProfilesForRole",
                 "iam:ListRolePolicies",
             ],
-            _iam(f"role/{prefix}-*", f"role{CI_PATH}{prefix}-*", *(f"oidc-provider/oidc.eks.{r}.amazonaws.com/id/*" for r in regions)),
+            _iam(
+                f"role/{prefix}-*",
+                f"role{CI_PATH}{prefix}-*",
+                *(f"oidc-provider/oidc.eks.{r}.amazonaws.com/id/*" for r in regions),
+            ),
         ),
         _statement(
             "ReadBucketConfiguration",
@@ -360,9 +376,15 @@ def state_statements(platform: Platform, stacks: Sequence[str], write: bool) -> 
 def secret_value_statements(platform: Platform, env: str | None, regions: Sequence[str]) -> list[dict[str, Any]]:
     """Refreshing a secret version reads its value: the connection secrets of the platform (or of one environment)."""
     scope = f"{platform.platform}/{env}/*" if env else f"{platform.platform}/*"
-    key_tags = _tags("ResourceTag", platform.platform, env) if env else {f"aws:ResourceTag/{TAG_PLATFORM}": platform.platform}
+    key_tags = (
+        _tags("ResourceTag", platform.platform, env) if env else {f"aws:ResourceTag/{TAG_PLATFORM}": platform.platform}
+    )
     return [
-        _statement("ConnectionSecretValues", ["secretsmanager:GetSecretValue"], _regional("secretsmanager", regions[:1], f"secret:{scope}")),
+        _statement(
+            "ConnectionSecretValues",
+            ["secretsmanager:GetSecretValue"],
+            _regional("secretsmanager", regions[:1], f"secret:{scope}"),
+        ),
         _statement(
             "SecretsKeyThroughSecretsManager",
             ["kms:Decrypt"],
@@ -505,7 +527,11 @@ def key_statements(platform: Platform, env: str, regions: Sequence[str]) -> list
             own,
         ),
         _statement("RetagOwnKeys", ["kms:TagResource", "kms:UntagResource"], keys, _merge(own, _tag_keys_kept())),
-        _statement("OwnAliases", ["kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"], _regional("kms", regions, f"alias/{p}-{env}-*")),
+        _statement(
+            "OwnAliases",
+            ["kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"],
+            _regional("kms", regions, f"alias/{p}-{env}-*"),
+        ),
         # RDS, EKS, ElastiCache and Secrets Manager use the keys on the caller's behalf, through grants.
         _statement(
             "UseOwnKeysThroughServices",
@@ -543,9 +569,20 @@ def identity_statements(platform: Platform, env: str, regions: Sequence[str]) ->
             "AttachOnlyTheStacksManagedPolicies",
             ["iam:AttachRolePolicy", "iam:DetachRolePolicy"],
             roles,
-            {"ArnEquals": {"iam:PolicyARN": [join("arn:", PARTITION, f":iam::aws:policy/{name}") for name in ATTACHABLE_MANAGED_POLICIES]}},
+            {
+                "ArnEquals": {
+                    "iam:PolicyARN": [
+                        join("arn:", PARTITION, f":iam::aws:policy/{name}") for name in ATTACHABLE_MANAGED_POLICIES
+                    ]
+                }
+            },
         ),
-        _statement("PassOwnRolesToTheirServices", ["iam:PassRole"], roles, {"StringEquals": {"iam:PassedToService": list(PASSED_TO_SERVICES)}}),
+        _statement(
+            "PassOwnRolesToTheirServices",
+            ["iam:PassRole"],
+            roles,
+            {"StringEquals": {"iam:PassedToService": list(PASSED_TO_SERVICES)}},
+        ),
         _statement(
             "CreateClusterOidcProvider",
             ["iam:CreateOpenIDConnectProvider", "iam:TagOpenIDConnectProvider"],
@@ -600,7 +637,14 @@ def cluster_statements(platform: Platform, env: str, region: str) -> list[dict[s
                 "eks:UpdateNodegroupConfig",
                 "eks:UpdateNodegroupVersion",
             ],
-            _regional("eks", regions, f"cluster/{name}", f"nodegroup/{name}/*/*", f"addon/{name}/*/*", f"access-entry/{name}/*"),
+            _regional(
+                "eks",
+                regions,
+                f"cluster/{name}",
+                f"nodegroup/{name}/*/*",
+                f"addon/{name}/*/*",
+                f"access-entry/{name}/*",
+            ),
         ),
     ]
 
@@ -638,7 +682,12 @@ def edge_statements(platform: Platform, env: str, region: str) -> list[dict[str,
                 f"listener-rule/app/{name}/*/*/*",
             ),
         ),
-        _statement("CreateTaggedHttpApiAndVpcLink", ["apigateway:POST"], _apigateway(regions, "/apis", "/vpclinks"), {"StringEquals": _tags("RequestTag", p, env)}),
+        _statement(
+            "CreateTaggedHttpApiAndVpcLink",
+            ["apigateway:POST"],
+            _apigateway(regions, "/apis", "/vpclinks"),
+            {"StringEquals": _tags("RequestTag", p, env)},
+        ),
         _statement(
             "ChangeOwnHttpApiAndVpcLink",
             ["apigateway:DELETE", "apigateway:PATCH", "apigateway:POST", "apigateway:PUT"],
@@ -650,7 +699,14 @@ def edge_statements(platform: Platform, env: str, region: str) -> list[dict[str,
         _statement(
             "HttpApiChildren",
             ["apigateway:DELETE", "apigateway:PATCH", "apigateway:POST"],
-            _apigateway(regions, *(f"/apis/*/{child}{tail}" for child in ("routes", "integrations", "authorizers", "stages") for tail in ("", "/*"))),
+            _apigateway(
+                regions,
+                *(
+                    f"/apis/*/{child}{tail}"
+                    for child in ("routes", "integrations", "authorizers", "stages")
+                    for tail in ("", "/*")
+                ),
+            ),
         ),
         _statement(
             "OwnLogGroups",
@@ -706,7 +762,16 @@ def data_statements(platform: Platform, plan: EnvironmentPlan, regions: Sequence
             ],
             # og:default:* is the engine's default option group every instance is created in;
             # replicated backups get ids from AWS (auto-backup:ab-...).
-            _regional("rds", regions, f"db:{name}", f"pg:{name}", f"subgrp:{name}", f"snapshot:{name}", "og:default:*", "auto-backup:*"),
+            _regional(
+                "rds",
+                regions,
+                f"db:{name}",
+                f"pg:{name}",
+                f"subgrp:{name}",
+                f"snapshot:{name}",
+                "og:default:*",
+                "auto-backup:*",
+            ),
         ),
         # manage_master_user_password: RDS creates its secret (rds!db-<id>) with the caller's rights.
         _statement(
@@ -754,7 +819,16 @@ def data_statements(platform: Platform, plan: EnvironmentPlan, regions: Sequence
         _resourceless("CreateTaggedBroker", ["mq:CreateBroker"], region, {"StringEquals": _tags("RequestTag", p, env)}),
         _statement(
             "OwnBroker",
-            ["mq:CreateTags", "mq:CreateUser", "mq:DeleteBroker", "mq:DeleteTags", "mq:DeleteUser", "mq:RebootBroker", "mq:UpdateBroker", "mq:UpdateUser"],
+            [
+                "mq:CreateTags",
+                "mq:CreateUser",
+                "mq:DeleteBroker",
+                "mq:DeleteTags",
+                "mq:DeleteUser",
+                "mq:RebootBroker",
+                "mq:UpdateBroker",
+                "mq:UpdateUser",
+            ],
             _regional("mq", region, f"broker:{name}:*"),
         ),
         _statement(
@@ -795,7 +869,9 @@ def data_statements(platform: Platform, plan: EnvironmentPlan, regions: Sequence
     ]
     if not plan.deletion_protection.value:
         # force_destroy: a disposable environment's bucket is emptied before it is deleted.
-        statements.append(_statement("EmptyOwnDisposableBuckets", ["s3:DeleteObject", "s3:DeleteObjectVersion"], _s3(f"{name}/*")))
+        statements.append(
+            _statement("EmptyOwnDisposableBuckets", ["s3:DeleteObject", "s3:DeleteObjectVersion"], _s3(f"{name}/*"))
+        )
     return statements
 
 
@@ -803,7 +879,19 @@ def protect_delivery_identity() -> dict[str, Any]:
     """No CI role may change a CI role, a CI policy or the GitHub OIDC provider: that is the bootstrap stack's, applied by a person."""
     return _statement(
         "NeverChangeTheDeliveryIdentity",
-        ["iam:Add*", "iam:Attach*", "iam:Create*", "iam:Delete*", "iam:Detach*", "iam:PassRole", "iam:Put*", "iam:Remove*", "iam:Tag*", "iam:Untag*", "iam:Update*"],
+        [
+            "iam:Add*",
+            "iam:Attach*",
+            "iam:Create*",
+            "iam:Delete*",
+            "iam:Detach*",
+            "iam:PassRole",
+            "iam:Put*",
+            "iam:Remove*",
+            "iam:Tag*",
+            "iam:Untag*",
+            "iam:Update*",
+        ],
         _iam(f"role{CI_PATH}*", f"policy{CI_PATH}*", f"oidc-provider/{GITHUB_OIDC_HOST}"),
         effect="Deny",
     )
@@ -824,7 +912,13 @@ def _role(address: str, name: str, description: str, trust: JsonDocument, second
     return Resource(
         "aws_iam_role",
         address,
-        {"name": name, "path": CI_PATH, "description": description, "assume_role_policy": trust, "max_session_duration": seconds},
+        {
+            "name": name,
+            "path": CI_PATH,
+            "description": description,
+            "assume_role_policy": trust,
+            "max_session_duration": seconds,
+        },
     )
 
 
@@ -842,7 +936,9 @@ def github_oidc_provider(platform: Platform) -> tuple[list[Block], Ref | Templat
     if delivery.github_oidc_provider == "existing":
         return [], join("arn:", PARTITION, ":iam::", ACCOUNT_ID, f":oidc-provider/{GITHUB_OIDC_HOST}")
     # No thumbprint: IAM trusts GitHub's certificate through its own root CA library.
-    provider = Resource("aws_iam_openid_connect_provider", "github", {"url": GITHUB_OIDC_URL, "client_id_list": [STS_AUDIENCE]})
+    provider = Resource(
+        "aws_iam_openid_connect_provider", "github", {"url": GITHUB_OIDC_URL, "client_id_list": [STS_AUDIENCE]}
+    )
     return [provider], provider.ref("arn")
 
 
@@ -858,7 +954,10 @@ def emit_delivery(platform: Platform) -> tuple[Block, ...]:
     environments = sorted(platform.environments)
 
     read = _managed_policy(
-        "ci_read", f"{p}-ci-read", "Configuration reads for terraform plan: metadata only, the platform's regions", [*read_statements(platform, regions), deny]
+        "ci_read",
+        f"{p}-ci-read",
+        "Configuration reads for terraform plan: metadata only, the platform's regions",
+        [*read_statements(platform, regions), deny],
     )
     plan_state = _managed_policy(
         "ci_plan_state",
@@ -869,14 +968,23 @@ def emit_delivery(platform: Platform) -> tuple[Block, ...]:
     blocks += [read, plan_state]
     for address, description, subject in (
         ("pr_plan", f"terraform plan of pull requests to {delivery.github_repository}", pull_request_subject(delivery)),
-        ("main_plan", f"drift checks and pre-apply plans on {delivery.github_repository}@{delivery.default_branch}", branch_subject(delivery)),
+        (
+            "main_plan",
+            f"drift checks and pre-apply plans on {delivery.github_repository}@{delivery.default_branch}",
+            branch_subject(delivery),
+        ),
     ):
-        role = _role(f"ci_{address}", names[address], description, github_trust(provider_arn, subject), PLAN_SESSION_SECONDS)
+        role = _role(
+            f"ci_{address}", names[address], description, github_trust(provider_arn, subject), PLAN_SESSION_SECONDS
+        )
         blocks += [role, _attach(role, read), _attach(role, plan_state)]
 
     for env in environments:
         plan = plans[env]
-        env_regions = [platform.region, *([plan.database_cross_region_backup.value] if plan.database_cross_region_backup.value else [])]
+        env_regions = [
+            platform.region,
+            *([plan.database_cross_region_backup.value] if plan.database_cross_region_backup.value else []),
+        ]
         address = apply_address(env)
         role = _role(
             f"ci_{address}",
@@ -890,15 +998,29 @@ def emit_delivery(platform: Platform) -> tuple[Block, ...]:
                 "its state and lock, its connection secrets' values",
                 [*state_statements(platform, [env], write=True), *secret_value_statements(platform, env, regions)],
             ),
-            "network": ("its VPC, subnets, routes, security groups, launch template", network_statements(platform, env, platform.region)),
-            "identity": ("its roles, keys and the cluster's OIDC provider", [*identity_statements(platform, env, env_regions), *key_statements(platform, env, env_regions)]),
-            "platform": ("its EKS cluster, load balancer, HTTP API and log groups", [*cluster_statements(platform, env, platform.region), *edge_statements(platform, env, platform.region)]),
-            "data": ("its database, cache, broker, connection secrets and buckets", data_statements(platform, plan, env_regions)),
+            "network": (
+                "its VPC, subnets, routes, security groups, launch template",
+                network_statements(platform, env, platform.region),
+            ),
+            "identity": (
+                "its roles, keys and the cluster's OIDC provider",
+                [*identity_statements(platform, env, env_regions), *key_statements(platform, env, env_regions)],
+            ),
+            "platform": (
+                "its EKS cluster, load balancer, HTTP API and log groups",
+                [*cluster_statements(platform, env, platform.region), *edge_statements(platform, env, platform.region)],
+            ),
+            "data": (
+                "its database, cache, broker, connection secrets and buckets",
+                data_statements(platform, plan, env_regions),
+            ),
         }
         blocks.append(role)
         blocks.append(_attach(role, read))
         for family, (what, statements) in families.items():
-            managed = _managed_policy(f"ci_{address}_{family}", f"{names[address]}-{family}", f"Apply {env}: {what}", statements)
+            managed = _managed_policy(
+                f"ci_{address}_{family}", f"{names[address]}-{family}", f"Apply {env}: {what}", statements
+            )
             blocks += [managed, _attach(role, managed)]
     return tuple(blocks)
 
@@ -908,7 +1030,11 @@ def delivery_outputs(platform: Platform) -> tuple[Output, ...]:
     _, provider_arn = github_oidc_provider(platform)
     return (
         Output("github_oidc_provider_arn", provider_arn, "IAM OIDC provider trusting GitHub Actions tokens."),
-        Output("ci_pr_plan_role_arn", Ref("aws_iam_role.ci_pr_plan", "arn"), "Role pull-request plans assume (repository variable TMSC_PR_PLAN_ROLE_ARN)."),
+        Output(
+            "ci_pr_plan_role_arn",
+            Ref("aws_iam_role.ci_pr_plan", "arn"),
+            "Role pull-request plans assume (repository variable TMSC_PR_PLAN_ROLE_ARN).",
+        ),
         Output(
             "ci_main_plan_role_arn",
             Ref("aws_iam_role.ci_main_plan", "arn"),

@@ -32,12 +32,19 @@ def secrets_controller_role_arn() -> Ref:
 
 def readers_of(platform: Platform, service: str) -> list[Ref]:
     """The roles admitted to a service's connection secret: its declared readers and the secrets controller."""
-    return [workload_role_arn(name) for name, w in sorted(platform.workloads.items()) if service in w.reads] + [secrets_controller_role_arn()]
+    return [workload_role_arn(name) for name, w in sorted(platform.workloads.items()) if service in w.reads] + [
+        secrets_controller_role_arn()
+    ]
 
 
 def secret_read_statements(ctx: Context, secret_arns: list[Any]) -> list[dict[str, Any]]:
     return [
-        {"Sid": "ReadConnectionSecrets", "Effect": "Allow", "Action": ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"], "Resource": secret_arns},
+        {
+            "Sid": "ReadConnectionSecrets",
+            "Effect": "Allow",
+            "Action": ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
+            "Resource": secret_arns,
+        },
         {
             "Sid": "DecryptThroughSecretsManager",
             "Effect": "Allow",
@@ -64,7 +71,10 @@ def workload_statements(ctx: Context, workload: Workload) -> list[dict[str, Any]
                     "Sid": f"ConnectTo{read.title().replace('-', '')}",
                     "Effect": "Allow",
                     "Action": "elasticache:Connect",
-                    "Resource": [Ref(f"aws_elasticache_replication_group.{read}", "arn"), Ref(f"aws_elasticache_user.{read}_app", "arn")],
+                    "Resource": [
+                        Ref(f"aws_elasticache_replication_group.{read}", "arn"),
+                        Ref(f"aws_elasticache_user.{read}_app", "arn"),
+                    ],
                 }
             )
     if secret_arns:
@@ -74,8 +84,19 @@ def workload_statements(ctx: Context, workload: Workload) -> list[dict[str, Any]
         bucket_arn = Ref(f"aws_s3_bucket.{bucket_name}", "arn")
         prefix = workload.attachments_prefix
         statements += [
-            {"Sid": "ObjectsUnderPrefix", "Effect": "Allow", "Action": ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"], "Resource": Template((bucket_arn, f"/{prefix}*"))},
-            {"Sid": "ListPrefix", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket_arn, "Condition": {"StringLike": {"s3:prefix": [f"{prefix}*"]}}},
+            {
+                "Sid": "ObjectsUnderPrefix",
+                "Effect": "Allow",
+                "Action": ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+                "Resource": Template((bucket_arn, f"/{prefix}*")),
+            },
+            {
+                "Sid": "ListPrefix",
+                "Effect": "Allow",
+                "Action": "s3:ListBucket",
+                "Resource": bucket_arn,
+                "Condition": {"StringLike": {"s3:prefix": [f"{prefix}*"]}},
+            },
             {
                 "Sid": "BucketKeyThroughS3",
                 "Effect": "Allow",
@@ -87,15 +108,27 @@ def workload_statements(ctx: Context, workload: Workload) -> list[dict[str, Any]
     return statements
 
 
-def role_with_policy(ctx: Context, address: str, name: str, namespace: str, account: str, statements: list[dict[str, Any]]) -> list[Block]:
+def role_with_policy(
+    ctx: Context, address: str, name: str, namespace: str, account: str, statements: list[dict[str, Any]]
+) -> list[Block]:
     role = Resource(
         "aws_iam_role",
         address,
-        {"name": ctx.name(name), "description": f"IRSA role of {namespace}/{account}", "assume_role_policy": irsa_trust(ctx.platform, namespace, account)},
+        {
+            "name": ctx.name(name),
+            "description": f"IRSA role of {namespace}/{account}",
+            "assume_role_policy": irsa_trust(ctx.platform, namespace, account),
+        },
     )
     blocks: list[Block] = [role]
     if statements:
-        blocks.append(Resource("aws_iam_role_policy", address, {"name": "least-privilege", "role": role.ref(), "policy": JsonDocument(policy(*statements))}))
+        blocks.append(
+            Resource(
+                "aws_iam_role_policy",
+                address,
+                {"name": "least-privilege", "role": role.ref(), "policy": JsonDocument(policy(*statements))},
+            )
+        )
     return blocks
 
 
@@ -103,10 +136,23 @@ def emit_identities(ctx: Context) -> tuple[Block, ...]:
     platform = ctx.platform
     blocks: list[Block] = []
     for name, workload in sorted(platform.workloads.items()):
-        blocks += role_with_policy(ctx, f"irsa_{name}", name, workload.namespace, workload.service_account, workload_statements(ctx, workload))
+        blocks += role_with_policy(
+            ctx, f"irsa_{name}", name, workload.namespace, workload.service_account, workload_statements(ctx, workload)
+        )
     data_services = sorted(n for n, s in platform.services.items() if s.kind in ("postgres", "redis", "rabbitmq"))
     controller_secrets: list[Any] = [connection_secret_arn(n) for n in data_services]
-    controller_secrets += [Ref(f"aws_db_instance.{n}", "master_user_secret[0].secret_arn") for n in data_services if platform.services[n].kind == "postgres"]
+    controller_secrets += [
+        Ref(f"aws_db_instance.{n}", "master_user_secret[0].secret_arn")
+        for n in data_services
+        if platform.services[n].kind == "postgres"
+    ]
     namespace, account = SECRETS_CONTROLLER
-    blocks += role_with_policy(ctx, SECRETS_CONTROLLER_ROLE, "secrets-controller", namespace, account, secret_read_statements(ctx, controller_secrets))
+    blocks += role_with_policy(
+        ctx,
+        SECRETS_CONTROLLER_ROLE,
+        "secrets-controller",
+        namespace,
+        account,
+        secret_read_statements(ctx, controller_secrets),
+    )
     return tuple(blocks)

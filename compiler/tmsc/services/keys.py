@@ -32,8 +32,20 @@ DELETION_WINDOW_DAYS = 30
 
 def account_statements() -> list[dict[str, Any]]:
     return [
-        {"Sid": "AccountAdministersKey", "Effect": "Allow", "Principal": {"AWS": ACCOUNT_ROOT}, "Action": KEY_ADMIN_ACTIONS, "Resource": "*"},
-        {"Sid": "AccountPrincipalsUseKeyThroughIam", "Effect": "Allow", "Principal": {"AWS": ACCOUNT_ROOT}, "Action": KEY_USE_ACTIONS, "Resource": "*"},
+        {
+            "Sid": "AccountAdministersKey",
+            "Effect": "Allow",
+            "Principal": {"AWS": ACCOUNT_ROOT},
+            "Action": KEY_ADMIN_ACTIONS,
+            "Resource": "*",
+        },
+        {
+            "Sid": "AccountPrincipalsUseKeyThroughIam",
+            "Effect": "Allow",
+            "Principal": {"AWS": ACCOUNT_ROOT},
+            "Action": KEY_USE_ACTIONS,
+            "Resource": "*",
+        },
     ]
 
 
@@ -59,7 +71,9 @@ def customer_key(
             "policy": JsonDocument(policy(*account_statements(), *extra_statements)),
         },
     )
-    return key, Resource("aws_kms_alias", address, {**placement, "name": f"alias/{alias}", "target_key_id": key.ref("key_id")})
+    return key, Resource(
+        "aws_kms_alias", address, {**placement, "name": f"alias/{alias}", "target_key_id": key.ref("key_id")}
+    )
 
 
 def logs_key(ctx: Context) -> tuple[Resource, Resource]:

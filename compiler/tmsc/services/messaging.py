@@ -52,7 +52,11 @@ def emit_messaging(ctx: Context, name: str, service: RabbitMQ) -> dict[str, tupl
         "security_groups": [group.ref()],
         "auto_minor_version_upgrade": True,
         "logs": {"general": True},
-        "maintenance_window_start_time": {"day_of_week": service.maintenance_day, "time_of_day": service.maintenance_time, "time_zone": "UTC"},
+        "maintenance_window_start_time": {
+            "day_of_week": service.maintenance_day,
+            "time_of_day": service.maintenance_time,
+            "time_zone": "UTC",
+        },
         "encryption_options": {"use_aws_owned_key": True},
         "user": [{"username": service.username, "password": password}],
         # Amazon MQ for RabbitMQ takes its one user at creation only: later users and passwords live in
@@ -67,7 +71,13 @@ def emit_messaging(ctx: Context, name: str, service: RabbitMQ) -> dict[str, tupl
     broker = Resource("aws_mq_broker", name, body, because=(mode.reason,))
     blocks: tuple[Block, ...] = (
         group,
-        ingress_from_group(f"{name}_from_cluster", group.ref(), cluster_security_group(ctx.platform), AMQPS_PORT, "AMQPS from EKS pods and nodes"),
+        ingress_from_group(
+            f"{name}_from_cluster",
+            group.ref(),
+            cluster_security_group(ctx.platform),
+            AMQPS_PORT,
+            "AMQPS from EKS pods and nodes",
+        ),
         broker,
     )
     secret = connection_secret(

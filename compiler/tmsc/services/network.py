@@ -27,13 +27,19 @@ def emit_network(ctx: Context) -> tuple[Block, ...]:
         },
     )
     # Adopting the default security group with no rules closes it (CIS 5.4).
-    default_sg = Resource("aws_default_security_group", "main", {"vpc_id": vpc.ref(), "tags": {"Name": ctx.name("default-closed")}})
+    default_sg = Resource(
+        "aws_default_security_group", "main", {"vpc_id": vpc.ref(), "tags": {"Name": ctx.name("default-closed")}}
+    )
     igw = Resource("aws_internet_gateway", "main", {"vpc_id": vpc.ref(), "tags": {"Name": ctx.name()}})
     blocks: list[Block] = [vpc, default_sg, igw]
 
     subnets: dict[str, list[Resource]] = {tier: [] for tier in TIERS}
     cidrs = {"public": layout.public, "private": layout.private, "database": layout.database}
-    role_tags = {"public": {"kubernetes.io/role/elb": "1"}, "private": {"kubernetes.io/role/internal-elb": "1"}, "database": {}}
+    role_tags = {
+        "public": {"kubernetes.io/role/elb": "1"},
+        "private": {"kubernetes.io/role/internal-elb": "1"},
+        "database": {},
+    }
     for tier in TIERS:
         for zone, suffix, cidr in zip(zones, suffixes, cidrs[tier]):
             subnet = Resource(
@@ -54,18 +60,37 @@ def emit_network(ctx: Context) -> tuple[Block, ...]:
 
     public_rt = Resource("aws_route_table", "public", {"vpc_id": vpc.ref(), "tags": {"Name": ctx.name("public")}})
     blocks.append(public_rt)
-    blocks.append(Resource("aws_route", "public_internet", {"route_table_id": public_rt.ref(), "destination_cidr_block": "0.0.0.0/0", "gateway_id": igw.ref()}))
+    blocks.append(
+        Resource(
+            "aws_route",
+            "public_internet",
+            {"route_table_id": public_rt.ref(), "destination_cidr_block": "0.0.0.0/0", "gateway_id": igw.ref()},
+        )
+    )
     for subnet, suffix in zip(subnets["public"], suffixes):
-        blocks.append(Resource("aws_route_table_association", f"public_{suffix}", {"subnet_id": subnet.ref(), "route_table_id": public_rt.ref()}))
+        blocks.append(
+            Resource(
+                "aws_route_table_association",
+                f"public_{suffix}",
+                {"subnet_id": subnet.ref(), "route_table_id": public_rt.ref()},
+            )
+        )
 
     nat_reason = (plan.nat_gateways.reason,)
     nats: list[Resource] = []
     for subnet, suffix in list(zip(subnets["public"], suffixes))[: plan.nat_gateways.value]:
-        eip = Resource("aws_eip", f"nat_{suffix}", {"domain": "vpc", "tags": {"Name": ctx.name("nat", suffix)}}, because=nat_reason)
+        eip = Resource(
+            "aws_eip", f"nat_{suffix}", {"domain": "vpc", "tags": {"Name": ctx.name("nat", suffix)}}, because=nat_reason
+        )
         nat = Resource(
             "aws_nat_gateway",
             suffix,
-            {"allocation_id": eip.ref(), "subnet_id": subnet.ref(), "tags": {"Name": ctx.name("nat", suffix)}, "depends_on": [igw.bare]},
+            {
+                "allocation_id": eip.ref(),
+                "subnet_id": subnet.ref(),
+                "tags": {"Name": ctx.name("nat", suffix)},
+                "depends_on": [igw.bare],
+            },
             because=nat_reason,
         )
         nats.append(nat)
@@ -74,7 +99,9 @@ def emit_network(ctx: Context) -> tuple[Block, ...]:
     private_tables: list[Resource] = []
     for i, (subnet, suffix) in enumerate(zip(subnets["private"], suffixes)):
         nat = nats[i] if len(nats) > 1 else nats[0]
-        table = Resource("aws_route_table", f"private_{suffix}", {"vpc_id": vpc.ref(), "tags": {"Name": ctx.name("private", suffix)}})
+        table = Resource(
+            "aws_route_table", f"private_{suffix}", {"vpc_id": vpc.ref(), "tags": {"Name": ctx.name("private", suffix)}}
+        )
         private_tables.append(table)
         blocks.append(table)
         blocks.append(
@@ -85,13 +112,25 @@ def emit_network(ctx: Context) -> tuple[Block, ...]:
                 because=nat_reason,
             )
         )
-        blocks.append(Resource("aws_route_table_association", f"private_{suffix}", {"subnet_id": subnet.ref(), "route_table_id": table.ref()}))
+        blocks.append(
+            Resource(
+                "aws_route_table_association",
+                f"private_{suffix}",
+                {"subnet_id": subnet.ref(), "route_table_id": table.ref()},
+            )
+        )
 
     # Database subnets have no route out of the VPC at all.
     database_rt = Resource("aws_route_table", "database", {"vpc_id": vpc.ref(), "tags": {"Name": ctx.name("database")}})
     blocks.append(database_rt)
     for subnet, suffix in zip(subnets["database"], suffixes):
-        blocks.append(Resource("aws_route_table_association", f"database_{suffix}", {"subnet_id": subnet.ref(), "route_table_id": database_rt.ref()}))
+        blocks.append(
+            Resource(
+                "aws_route_table_association",
+                f"database_{suffix}",
+                {"subnet_id": subnet.ref(), "route_table_id": database_rt.ref()},
+            )
+        )
 
     # S3 traffic (attachments, image layers) stays on the AWS network and costs no NAT.
     blocks.append(

@@ -70,7 +70,9 @@ def common_data() -> tuple[DataSource, DataSource]:
     )
 
 
-def emit_providers(platform: Platform, stack: str, remote_state: bool, dr_region: str | None = None) -> tuple[Block, ...]:
+def emit_providers(
+    platform: Platform, stack: str, remote_state: bool, dr_region: str | None = None
+) -> tuple[Block, ...]:
     providers = [aws_provider(platform, stack, platform.region)]
     if dr_region:
         providers.append(aws_provider(platform, stack, dr_region, DR_ALIAS))

@@ -20,7 +20,9 @@ from tmsc.services.delivery import ci_secret_readers
 from tmsc.services.keys import customer_key
 
 SECRETS_KEY = Ref("aws_kms_key.secrets", "arn")
-SESSION_CONTEXT = DataSource("aws_iam_session_context", "current", {"arn": Ref("data.aws_caller_identity.current", "arn")})
+SESSION_CONTEXT = DataSource(
+    "aws_iam_session_context", "current", {"arn": Ref("data.aws_caller_identity.current", "arn")}
+)
 
 
 def connection_secret_arn(service: str) -> Ref:
@@ -45,7 +47,9 @@ def emit_secrets_key(ctx: Context) -> tuple[Block, ...]:
     return (key, alias, SESSION_CONTEXT)
 
 
-def _secret(ctx: Context, address: str, name: str, description: str, allowed: list[Any], because: tuple[str, ...] = ()) -> tuple[Resource, Resource]:
+def _secret(
+    ctx: Context, address: str, name: str, description: str, allowed: list[Any], because: tuple[str, ...] = ()
+) -> tuple[Resource, Resource]:
     """A secret under the secrets CMK and its resource policy: GetSecretValue denied to every principal not in `allowed`."""
     protect = ctx.plan.deletion_protection.value
     secret = Resource(
@@ -98,7 +102,12 @@ def connection_secret(
     # Terraform itself reads the secret when it refreshes the version: the
     # principal applying now and the CI roles that plan and apply keep access.
     secret, secret_policy = _secret(
-        ctx, service, secret_name(ctx, service), f"How pods connect to {ctx.name(service)}", [*readers, *terraform_readers(ctx)], because
+        ctx,
+        service,
+        secret_name(ctx, service),
+        f"How pods connect to {ctx.name(service)}",
+        [*readers, *terraform_readers(ctx)],
+        because,
     )
     document = JsonDocument(value)
     version_body: dict[str, Any] = {"secret_id": secret.ref()}
@@ -136,13 +145,25 @@ def generated_password(ctx: Context, service: str, draw: dict[str, Any]) -> tupl
     generator = EphemeralResource("aws_secretsmanager_random_password", service, draw)
     address = f"{service}_password"
     secret, secret_policy = _secret(
-        ctx, address, secret_name(ctx, service, "password"), f"The generated password of {ctx.name(service)}, read by Terraform only", terraform_readers(ctx)
+        ctx,
+        address,
+        secret_name(ctx, service, "password"),
+        f"The generated password of {ctx.name(service)}, read by Terraform only",
+        terraform_readers(ctx),
     )
     version = Resource(
         "aws_secretsmanager_secret_version",
         address,
         # Written once: bumping the version writes a new password here but not into the service (see the caller).
-        {"secret_id": secret.ref(), "secret_string_wo": generator.ref("random_password"), "secret_string_wo_version": 1},
+        {
+            "secret_id": secret.ref(),
+            "secret_string_wo": generator.ref("random_password"),
+            "secret_string_wo_version": 1,
+        },
     )
-    stored = DataSource("aws_secretsmanager_secret_version", address, {"secret_id": secret.ref("arn"), "version_id": version.ref("version_id")})
+    stored = DataSource(
+        "aws_secretsmanager_secret_version",
+        address,
+        {"secret_id": secret.ref("arn"), "version_id": version.ref("version_id")},
+    )
     return (generator, secret, version, secret_policy, stored), stored.ref("secret_string")

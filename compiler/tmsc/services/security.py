@@ -24,7 +24,11 @@ def security_group(ctx: Context, address: str, purpose: str) -> Resource:
 
 def ingress_from_group(address: str, group: Ref, source: Ref, port: int | None, description: str) -> Resource:
     """Allow one port (or all traffic when port is None) into group from the members of source."""
-    body: dict[str, object] = {"security_group_id": group, "referenced_security_group_id": source, "description": description}
+    body: dict[str, object] = {
+        "security_group_id": group,
+        "referenced_security_group_id": source,
+        "description": description,
+    }
     body.update({"ip_protocol": "-1"} if port is None else {"ip_protocol": "tcp", "from_port": port, "to_port": port})
     return Resource("aws_vpc_security_group_ingress_rule", address, body)
 
@@ -33,7 +37,14 @@ def egress_to_group(address: str, group: Ref, target: Ref, port: int, descriptio
     return Resource(
         "aws_vpc_security_group_egress_rule",
         address,
-        {"security_group_id": group, "referenced_security_group_id": target, "ip_protocol": "tcp", "from_port": port, "to_port": port, "description": description},
+        {
+            "security_group_id": group,
+            "referenced_security_group_id": target,
+            "ip_protocol": "tcp",
+            "from_port": port,
+            "to_port": port,
+            "description": description,
+        },
     )
 
 

@@ -17,7 +17,9 @@ STATE_VERSIONS_KEPT_DAYS = 365  # a year of state history to roll back to
 
 
 def emit_bootstrap(platform: Platform) -> dict[str, tuple[Block, ...]]:
-    key, alias = customer_key("state", state_key_alias(platform).removeprefix("alias/"), f"Terraform state of {platform.platform}")
+    key, alias = customer_key(
+        "state", state_key_alias(platform).removeprefix("alias/"), f"Terraform state of {platform.platform}"
+    )
     bucket = emit_bucket(
         BucketSpec(
             address="state",

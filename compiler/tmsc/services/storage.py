@@ -49,7 +49,11 @@ def emit_bucket(spec: BucketSpec) -> tuple[Block, ...]:
     return (
         bucket,
         public_access,
-        Resource("aws_s3_bucket_versioning", spec.address, {"bucket": bucket_id, "versioning_configuration": {"status": "Enabled"}}),
+        Resource(
+            "aws_s3_bucket_versioning",
+            spec.address,
+            {"bucket": bucket_id, "versioning_configuration": {"status": "Enabled"}},
+        ),
         Resource(
             "aws_s3_bucket_server_side_encryption_configuration",
             spec.address,
@@ -57,7 +61,10 @@ def emit_bucket(spec: BucketSpec) -> tuple[Block, ...]:
                 "bucket": bucket_id,
                 "rule": [
                     {
-                        "apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms", "kms_master_key_id": spec.key_arn},
+                        "apply_server_side_encryption_by_default": {
+                            "sse_algorithm": "aws:kms",
+                            "kms_master_key_id": spec.key_arn,
+                        },
                         # A bucket key cuts KMS requests (and their cost) by orders of magnitude.
                         "bucket_key_enabled": True,
                     }
