@@ -128,7 +128,11 @@ def test_the_restored_identifier_is_a_valid_new_rds_identifier() -> None:
     for source in ("tms-prod-database", longest):
         name = restored_identifier(source, T0.replace(second=7))
         assert name == f"{source}-r20240728100007"
-        assert re.fullmatch(r"[a-z][a-z0-9-]{0,62}", name) and "--" not in name and not name.endswith("-")
+        names = drill.restored_identifiers(source, T0.replace(second=7))
+        assert names[0] == name and names[1] == f"{name}-2" and len(set(names)) == len(names)
+        for candidate in names:
+            assert re.fullmatch(r"[a-z][a-z0-9-]{0,62}", candidate)
+            assert "--" not in candidate and not candidate.endswith("-")
 
 
 SOURCE: dict[str, Any] = {
@@ -347,8 +351,10 @@ def test_without_boto3_the_command_says_how_to_install_it(
 class FakeAws:
     """Just enough RDS and Secrets Manager for the paths the emulator cannot take (a restore that never finishes)."""
 
-    def __init__(self, stuck_in: str):
+    def __init__(self, stuck_in: str, existing: tuple[str, ...] = (), taken_meanwhile: tuple[str, ...] = ()):
         self.stuck_in = stuck_in
+        self.existing = set(existing)  # instances there before the drill
+        self.taken_meanwhile = set(taken_meanwhile)  # names a racing drill takes between check and restore
         self.restores: list[dict[str, Any]] = []
         self.puts: list[str] = []
 
@@ -364,6 +370,8 @@ class FakeAws:
             }
         if self.restores and DBInstanceIdentifier == self.restores[-1]["TargetDBInstanceIdentifier"]:
             return {"DBInstances": [{"DBInstanceIdentifier": DBInstanceIdentifier, "DBInstanceStatus": self.stuck_in}]}
+        if DBInstanceIdentifier in self.existing:
+            return {"DBInstances": [{"DBInstanceIdentifier": DBInstanceIdentifier, "DBInstanceStatus": "available"}]}
         from botocore.exceptions import ClientError
 
         raise ClientError({"Error": {"Code": "DBInstanceNotFound", "Message": "not found"}}, "DescribeDBInstances")
@@ -378,6 +386,13 @@ class FakeAws:
         return {"SecretString": json.dumps({"host": "old", "port": 5432})}
 
     def restore_db_instance_to_point_in_time(self, **request: Any) -> dict[str, Any]:
+        name = request["TargetDBInstanceIdentifier"]
+        if name in self.existing | self.taken_meanwhile:
+            from botocore.exceptions import ClientError
+
+            raise ClientError(
+                {"Error": {"Code": "DBInstanceAlreadyExists", "Message": "exists"}}, "RestoreDBInstanceToPointInTime"
+            )
         self.restores.append(request)
         return {}
 
@@ -407,6 +422,42 @@ def test_a_restore_that_does_not_finish_fails_part_way_and_leaves_the_secret(sta
         "still creating at the deadline" if status == "creating" else "is incompatible-restore: the restore failed"
     ) in str(failed.value)
     assert aws.puts == []  # the secret stays on the source
+
+
+def test_drills_started_in_the_same_second_take_the_next_free_name() -> None:
+    """Names carry the start time to the second: a drill that finds its name taken (by an earlier drill
+    of the same second, or by one racing it between the check and the restore) takes the next one."""
+    target = drill_target(PLATFORM, "prod")
+    first, second, third = drill.restored_identifiers(target.instance, T0)[:3]
+
+    def run(aws: FakeAws, check_only: bool = False) -> drill.DrillReport:
+        return drill.run_drill(
+            target,
+            check_only=check_only,
+            timeout=0,
+            poll_interval=0,
+            clients=aws,
+            now=lambda: T0,
+            sleep=lambda _: None,
+        )
+
+    checked = run(FakeAws(stuck_in="available", existing=(first,)), check_only=True)
+    assert checked.restored_instance == second and checked.exit_code == drill.EXIT_OK  # --check never refuses a name
+
+    # The restore starts (the fake never lets it finish: the deadline reports what exists).
+    aws = FakeAws(stuck_in="creating", existing=(first,), taken_meanwhile=(second,))
+    with pytest.raises(drill.DrillFailed) as failed:
+        run(aws)
+    assert [r["TargetDBInstanceIdentifier"] for r in aws.restores] == [third]
+    assert failed.value.created == {"restored_instance": third}
+
+
+def test_a_drill_refuses_when_every_name_is_taken_and_changes_nothing() -> None:
+    target = drill_target(PLATFORM, "prod")
+    aws = FakeAws(stuck_in="available", existing=tuple(drill.restored_identifiers(target.instance, T0)))
+    with pytest.raises(drill.DrillRefused, match="exist already: delete the old drills' copies"):
+        drill.run_drill(target, clients=aws, now=lambda: T0, sleep=lambda _: None)
+    assert aws.restores == [] and aws.puts == []
 
 
 def test_a_failure_part_way_exits_4_and_says_what_exists(capsys: pytest.CaptureFixture[str]) -> None:

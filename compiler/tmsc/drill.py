@@ -11,7 +11,8 @@ What it does, in order (README, "Disaster recovery runbook"):
    time) and refuses one outside the window. Nothing is changed before every
    check passed.
 3. RestoreDBInstanceToPointInTime into a NEW instance
-   `<source>-r<UTC YYYYMMDDHHMMSS>`, naming everything AWS would otherwise
+   `<source>-r<UTC YYYYMMDDHHMMSS>` (`-2`, `-3`, ... appended when drills
+   started in the same second took the name before), naming everything AWS would otherwise
    default (subnet group, security groups, parameter group, Multi-AZ, IAM
    authentication, deletion protection, log exports, backups); the storage
    key is the source's (AWS keeps it on a restore).
@@ -206,9 +207,33 @@ def choose_restore_point(
     return point
 
 
-def restored_identifier(source: str, at: dt.datetime) -> str:
-    """`<source>-r<YYYYMMDDHHMMSS>` in UTC: a valid RDS identifier (≤ 63: tmsc names are ≤ 40)."""
-    return f"{source}-r{as_utc(at):%Y%m%d%H%M%S}"
+# How many names `restored_identifiers` offers: drills started in the same second, or racing
+# for the same name, each take the next one.
+RESTORED_NAME_ATTEMPTS = 20
+
+
+def restored_identifier(source: str, at: dt.datetime, attempt: int = 1) -> str:
+    """`<source>-r<YYYYMMDDHHMMSS>` in UTC, then `-2`, `-3`, ... for later attempts.
+
+    A valid RDS identifier (≤ 63 characters: tmsc names are ≤ 40; no double or trailing hyphen).
+    """
+    stamp = f"{source}-r{as_utc(at):%Y%m%d%H%M%S}"
+    return stamp if attempt == 1 else f"{stamp}-{attempt}"
+
+
+def restored_identifiers(source: str, at: dt.datetime) -> list[str]:
+    """The names a drill started at `at` may give its restored instance, in the order it tries them."""
+    return [restored_identifier(source, at, attempt) for attempt in range(1, RESTORED_NAME_ATTEMPTS + 1)]
+
+
+def first_free_identifier(rds: Any, candidates: list[str], source: str) -> str:
+    """The first candidate no DB instance has (DrillRefused if every one is taken)."""
+    for name in candidates:
+        if describe_instance(rds, name) is None:
+            return name
+    raise DrillRefused(
+        f"{len(candidates)} DB instances named like {candidates[0]} exist already: delete the old drills' copies of {source}"
+    )
 
 
 def restore_request(source: Mapping[str, Any], target: str, restore_point: dt.datetime) -> dict[str, Any]:
@@ -526,7 +551,7 @@ def _aws_error(error: Exception) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def _is_not_found(error: Exception, code: str) -> bool:
+def _error_code_is(error: Exception, code: str) -> bool:
     response = getattr(error, "response", None)
     return isinstance(response, dict) and response.get("Error", {}).get("Code") == code
 
@@ -564,7 +589,7 @@ def describe_instance(rds: Any, identifier: str) -> dict[str, Any] | None:
     try:
         (db,) = rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"]
     except Exception as error:
-        if _is_not_found(error, "DBInstanceNotFound"):
+        if _error_code_is(error, "DBInstanceNotFound"):
             return None
         raise
     return db
@@ -605,6 +630,34 @@ def wait_available(
         sleep(poll_interval)
 
 
+def restore_into_free_name(
+    rds: Any,
+    source: Mapping[str, Any],
+    point: dt.datetime,
+    candidates: list[str],
+    first: str,
+    progress: Callable[[str], None],
+) -> str:
+    """Start the restore into `first`, or into the next free candidate if another drill took it meanwhile.
+
+    The check before the restore and the restore itself are two calls: a drill racing this one may take
+    the name in between. RDS then refuses with DBInstanceAlreadyExists and nothing was created.
+    """
+    for name in candidates[candidates.index(first) :]:
+        progress(f"restoring {source['DBInstanceIdentifier']} as of {iso(point)} into {name}")
+        try:
+            rds.restore_db_instance_to_point_in_time(**restore_request(source, name, point))
+        except Exception as error:
+            if _error_code_is(error, "DBInstanceAlreadyExists"):
+                progress(f"{name} was taken meanwhile, trying the next name")
+                continue
+            raise
+        return name
+    raise DrillRefused(
+        f"{len(candidates)} DB instances named like {candidates[0]} exist already: delete the old drills' copies"
+    )
+
+
 def run_drill(
     target: DrillTarget,
     *,
@@ -636,9 +689,10 @@ def run_drill(
         earliest, latest = restorable_window(rds, source)
         window_read_at = now()
         point = choose_restore_point(restore_to, earliest, latest, target.instance, incident_at)
-        restored_id = restored_identifier(target.instance, started_at)
-        if describe_instance(rds, restored_id) is not None:
-            raise DrillRefused(f"a DB instance {restored_id} exists already; wait a second and run the drill again")
+        # Never a name that exists: two drills started in the same second take the next free one. --check
+        # reports the name a drill would take now; a name is only ever taken, never refused.
+        candidates = restored_identifiers(target.instance, started_at)
+        restored_id = first_free_identifier(rds, candidates, target.instance)
         secret = secrets.describe_secret(SecretId=target.secret_name)
         current = secrets.get_secret_value(SecretId=secret["ARN"])
         value = json.loads(current.get("SecretString") or "null")
@@ -673,11 +727,10 @@ def run_drill(
     created: dict[str, Any] = {}
     deadline = started_at + (dt.timedelta(seconds=timeout) if timeout is not None else target.rto)
     try:
-        request = restore_request(source, restored_id, point)
-        progress(f"restoring {target.instance} as of {iso(point)} into {restored_id}")
         requested_at = now()
-        rds.restore_db_instance_to_point_in_time(**request)
+        restored_id = restore_into_free_name(rds, source, point, candidates, restored_id, progress)
         created["restored_instance"] = restored_id
+        report = attrs.evolve(report, restored_instance=restored_id)
         restored = wait_available(rds, restored_id, deadline, poll_interval, now, sleep, progress)
         available_at = now()
         changes = follow_up_modification(source, restored)
@@ -712,6 +765,8 @@ def run_drill(
             version_id = put.get("VersionId")
             created["secret_version_id"] = version_id
         finished_at = now()
+    except DrillRefused:  # every name taken by racing drills: the restore never started
+        raise
     except DrillFailed as failure:
         failure.created.update(created)
         raise
