@@ -197,6 +197,10 @@ MAX_PUBLIC_ACCESS_PREFIX = {4: 8, 6: 32}
 ADDRESS_BITS = {4: 32, 6: 128}
 
 
+# ipaddress's is_private also counts loopback, link-local and documentation ranges, which no VPC may use.
+RFC1918_NETWORKS = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
+
+
 class Network(Strict):
     cidr: str = Field(..., description="IPv4 CIDR of the environment's VPC, /16 to /24, e.g. 10.10.0.0/16.")
 
@@ -207,9 +211,12 @@ class Network(Strict):
             net = ipaddress.IPv4Network(value, strict=True)
         except ValueError as exc:
             raise ValueError(f"{value!r} is not an IPv4 network in CIDR form such as 10.10.0.0/16 ({exc})") from None
+        if value != str(net):
+            # ipaddress also reads 10.10.0.0/255.255.0.0 and a bare address; Terraform's cidr_block takes neither.
+            raise SpecRuleError(f"{value!r} is not in CIDR form", (), f"write it as {net}")
         if not 16 <= net.prefixlen <= 24:
             raise ValueError(f"VPC CIDR {value} must be between /16 and /24 (AWS allows no larger or smaller VPC here)")
-        if not net.is_private:
+        if not any(net.subnet_of(private) for private in RFC1918_NETWORKS):
             raise ValueError(f"VPC CIDR {value} is not a private (RFC 1918) range")
         return value
 
@@ -241,6 +248,10 @@ class Environment(Strict):
                 net = ipaddress.ip_network(value, strict=True)
             except ValueError as exc:
                 raise ValueError(f"{value!r} is not a CIDR ({exc})") from None
+            if not _is_cidr_notation(value, net):
+                raise SpecRuleError(
+                    f"{value!r} is not in CIDR form", (), f"write it as an address and a prefix length, e.g. {net}"
+                )
             if net.prefixlen == 0:
                 raise ValueError(
                     f"{value} opens the cluster API to the whole internet; list your office/VPN ranges instead"
@@ -600,6 +611,14 @@ class Platform(Strict):
             if service.kind == kind:
                 return name, service
         raise LookupError(kind)
+
+
+def _is_cidr_notation(value: str, net: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bool:
+    """address/prefix-length, as EKS's public_access_cidrs take it: not a netmask, a bare address or an IPv6 zone."""
+    address, slash, prefix = value.partition("/")
+    if not slash or "%" in address or prefix != str(net.prefixlen):
+        return False
+    return net.version == 6 or value == str(net)
 
 
 def _overlapping_networks(environments: dict[str, Environment]) -> tuple[str, str] | None:
