@@ -1,7 +1,8 @@
-# The two commands of the README:
+# The commands of the README:
 #   make demo   compile spec/platform.yaml and apply the dev environment on a local AWS emulator
 #   make test   run the whole test suite
-# Both set up the virtual environment first.
+#   make check  the loop run on every change: everything that needs no emulator, lint and types
+# Each sets up the virtual environment first.
 
 PYTHON ?= python3.11
 VENV   := .venv
@@ -18,7 +19,14 @@ CHECKOV_VENV    := .venv-checkov
 TMSC_TF_PLUGIN_DIR ?= $(wildcard /opt/tf-plugins)
 export TMSC_TF_PLUGIN_DIR
 
-.PHONY: venv checkov demo test compile schema clean
+.PHONY: venv checkov demo test check compile schema clean
+
+# pytest-xdist workers for the test suite: each is a process with its own emulator, ports, scratch
+# directories and Terraform plugin cache. More workers than cores pays off: an emulator apply spends
+# much of its time in the provider's polling waits. Each module stays on one worker (tests/conftest.py).
+TEST_WORKERS ?= 4
+CHECK_WORKERS ?= 2
+PY_SOURCES := compiler tests bench docs .github/scripts
 
 venv: $(VENV)/.installed
 
@@ -47,8 +55,23 @@ demo: venv
 	$(BIN)/tmsc compile spec/platform.yaml
 	$(BIN)/python -m tests.demo --env dev
 
+# Both print their wall time at the end, passed or failed.
 test: venv checkov
-	$(BIN)/pytest
+	@start=$$(date +%s); \
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup --durations=15; rc=$$?; \
+	echo "make test: $$(( $$(date +%s) - start )) s wall time"; exit $$rc
+
+# Everything that needs no emulator: formatting, lint, types, then the tests not marked `emulator`
+# (unit tests, properties on fewer examples, the provider-schema check, terraform validate of every
+# stack, checkov, the docs and out/ staleness checks, the workflow checks).
+check: venv checkov
+	@start=$$(date +%s); \
+	$(BIN)/ruff format --check --quiet $(PY_SOURCES) && \
+	$(BIN)/ruff check --quiet $(PY_SOURCES) && \
+	$(BIN)/mypy && \
+	HYPOTHESIS_PROFILE=check TMSC_FUZZ_EXAMPLES=30 \
+	  $(BIN)/pytest -q -m "not emulator" -n $(CHECK_WORKERS) --dist loadgroup; rc=$$?; \
+	echo "make check: $$(( $$(date +%s) - start )) s wall time"; exit $$rc
 
 # The checks of the pull-request workflow (.github/workflows/pull-request.yml);
 # the test suite runs them too.

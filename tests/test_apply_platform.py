@@ -73,7 +73,11 @@ def emulator() -> Iterator[Any]:
         yield running
 
 
-@pytest.fixture(scope="module", params=["dev", "prod"])
+# Each environment in an xdist group of its own: under `make test` the two applies run side by side.
+@pytest.fixture(
+    scope="module",
+    params=[pytest.param(env, marks=pytest.mark.xdist_group(f"apply-{env}")) for env in ("dev", "prod")],
+)
 def applied(
     request: pytest.FixtureRequest, emulator: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Applied]:

@@ -26,7 +26,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -119,7 +118,7 @@ def test_the_restore_point_is_not_after_the_incident() -> None:
     assert choose_restore_point(None, earliest, latest, "db", latest + dt.timedelta(minutes=1)) == latest
     with pytest.raises(DrillRefused, match="is after --incident-at"):
         choose_restore_point(incident + dt.timedelta(seconds=1), earliest, latest, "db", incident)
-    with pytest.raises(DrillRefused, match="--incident-at .* is outside the restorable window"):
+    with pytest.raises(DrillRefused, match=r"--incident-at .* is outside the restorable window"):
         choose_restore_point(None, earliest, latest, "db", earliest - dt.timedelta(minutes=1))
 
 
@@ -532,12 +531,8 @@ def requested(identifier: str) -> dict[str, Any]:
     """What the emulator received for a restore (the patch keeps it; on AWS, CloudTrail shows it)."""
     from moto.rds.models import rds_backends
 
-    return rds_backends[ACCOUNT][PLATFORM.region].databases[identifier]._tmsc_restore  # type: ignore[no-any-return]
-
-
-def next_second() -> None:
-    """Restored identifiers carry the drill's start to the second: start each drill in a new one."""
-    time.sleep(1.05 - time.time() % 1)
+    # tests/emulator/patches_rds_dr.py adds _tmsc_restore to moto's DBInstance.
+    return rds_backends[ACCOUNT][PLATFORM.region].databases[identifier]._tmsc_restore  # type: ignore[attr-defined]
 
 
 @pytest.fixture(scope="module")
@@ -581,7 +576,6 @@ def test_the_drill_restores_a_copy_of_the_source_and_repoints_the_secret(stack: 
     source = stack.instance(stack.target.instance)
     secret_before = stack.secret()
     seen: list[str] = []
-    next_second()
     r = drill.run_drill(stack.target, poll_interval=0.01, clients=stack.clients, progress=seen.append)
 
     # A new instance, available, restored from the source as of the restore point.
@@ -645,7 +639,6 @@ def test_the_command_restores_to_a_chosen_time_and_reports_json(stack: Stack) ->
     to = to.replace(microsecond=to.microsecond // 1000 * 1000)  # as precise as the ISO text passed on
     incident = dt.datetime.now(UTC)
 
-    next_second()
     run = stack.cli(
         "--env",
         "prod",
@@ -716,7 +709,7 @@ def test_refusals_change_nothing(stack: Stack) -> None:
             result = stack.cli(*args)
             code, err = result.returncode, result.stderr
         else:
-            options = dict(zip(args[::2], args[1::2]))
+            options = dict(zip(args[::2], args[1::2], strict=True))
             out, err_stream = io.StringIO(), io.StringIO()
             code = drill.drill_command(
                 PLATFORM,
@@ -786,7 +779,6 @@ def test_a_rehearsal_leaves_the_secret_alone(stack: Stack) -> None:
         stack.secret(),
         stack.secrets.describe_secret(SecretId=stack.target.secret_name)["VersionIdsToStages"],
     )
-    next_second()
     r = drill.run_drill(stack.target, repoint=False, poll_interval=0.01, clients=stack.clients)
     assert stack.instance(r.restored_instance)["DBInstanceStatus"] == "available"
     assert (
