@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import enum
+import functools
 import json
 import math
 import os
@@ -39,7 +40,7 @@ import tempfile
 import types
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -100,6 +101,10 @@ def generated_platforms(count: int) -> list[Any]:
 def awkward_documents() -> list[Any]:
     rng = random.Random(6)
     every_char = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
+
+    class E(enum.Enum):
+        A = 1
+
     docs: list[Any] = [
         {"k": every_char},
         {chr(c): c for c in rng.sample(range(0x110000), 20000) if not 0xD800 <= c <= 0xDFFF},
@@ -113,7 +118,7 @@ def awkward_documents() -> list[Any]:
         {"inf": [float("inf"), float("-inf")]},
         {1: "int key"},
         {None: "none key", "a": 1},
-        {"x": enum.Enum("E", "A").A},
+        {"x": E.A},
         {"x": {1, 2}},
         {"x": b"bytes"},
         {"lone": "\ud800"},
@@ -191,7 +196,7 @@ def check_render_json(documents: list[Any]) -> None:
         return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
     for i, doc in enumerate(documents):
-        mine, theirs = outcome(lambda: render.render_json(doc)), outcome(lambda: reference(doc))
+        mine, theirs = outcome(functools.partial(render.render_json, doc)), outcome(functools.partial(reference, doc))
         check(f"render_json document {i}", mine == theirs, f"{str(mine)[:200]} != {str(theirs)[:200]}")
     print(
         f"render_json: {len(documents)} documents compared with json.dumps (orjson {'present' if render.orjson else 'ABSENT'})"
@@ -211,7 +216,7 @@ def broken_stacks() -> list[Any]:
         return Stack("s", files if files is not None else (File("main.tf.json", tuple(blocks)),))
 
     class Odd:
-        body = {"x": gone}
+        body: ClassVar[dict[str, Any]] = {"x": gone}  # a block of no known kind
 
     return [
         stack(vpc, Resource("aws_subnet", "a", {"vpc_id": gone})),
@@ -252,7 +257,10 @@ def broken_stacks() -> list[Any]:
         stack(
             vpc,
             Resource(
-                "aws_subnet", "a", {"vpc_id": vpc.ref(), 7: "int key", "depends_on": (vpc.bare,), "provider": "aws.dr"}
+                "aws_subnet",
+                "a",
+                # A key that is no string, on purpose: the two renderers must fail alike.
+                {"vpc_id": vpc.ref(), 7: "int key", "depends_on": (vpc.bare,), "provider": "aws.dr"},  # type: ignore[dict-item]
             ),
         ),
         stack(
@@ -279,9 +287,15 @@ def check_render_module(reference: types.ModuleType, platforms: list[Any]) -> No
         check(f"render_stack of stack {i} ({stack.name})", render.render_stack(stack) == reference.render_stack(stack))
     broken = broken_stacks()
     for i, stack in enumerate(broken):
-        mine, theirs = outcome(lambda: render.render_stack(stack)), outcome(lambda: reference.render_stack(stack))
+        mine, theirs = (
+            outcome(functools.partial(render.render_stack, stack)),
+            outcome(functools.partial(reference.render_stack, stack)),
+        )
         check(f"broken stack {i}", mine == theirs, f"{mine} != {theirs}")
-        mine, theirs = outcome(lambda: render.stack_documents(stack)), outcome(lambda: reference.stack_documents(stack))
+        mine, theirs = (
+            outcome(functools.partial(render.stack_documents, stack)),
+            outcome(functools.partial(reference.stack_documents, stack)),
+        )
         check(f"broken stack {i} (stack_documents)", mine == theirs, f"{mine} != {theirs}")
     print(
         f"render.py: {len(stacks)} stacks (example + {len(platforms)} generated platforms) and {len(broken)} broken stacks compared"
@@ -370,7 +384,7 @@ def check_cli(ref: str) -> None:
                 if label == "output directory is a file":  # the traceback differs by design: compare its last line
                     stderr = stderr.strip().splitlines()[-1]
                 results[which].append((code, stdout, stderr, snapshot(out)))
-        for (label, _, _), theirs, mine in zip(cases, results["reference"], results["current"]):
+        for (label, _, _), theirs, mine in zip(cases, results["reference"], results["current"], strict=True):
             check(
                 f"cli: {label}",
                 mine == theirs,

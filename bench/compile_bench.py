@@ -172,10 +172,15 @@ def run_once(case: Case, scratch: Path) -> tuple[Sample, str]:
         raise RuntimeError(f"{' '.join(argv)} exited {proc.returncode}:\n{stderr[-3000:]}")
     text = stats_file.read_text()
     if TIME.exists():
-        rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", text).group(1))
-        cpu = float(re.search(r"User time \(seconds\): ([\d.]+)", text).group(1)) + float(
-            re.search(r"System time \(seconds\): ([\d.]+)", text).group(1)
-        )
+
+        def stat(pattern: str) -> str:
+            match = re.search(pattern, text)
+            if match is None:
+                raise RuntimeError(f"{TIME} wrote no {pattern!r}:\n{text[-3000:]}")
+            return match.group(1)
+
+        rss = int(stat(r"Maximum resident set size \(kbytes\): (\d+)"))
+        cpu = float(stat(r"User time \(seconds\): ([\d.]+)")) + float(stat(r"System time \(seconds\): ([\d.]+)"))
     else:
         _, rss, cpu = json.loads(text)
     return Sample(wall, cpu, rss, peak_tree or None), stdout
@@ -354,6 +359,7 @@ def scaling_table(cases: list[tuple[int, int, Case]], reference: Case | None) ->
             continue
         wall = case.median("wall")
         walls = [s.wall for s in case.samples]
+        assert case.resources is not None, case.name  # counted with the samples
         rows.append(
             f"| {envs} | {factor}x | {case.resources} | {fmt_s(wall)} | {fmt_s(min(walls))}-{fmt_s(max(walls))} | {case.median('cpu'):.2f} "
             f"| {statistics.median(s.rss_kb for s in case.samples) / 1024:.0f} | {wall / case.resources * 1000:.3f} | {f'{wall / ref:.2f}x' if ref else ''} |"
@@ -511,13 +517,17 @@ def main() -> int:
         scaling = []
         for envs, factor in points:
             spec = scaled_spec(envs, factor, specs)
+
+            def compile_scaled(d: Path, spec: Path = spec) -> list[str]:
+                return [str(tmsc), "compile", str(spec), "--out", str(d / "out")]
+
             scaling.append(
                 (
                     envs,
                     factor,
                     Case(
                         f"{envs} env {factor}x",
-                        lambda d, spec=spec: [str(tmsc), "compile", str(spec), "--out", str(d / "out")],
+                        compile_scaled,
                         count=lambda d, _: count_tf_json(d / "out"),
                     ),
                 )

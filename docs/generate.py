@@ -26,14 +26,14 @@ import re
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
 from tmsc.derive import EnvironmentPlan, Infeasible, plan_environment, plan_platform
 from tmsc.explain import explain_lines
 from tmsc.load import load_platform, load_spec
-from tmsc.model import Platform
+from tmsc.model import Api, EksCluster, Platform, Postgres, RabbitMQ, Redis
 
 REPO = Path(__file__).resolve().parent.parent
 SPEC = REPO / "spec" / "platform.yaml"
@@ -321,6 +321,17 @@ class Svg:
         return head + "\n".join(self.items) + "\n</svg>\n"
 
 
+_Service = TypeVar("_Service")
+
+
+def _service(platform: Platform, name: str, model: type[_Service]) -> _Service:
+    """The service of that name, which its kind makes a `model`."""
+    service = platform.services[name]
+    if not isinstance(service, model):
+        raise TypeError(f"service {name} is a {type(service).__name__}, not a {model.__name__}")
+    return service
+
+
 def architecture_svg(platform: Platform) -> str:
     plans = plan_platform(platform)
     envs = sorted(plans, key=lambda name: (platform.environments[name].availability.target_percent, name))
@@ -347,7 +358,7 @@ def architecture_svg(platform: Platform) -> str:
 
     # Clients and the public entry.
     svg.box(20, 80, 150, 50, "note", "clients", ["TMS users, apps, partners"])
-    api = platform.services[name_of["api"]]
+    api = _service(platform, name_of["api"], Api)
     svg.box(
         210,
         70,
@@ -390,7 +401,7 @@ def architecture_svg(platform: Platform) -> str:
     svg.box(
         vpc_x + 35, private_y + 28, 150, 56, "service", "internal ALB", ["from the VPC link", "target group for pods"]
     )
-    cluster = platform.services[name_of["eks"]]
+    cluster = _service(platform, name_of["eks"], EksCluster)
     eks_x = vpc_x + 205
     svg.box(
         eks_x,
@@ -401,7 +412,7 @@ def architecture_svg(platform: Platform) -> str:
         f"EKS {cluster.version} '{name_of['eks']}'",
         [f"one managed node group per AZ (up to {max_azs}), IMDSv2", "access entries, secrets encrypted with a CMK"],
     )
-    for i, (workload, spec) in enumerate(sorted(platform.workloads.items())):
+    for i, workload in enumerate(sorted(platform.workloads)):
         wx = eks_x + 12 + (i % 3) * 122
         wy = private_y + 92 + (i // 3) * 30
         svg.items.append(f'<rect x="{wx}" y="{wy}" width="114" height="24" rx="4" fill="#ffffff" stroke="#5b8fc9"/>')
@@ -411,9 +422,9 @@ def architecture_svg(platform: Platform) -> str:
 
     data_y = private_y + 185
     svg.box(vpc_x + 20, data_y, tier_w, 110, "tier", "database subnets (no route out of the VPC)", [])
-    db = platform.services[name_of["postgres"]]
-    cache = platform.services[name_of["redis"]]
-    broker = platform.services[name_of["rabbitmq"]]
+    db = _service(platform, name_of["postgres"], Postgres)
+    cache = _service(platform, name_of["redis"], Redis)
+    broker = _service(platform, name_of["rabbitmq"], RabbitMQ)
     data_boxes = [
         (f"RDS PostgreSQL {db.engine_version}", name_of["postgres"], ["PITR, CMK, TLS only"]),
         (f"ElastiCache {cache.engine} {cache.engine_version}", name_of["redis"], ["IAM auth, TLS, CMK"]),

@@ -164,7 +164,7 @@ def spec_documents(draw: st.DrawFn, max_environments: int = 4, delivery: bool = 
         )
     )
     octets = draw(st.lists(st.integers(0, 255), min_size=len(env_names), max_size=len(env_names), unique=True))
-    services = {name: draw(body) for name, body in zip(service_names, SERVICE_BODIES.values())}
+    services = {name: draw(body) for name, body in zip(service_names, SERVICE_BODIES.values(), strict=True)}
     data_services = [n for n, s in services.items() if s["kind"] in ("postgres", "redis", "rabbitmq")]
     workload_names = draw(
         st.lists(names(max_size=NAME_MAX_LENGTH).filter(lambda n: n not in env_names), max_size=4, unique=True)
@@ -181,7 +181,7 @@ def spec_documents(draw: st.DrawFn, max_environments: int = 4, delivery: bool = 
     document = {
         "platform": platform,
         "region": draw(st.sampled_from(REGIONS)),
-        "environments": {name: draw(environments(octet)) for name, octet in zip(env_names, octets)},
+        "environments": {name: draw(environments(octet)) for name, octet in zip(env_names, octets, strict=True)},
         "services": services,
         "workloads": workloads,
     }

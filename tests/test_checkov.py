@@ -137,7 +137,9 @@ def scans(
         document = json.loads((copy / "providers.tf.json").read_text())
         document.pop("terraform", None)
         (providers / f"{stack}_providers.tf.json").write_text(json.dumps(document, indent=2) + "\n")
-    jobs = {(stack, "unskipped"): (copy, []) for stack, copy in copies.items()}
+    jobs: dict[tuple[str, str], tuple[Path, list[str]]] = {
+        (stack, "unskipped"): (copy, []) for stack, copy in copies.items()
+    }
     jobs |= {(stack, "skipped"): (copy, skip_checks(stack)) for stack, copy in copies.items()}
     jobs[("providers", "unskipped")] = (providers, [])
     with ThreadPoolExecutor(max_workers=4) as pool:

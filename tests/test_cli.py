@@ -28,7 +28,9 @@ def test_committed_schema_is_current() -> None:
 
 def test_schema_is_draft_2020_12_with_id_and_accepts_the_example() -> None:
     schema = platform_schema()
-    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema" and schema["$id"].startswith("https://")
+    schema_id = schema["$id"]
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert isinstance(schema_id, str) and schema_id.startswith("https://")
     jsonschema.Draft202012Validator.check_schema(schema)
     jsonschema.Draft202012Validator(schema).validate(yaml.safe_load(EXAMPLE_SPEC.read_text()))
 

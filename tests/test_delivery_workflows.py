@@ -10,7 +10,7 @@ import shlex
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -39,8 +39,10 @@ def workflow(name: str) -> dict[str, Any]:
     return load_yaml(WORKFLOWS / name)
 
 
-def triggers(doc: dict[str, Any]) -> dict[str, Any]:
-    return doc.get("on", doc.get(True))  # YAML 1.1 reads a bare `on` as true
+def triggers(doc: Mapping[Any, Any]) -> dict[str, Any]:
+    on = doc.get("on", doc.get(True))  # YAML 1.1 reads a bare `on` as true
+    assert isinstance(on, dict), doc
+    return on
 
 
 def jobs(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -213,6 +215,7 @@ def test_apply_runs_every_environment_in_order_with_prod_last() -> None:
         chain.append(job["with"]["environment"])
         previous = name
     assert chain == order
+    assert platform.delivery is not None
     assert triggers(workflow("apply.yml"))["push"]["branches"] == [platform.delivery.default_branch]
     assert triggers(workflow("pull-request.yml"))["pull_request"]["branches"] == [platform.delivery.default_branch]
     drift = jobs(workflow("drift.yml"))["plan"]
@@ -230,7 +233,7 @@ def test_one_concurrency_group_per_state_and_the_apply_runs_in_its_github_enviro
     assert apply["needs"] == "plan" and apply["if"] == "needs.plan.outputs.changes == 'true'"
     runs = [step.get("run", "") for step in steps(apply)]
     assert any("apply" in r and r.rstrip().endswith("tfplan") for r in runs), "the apply applies the saved plan"
-    for name, job in jobs(workflow("drift.yml")).items():
+    for job in jobs(workflow("drift.yml")).values():
         assert "concurrency" not in job  # the workflow's own group, never a state's: a check must not displace an apply
     assert workflow("drift.yml")["concurrency"]["cancel-in-progress"] is False
 
@@ -293,7 +296,7 @@ def commands(script: str) -> Iterator[list[str]]:
         lexer.commenters = "#"
         words: list[str] = []
         skip_next = False
-        for token in list(lexer) + [";"]:
+        for token in [*lexer, ";"]:
             if skip_next:
                 skip_next = False
                 continue
@@ -436,9 +439,17 @@ def test_the_validate_hook_passes_a_good_spec_and_fails_a_bad_one(tmp_path: Path
     hook = next(h for h in load_yaml(REPO / ".pre-commit-hooks.yaml") if h["id"] == "tmsc-validate")
     bad = tmp_path / "bad.yaml"
     bad.write_text(EXAMPLE_SPEC.read_text().replace("target_percent: 99.9", "target_percent: 99.99"))
-    run = lambda *files: subprocess.run(
-        [*shlex.split(hook["entry"]), *files], cwd=REPO, env=_hook_env(), capture_output=True, text=True, timeout=120
-    )
+
+    def run(*files: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*shlex.split(hook["entry"]), *files],
+            cwd=REPO,
+            env=_hook_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
     assert run(str(EXAMPLE_SPEC)).returncode == 0
     failed = run(str(EXAMPLE_SPEC), str(bad))
     assert failed.returncode == 2 and "99.99" in failed.stderr

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -58,7 +57,8 @@ def test_rpo_under_rds_log_shipping_interval_is_refused() -> None:
     refusal = derive.database_pitr(env(rpo=4))
     assert isinstance(refusal, derive.Refusal)
     assert "every 5 minutes" in refusal.message and refusal.path == ("recovery", "rpo_minutes")
-    assert derive.database_pitr(env(rpo=5)).value is True
+    decision = derive.database_pitr(env(rpo=5))
+    assert isinstance(decision, derive.Decision) and decision.value is True
 
 
 def test_retention_at_least_seven_days_for_prod_grade() -> None:
@@ -90,10 +90,12 @@ def test_deletion_protection_everywhere_but_development() -> None:
 def test_subnets_do_not_overlap_and_sit_in_the_vpc() -> None:
     import ipaddress
 
-    layout = derive.subnet_layout(env(cidr="10.1.0.0/20"), derive.Decision(3, "")).value
-    nets = [ipaddress.ip_network(c) for c in layout.public + layout.private + layout.database]
+    decision = derive.subnet_layout(env(cidr="10.1.0.0/20"), derive.Decision(3, ""))
+    assert isinstance(decision, derive.Decision)
+    layout = decision.value
+    nets = [ipaddress.IPv4Network(c) for c in layout.public + layout.private + layout.database]
     assert len(nets) == 9
-    assert all(n.subnet_of(ipaddress.ip_network("10.1.0.0/20")) for n in nets)
+    assert all(n.subnet_of(ipaddress.IPv4Network("10.1.0.0/20")) for n in nets)
     assert not any(a.overlaps(b) for i, a in enumerate(nets) for b in nets[i + 1 :])
 
 
@@ -124,7 +126,7 @@ def test_plan_collects_every_refusal_with_its_path() -> None:
     assert paths == {"target_percent", "rpo_minutes", "rto_hours", "cidr"}
 
 
-def _strength(value: object) -> object:
+def _strength(value: object) -> int:
     """Order settings weakest → strongest; None (no DR copy) is weaker than any region."""
     if isinstance(value, str) and value in derive.BROKER_MODES:
         return derive.BROKER_MODES.index(value)
@@ -134,8 +136,9 @@ def _strength(value: object) -> object:
         return 1
     if isinstance(value, tuple):
         return len(value)
-    if attrs.has(type(value)):
+    if isinstance(value, derive.SubnetLayout):
         return len(value.private)  # subnets: more AZs covered is stronger
+    assert isinstance(value, int), value  # a count, or a boolean
     return value
 
 
@@ -156,5 +159,5 @@ def test_stricter_requirements_never_weaken_a_setting(doc: dict, data: st.DataOb
     }
     stricter = Platform.model_validate({**doc, "environments": {name: stricter_env}})
     weak, strong = plan_environment(base, name), plan_environment(stricter, name)
-    for (setting, weak_decision), (_, strong_decision) in zip(weak.decisions(), strong.decisions()):
+    for (setting, weak_decision), (_, strong_decision) in zip(weak.decisions(), strong.decisions(), strict=True):
         assert _strength(strong_decision.value) >= _strength(weak_decision.value), setting

@@ -109,7 +109,7 @@ def concurrently(fn: Callable[[str], Any], items: Iterable[str]) -> None:
     serializes requests; the workspaces share nothing)."""
     with ThreadPoolExecutor(max_workers=len(TARGETS)) as pool:
         futures = [pool.submit(fn, item) for item in items]
-    errors = [f.exception() for f in futures if f.exception() is not None]
+    errors = [error for f in futures if (error := f.exception()) is not None]
     if errors:
         raise errors[0]
 

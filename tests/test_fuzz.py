@@ -34,6 +34,7 @@ import json
 import math
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +70,7 @@ YAML_LINE_BREAK = re.compile("\r\n|[\n\r\x85\u2028\u2029]")
 
 
 @pytest.fixture(scope="module")
-def spec_file(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Path:
+def spec_file(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Path]:
     path = tmp_path_factory.mktemp("fuzz") / "platform.yaml"
     yield path
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
@@ -145,7 +146,8 @@ def _vocabulary() -> list[str]:
 
 
 VOCABULARY = _vocabulary()
-WORDS = VOCABULARY + [
+WORDS = [
+    *VOCABULARY,
     "eks", "postgres", "redis", "rabbitmq", "bucket", "api", "development", "preproduction", "production",
     "dev", "prod", "tms", "eu-west-1", "10.10.0.0/16", "10.0.0.0/8", "jwt", "iam", "mon-fri", "06:00",
     # values near the model's stricter rules: '--' and reserved prefixes in names, zones, the internet in pieces
@@ -191,7 +193,8 @@ def json_texts(draw: st.DrawFn) -> str:
     return json.dumps(draw(documents(json_keys)), indent=draw(st.sampled_from([None, 2])))
 
 
-YAML_PUNCTUATION = list("abkz019.:-?[]{},&*!|>'\"#%@` \n\t\\~") + [
+YAML_PUNCTUATION = [
+    *"abkz019.:-?[]{},&*!|>'\"#%@` \n\t\\~",
     "<<",
     "!!int ",
     "!!str ",
@@ -237,8 +240,8 @@ def paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     found: list[tuple[Any, ...]] = []
     items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
     for key, item in items:
-        found.append(prefix + (key,))
-        found.extend(paths(item, prefix + (key,)))
+        found.append((*prefix, key))
+        found.extend(paths(item, (*prefix, key)))
     return found
 
 
@@ -246,7 +249,7 @@ def containers(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]
     found = [prefix] if isinstance(value, dict) else []
     items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
     for key, item in items:
-        found.extend(containers(item, prefix + (key,)))
+        found.extend(containers(item, (*prefix, key)))
     return found
 
 
@@ -287,7 +290,7 @@ def mutated_documents(draw: st.DrawFn) -> tuple[dict[str, Any], list[str]]:
                 )
             )
             target[key] = draw(scalars)
-            applied.append(f"insert {'.'.join(map(str, where + (key,)))}")
+            applied.append(f"insert {'.'.join(map(str, (*where, key)))}")
             continue
         candidates = paths(document)
         if not candidates:

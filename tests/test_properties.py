@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from tmsc.compile import compile_platform
 from tmsc.diagnostics import SpecError
 from tmsc.load import load_platform_text
-from tmsc.model import NAME_MAX_LENGTH, Platform, is_iana_zone
+from tmsc.model import NAME_MAX_LENGTH, EksCluster, Platform, is_iana_zone
 from tmsc.render import render_stack
 
 from .strategies import spec_documents
@@ -121,7 +121,7 @@ def leaves(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, ..
     items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else None
     if items is None:
         return [(prefix, value)]
-    return [leaf for key, item in items for leaf in leaves(item, prefix + (key,))]
+    return [leaf for key, item in items for leaf in leaves(item, (*prefix, key))]
 
 
 def replaced(doc: dict[str, Any], path: tuple[Any, ...], value: Any) -> dict[str, Any]:
@@ -139,6 +139,7 @@ def test_no_scalar_is_coerced_into_another_type(doc: dict[str, Any], data: st.Da
     path, value = data.draw(st.sampled_from(leaves(doc)))
     if isinstance(value, bool):
         return
+    other: object
     if isinstance(value, (int, float)):
         other = data.draw(st.one_of(st.booleans(), st.just(str(value))))
     else:
@@ -159,7 +160,8 @@ def test_an_integer_is_a_float_and_a_quoted_version_a_string() -> None:
     platform = load_platform_text(example_with("      target_percent: 99.5", "      target_percent: 99"), "spec.yaml")
     assert platform.environments["staging"].availability.target_percent == 99.0
     assert platform.environments["prod"].recovery.rto_hours == 4.0  # written `rto_hours: 4`
-    assert platform.services["cluster"].version == "1.31"  # written `version: "1.31"`
+    cluster = platform.services["cluster"]
+    assert isinstance(cluster, EksCluster) and cluster.version == "1.31"  # written `version: "1.31"`
 
 
 @pytest.mark.parametrize(

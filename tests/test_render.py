@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from tmsc.ir import DataSource, File, JsonDocument, Output, Ref, Resource, Stack, Template
+from tmsc.ir import Block, DataSource, File, JsonDocument, Output, Ref, Resource, Stack, Template
 from tmsc.render import RenderError, render_stack
 
 
-def stack(*blocks: object, name: str = "s") -> Stack:
+def stack(*blocks: Block, name: str = "s") -> Stack:
     return Stack(name, (File("main.tf.json", tuple(blocks)),))
 
 
@@ -51,7 +51,7 @@ def test_depends_on_renders_bare_addresses() -> None:
 
 def test_dangling_reference_is_refused() -> None:
     subnet = Resource("aws_subnet", "a", {"vpc_id": Ref("aws_vpc.missing", "id")})
-    with pytest.raises(RenderError, match="aws_vpc.missing"):
+    with pytest.raises(RenderError, match=r"aws_vpc\.missing"):
         render_stack(stack(subnet))
 
 

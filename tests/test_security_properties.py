@@ -80,8 +80,13 @@ PUBLIC_ENDPOINT_BOUND = {4: 2**24, 6: 2**96}
 
 
 def addresses_covered(cidrs: list[str], version: int) -> int:
-    networks = [n for n in map(ipaddress.ip_network, cidrs) if n.version == version]
-    return sum(n.num_addresses for n in ipaddress.collapse_addresses(networks))  # type: ignore[type-var]
+    networks = [ipaddress.ip_network(cidr) for cidr in cidrs]
+    # collapse_addresses takes networks of one version, each version its own type.
+    if version == 4:
+        v4 = [n for n in networks if isinstance(n, ipaddress.IPv4Network)]
+        return sum(n.num_addresses for n in ipaddress.collapse_addresses(v4))
+    v6 = [n for n in networks if isinstance(n, ipaddress.IPv6Network)]
+    return sum(n.num_addresses for n in ipaddress.collapse_addresses(v6))
 
 
 # --------------------------------------------------------------------------- S3: TLS only
@@ -234,17 +239,18 @@ def check_data_stores(views: Views, platform: Platform) -> None:
 # --------------------------------------------------------------------------- logs go to declared log groups
 
 
+def assert_declared_log_group(stack: str, groups: dict[str, dict[str, Any]], reference: Any, where: str) -> None:
+    """reference is one of the stack's log groups."""
+    address = ref_address(reference)
+    assert address and address.startswith("aws_cloudwatch_log_group.") and address.split(".")[1] in groups, (
+        f"{stack}: {where} logs to {reference!r}"
+    )
+
+
 def check_log_destinations(views: Views, platform: Platform) -> None:
     for stack, view in views.items():
         groups = view.of("aws_cloudwatch_log_group")
         names = {g["name"] for g in groups.values()}
-
-        def declared(reference: Any, where: str) -> None:
-            address = ref_address(reference)
-            assert address and address.startswith("aws_cloudwatch_log_group.") and address.split(".")[1] in groups, (
-                f"{stack}: {where} logs to {reference!r}"
-            )
-
         for name, cluster in view.of("aws_eks_cluster").items():
             if cluster.get("enabled_cluster_log_types"):
                 group = f"/aws/eks/{cluster['name']}/cluster"
@@ -258,12 +264,14 @@ def check_log_destinations(views: Views, platform: Platform) -> None:
         for name, cache in view.of("aws_elasticache_replication_group").items():
             for delivery in as_list(cache.get("log_delivery_configuration", [])):
                 assert delivery["destination_type"] == "cloudwatch-logs", f"{stack}: cache {name}"
-                declared(delivery["destination"], f"cache {name}")
+                assert_declared_log_group(stack, groups, delivery["destination"], f"cache {name}")
         for name, stage in view.of("aws_apigatewayv2_stage").items():
-            declared(stage["access_log_settings"]["destination_arn"], f"API stage {name}")
+            assert_declared_log_group(
+                stack, groups, stage["access_log_settings"]["destination_arn"], f"API stage {name}"
+            )
         for name, flow in view.of("aws_flow_log").items():
             assert flow["log_destination_type"] == "cloud-watch-logs", f"{stack}: flow log {name}"
-            declared(flow["log_destination"], f"flow log {name}")
+            assert_declared_log_group(stack, groups, flow["log_destination"], f"flow log {name}")
         for name, broker in view.of("aws_mq_broker").items():
             # Known exception: Amazon MQ names its group after the broker id (/aws/amazonmq/broker/<id>/general),
             # known only once the broker exists, so it cannot be declared first. General logs only, no audit.
@@ -343,7 +351,7 @@ SERVICE_WILDCARD = re.compile(r"^(\*|[a-z0-9-]*\*[a-z0-9-]*:\*+|[a-z0-9-]+:\*+)$
 
 def policy_documents(view: StackView) -> Iterator[tuple[str, dict[str, Any]]]:
     """Every IAM-style JSON document in any string attribute of any block (policy, assume_role_policy, ...)."""
-    for kind, blocks in (("resource", view.resources), ("data", view.data)):
+    for blocks in (view.resources, view.data):
         for rtype, named in blocks.items():
             for name, body in named.items():
                 for field, value in body.items():

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from tmsc import write
 from tmsc.write import write_stacks
 
 
@@ -46,7 +45,7 @@ def test_a_failure_while_writing_leaves_out_exactly_as_it_was(tmp_path: Path, mo
             raise OSError(28, "No space left on device")
         real_fsync(fd)
 
-    monkeypatch.setattr(write.os, "fsync", failing_fsync)
+    monkeypatch.setattr("tmsc.write.os.fsync", failing_fsync)  # the os module write_stacks calls
     with pytest.raises(OSError):
         write_stacks(
             out,

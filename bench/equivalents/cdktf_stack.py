@@ -99,11 +99,11 @@ class TmsStack(TerraformStack):
             destination_cidr_block="0.0.0.0/0",
             nat_gateway_id=nat.id,
         )
-        for suffix, s in zip(c.SUFFIXES, public):
+        for suffix, s in zip(c.SUFFIXES, public, strict=True):
             route_table_association.RouteTableAssociation(
                 self, f"public_{suffix}_rta", subnet_id=s.id, route_table_id=public_rt.id
             )
-        for suffix, s in zip(c.SUFFIXES, private):
+        for suffix, s in zip(c.SUFFIXES, private, strict=True):
             route_table_association.RouteTableAssociation(
                 self, f"private_{suffix}_rta", subnet_id=s.id, route_table_id=private_rt.id
             )

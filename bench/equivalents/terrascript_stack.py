@@ -78,11 +78,11 @@ def build() -> terrascript.Terrascript:
         destination_cidr_block="0.0.0.0/0",
         nat_gateway_id=ref(nat.id),
     )
-    for suffix, subnet in zip(c.SUFFIXES, public):
+    for suffix, subnet in zip(c.SUFFIXES, public, strict=True):
         config += r.aws_route_table_association(
             f"public_{suffix}", subnet_id=ref(subnet.id), route_table_id=ref(public_rt.id)
         )
-    for suffix, subnet in zip(c.SUFFIXES, private):
+    for suffix, subnet in zip(c.SUFFIXES, private, strict=True):
         config += r.aws_route_table_association(
             f"private_{suffix}", subnet_id=ref(subnet.id), route_table_id=ref(private_rt.id)
         )

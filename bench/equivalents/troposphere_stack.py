@@ -92,13 +92,13 @@ def build() -> Template:
             "PrivateDefaultRoute", RouteTableId=Ref(private_rt), DestinationCidrBlock="0.0.0.0/0", NatGatewayId=Ref(nat)
         )
     )
-    for suffix, subnet in zip(c.SUFFIXES, public):
+    for suffix, subnet in zip(c.SUFFIXES, public, strict=True):
         t.add_resource(
             ec2.SubnetRouteTableAssociation(
                 f"PublicAssociation{suffix.upper()}", SubnetId=Ref(subnet), RouteTableId=Ref(public_rt)
             )
         )
-    for suffix, subnet in zip(c.SUFFIXES, private):
+    for suffix, subnet in zip(c.SUFFIXES, private, strict=True):
         t.add_resource(
             ec2.SubnetRouteTableAssociation(
                 f"PrivateAssociation{suffix.upper()}", SubnetId=Ref(subnet), RouteTableId=Ref(private_rt)

@@ -256,7 +256,8 @@ def _compile_without_typer(args: list[str]) -> bool:
         try:  # as Typer does when stdout is closed early
             from typer._click.utils import PacifyFlushWrapper
         except ImportError:  # a Typer release that uses click itself
-            from click.utils import PacifyFlushWrapper
+            # Only one of the two imports runs; mypy takes the second for a redefinition of the name.
+            from click.utils import PacifyFlushWrapper  # type: ignore[no-redef]
 
         sys.stdout = PacifyFlushWrapper(sys.stdout)
         sys.stderr = PacifyFlushWrapper(sys.stderr)

@@ -53,7 +53,7 @@ def compile_environment(platform: Platform, plan: EnvironmentPlan) -> Stack:
     for name, service in sorted(platform.services.items()):
         for family, blocks in SERVICE_EMITTERS[type(service)](ctx, name, service).items():
             files.setdefault(family, []).extend(blocks)
-    files["outputs"] = list(contract_outputs(platform)) + list(helpful_outputs(platform))
+    files["outputs"] = [*contract_outputs(platform), *helpful_outputs(platform)]
     return Stack(plan.name, tuple(File(f"{family}.tf.json", tuple(blocks)) for family, blocks in sorted(files.items())))
 
 

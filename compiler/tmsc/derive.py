@@ -263,7 +263,7 @@ def plan_environment(platform: Platform, name: str) -> EnvironmentPlan:
         if isinstance(outcome, Refusal):
             refusals.append(outcome)
     if refusals:
-        raise Infeasible([attrs.evolve(r, path=("environments", name) + r.path) for r in refusals])
+        raise Infeasible([attrs.evolve(r, path=("environments", name, *r.path)) for r in refusals])
     assert isinstance(subnets, Decision) and isinstance(pitr, Decision) and isinstance(cross_region, Decision)
     return EnvironmentPlan(
         name=name,

@@ -49,7 +49,7 @@ import json
 import sys
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, TextIO
+from typing import Any, TextIO, overload
 
 import attrs
 
@@ -148,6 +148,10 @@ def as_utc(value: dt.datetime) -> dt.datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+@overload
+def iso(value: dt.datetime) -> str: ...
+@overload
+def iso(value: dt.datetime | None) -> str | None: ...
 def iso(value: dt.datetime | None) -> str | None:
     """2024-07-28T10:15:00Z (whole seconds are shown whole; fractions are kept)."""
     if value is None:
@@ -586,6 +590,7 @@ def restorable_window(rds: Any, source: Mapping[str, Any]) -> tuple[dt.datetime,
 
 
 def describe_instance(rds: Any, identifier: str) -> dict[str, Any] | None:
+    db: dict[str, Any]
     try:
         (db,) = rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"]
     except Exception as error:

@@ -19,6 +19,7 @@ from typing import Any
 import attrs
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from tmsc.diagnostics import Diagnostic, SpecError
 from tmsc.model import NAME_PATTERN, SECRET_FIELD_WORDS, SERVICE_KINDS, Platform, SpecRuleError, name_problem
@@ -88,9 +89,9 @@ class _Walker:
         if isinstance(node, yaml.MappingNode):
             return self.mapping(node, path, depth)
         if isinstance(node, yaml.SequenceNode):
-            return [self.value(item, path + (i,), depth + 1) for i, item in enumerate(node.value)]
+            return [self.value(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
         result = self.scalar(node, path)
-        if not isinstance(result, str) and node.style is None:
+        if not isinstance(result, str) and isinstance(node, yaml.ScalarNode) and node.style is None:
             self.positions.sources[path] = node.value
         return result
 
@@ -135,7 +136,7 @@ class _Walker:
                 if key in own_keys:
                     self.fail(
                         key_node,
-                        path + (key,),
+                        (*path, key),
                         f"duplicate key {key!r} (first defined at line {own_keys[key]})",
                         "remove one of the two; YAML would otherwise keep only the last silently",
                     )
@@ -159,10 +160,10 @@ class _Walker:
                 continue
             if not isinstance(key, str):
                 key = str(key) if isinstance(key, (int, float, bool)) else key
-            self.positions.lines[path + (key,)] = key_node.start_mark.line + 1
-            result[key] = self.value(value_node, path + (key,), depth + 1)
+            self.positions.lines[(*path, key)] = key_node.start_mark.line + 1
+            result[key] = self.value(value_node, (*path, key), depth + 1)
             # The key's own line is the better pointer than the value's first line.
-            self.positions.lines[path + (key,)] = key_node.start_mark.line + 1
+            self.positions.lines[(*path, key)] = key_node.start_mark.line + 1
         return result
 
 
@@ -235,7 +236,9 @@ def parse_yaml(text: str, file: str) -> tuple[Any, _Positions]:
                 [
                     Diagnostic(
                         file,
-                        exc.problem_mark.line + 1 if getattr(exc, "problem_mark", None) else None,
+                        exc.problem_mark.line + 1
+                        if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark
+                        else None,
                         "",
                         f"not valid YAML: {problem}",
                         hint,
@@ -407,7 +410,7 @@ def _diagnostics(exc: ValidationError, data: Any, positions: _Positions, file: s
             and isinstance(_lookup(data, data_path), dict)
             and "kind" in _lookup(data, data_path)
         ):
-            data_path = data_path + ("kind",)  # point at the wrong tag, not at the service
+            data_path = (*data_path, "kind")  # point at the wrong tag, not at the service
         ctx_error = (error.get("ctx") or {}).get("error")
         if isinstance(ctx_error, SpecRuleError):
             data_path = data_path + ctx_error.path
@@ -433,7 +436,9 @@ def _data_path(loc: KeyPath, data: Any) -> KeyPath:
     path: list[Any] = []
     current = data
     for part in loc:
-        if (isinstance(current, dict) and part in current) or (isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current)):
+        if (isinstance(current, dict) and part in current) or (
+            isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current)
+        ):
             path.append(part)
             current = current[part]
         elif isinstance(current, dict) and isinstance(part, str) and not _is_pydantic_step(part):
@@ -448,7 +453,7 @@ def _is_pydantic_step(part: str) -> bool:
 
 
 def _explain(
-    error: dict[str, Any], loc: KeyPath, data_path: KeyPath, source: str | None = None
+    error: ErrorDetails, loc: KeyPath, data_path: KeyPath, source: str | None = None
 ) -> tuple[str, str | None]:
     kind = error["type"]
     message = error["msg"]
@@ -516,7 +521,7 @@ def _type_explanation(kind: str, value: Any, source: str | None) -> str | None:
     if kind == "string_type" and written and isinstance(value, bool):
         return f"YAML reads the unquoted {written} as the boolean {str(value).lower()}, not as text"
     if kind == "string_type" and written and isinstance(value, (int, float)):
-        base60 = " (YAML 1.1 reads h:mm as a number in base 60)" if ":" in source else ""
+        base60 = " (YAML 1.1 reads h:mm as a number in base 60)" if source and ":" in source else ""
         return f"YAML reads the unquoted {written} as the number {_shorten(value, 30)}{base60}, not as text"
     if kind == "string_type" and written and not isinstance(value, (list, dict)) and value is not None:
         return f"YAML reads the unquoted {written} as a {type(value).__name__}, not as text"

@@ -57,7 +57,7 @@ class SpecRuleError(ValueError):
     can point at the offending key's line rather than at the whole object.
     """
 
-    def __init__(self, message: str, path: tuple[str, ...] = (), hint: str | None = None):
+    def __init__(self, message: str, path: tuple[str | int, ...] = (), hint: str | None = None):
         super().__init__(message)
         self.message = message
         self.path = path
@@ -258,7 +258,16 @@ class Environment(Strict):
                 )
             networks.append(net)
         for version, prefix in MAX_PUBLIC_ACCESS_PREFIX.items():
-            covered = list(ipaddress.collapse_addresses(n for n in networks if n.version == version))  # type: ignore[misc]
+            # collapse_addresses takes networks of one version, each version its own type.
+            covered: list[ipaddress.IPv4Network] | list[ipaddress.IPv6Network]
+            if version == 4:
+                covered = list(
+                    ipaddress.collapse_addresses(n for n in networks if isinstance(n, ipaddress.IPv4Network))
+                )
+            else:
+                covered = list(
+                    ipaddress.collapse_addresses(n for n in networks if isinstance(n, ipaddress.IPv6Network))
+                )
             count = sum(n.num_addresses for n in covered)
             if count > 2 ** (ADDRESS_BITS[version] - prefix):
                 shown = ", ".join(str(n) for n in covered[:4]) + (", ..." if len(covered) > 4 else "")

@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import json
 from bisect import bisect_right
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from itertools import compress
 from operator import attrgetter
-from typing import Any
+from typing import Any, Protocol
 
 from tmsc.ir import (
     DataSource,
@@ -42,7 +42,17 @@ from tmsc.ir import (
 )
 
 
-def _orjson() -> Any:
+class _Orjson(Protocol):
+    """What render_json uses of the orjson module (mypy checks the module against this)."""
+
+    OPT_INDENT_2: int
+    OPT_SORT_KEYS: int
+    OPT_APPEND_NEWLINE: int
+
+    def dumps(self, obj: Any, /, default: Callable[[Any], Any] | None = ..., option: int | None = ...) -> bytes: ...
+
+
+def _orjson() -> _Orjson | None:
     """orjson, a C serializer that render_json uses where its bytes are json.dumps's (see
     _orjson_safe); None without it, or if this release formats a known value differently."""
     try:
@@ -407,16 +417,18 @@ def _orjson_safe(value: Any) -> bool:
                 return False
         return True
     if kind is list or kind is tuple:
-        for item in value:
+        for item in value:  # noqa: SIM110  # a loop: all() over a generator is slower, and this runs for every value
             if type(item) is not str and not _orjson_safe(item):
                 return False
         return True
     if kind is str or kind is bool or value is None:
         return True
     if kind is int:
-        return _ORJSON_INT_MIN <= value <= _ORJSON_INT_MAX
+        integer: int = value  # exactly an int: `kind` is type(value), which mypy does not narrow through
+        return _ORJSON_INT_MIN <= integer <= _ORJSON_INT_MAX
     if kind is float:
-        return value == 0.0 or 1e-4 <= abs(value) < 1e16
+        number: float = value
+        return number == 0.0 or 1e-4 <= abs(number) < 1e16
     return False
 
 

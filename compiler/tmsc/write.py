@@ -15,6 +15,7 @@ fsyncs run concurrently and share commits (on an idle disk both take ~15 ms).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Mapping
@@ -63,19 +64,15 @@ def write_stacks(out: Path, stacks: Mapping[str, Mapping[str, str]], prune: bool
         for temp in temps.values():
             temp.unlink(missing_ok=True)
         for directory in reversed(created_dirs):
-            try:
+            with contextlib.suppress(OSError):
                 directory.rmdir()
-            except OSError:
-                pass
         raise
     for target in writes:
         os.replace(temps[target], target)
     for stale in removals:
         stale.unlink()
-        try:
+        with contextlib.suppress(OSError):
             stale.parent.rmdir()  # only if nothing else (e.g. .terraform/) lives there
-        except OSError:
-            pass
     return sorted([*writes, *removals])
 
 

@@ -17,6 +17,7 @@ import json
 import os
 import re
 import subprocess
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
@@ -140,7 +141,7 @@ def pinned_version() -> str:
     return match.group(1)
 
 
-def run_checkov(target: Path, skip: list[str] = (), framework: str = "terraform_json") -> dict[str, Any]:
+def run_checkov(target: Path, skip: Sequence[str] = (), framework: str = "terraform_json") -> dict[str, Any]:
     """checkov's JSON report of a directory of *.tf.json files (or, with framework="terraform_plan", a plan JSON file)."""
     directory = target if target.is_dir() else target.parent
     command = [str(checkov_executable()), "--framework", framework, "--skip-download", "--compact", "-o", "json"]

@@ -16,6 +16,7 @@ moto version other than the pinned one: the patches reach into moto internals.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import datetime as _dt
 import functools
@@ -646,7 +647,7 @@ def patch_elasticache() -> None:
                 r"^arn:aws:elasticache:.*:[0-9]*:"
                 r"(cluster|snapshot|subnetgroup|replicationgroup|user|usergroup|parametergroup):.*$"
             )
-            self.tmsc_parameter_groups: dict[str, dict[str, Any]] = {}
+            self.tmsc_parameter_groups = {}  # name → parameter group
 
         return __init__
 
@@ -707,7 +708,7 @@ def patch_elasticache() -> None:
     ) -> None:
         count = (replicas_per_node_group + 1) if replicas_per_node_group else (num_cache_clusters or 1)
         for r in range(count):
-            member = {
+            member: dict[str, Any] = {
                 "cache_cluster_id": f"{replication_group_id}-{r + 1:0>3}",
                 "cache_node_id": "0001",
                 "read_endpoint": {
@@ -746,8 +747,8 @@ def patch_elasticache() -> None:
             rg.auto_minor_version_upgrade = (
                 True if kwargs.get("auto_minor_version_upgrade") is None else kwargs.get("auto_minor_version_upgrade")
             )
-            for i, member in enumerate(members):
-                args = {p: None for p in cluster_params}
+            for member in members:
+                args: dict[str, Any] = {p: None for p in cluster_params}
                 args.update(
                     account_id=self.account_id,
                     region_name=self.region_name,
@@ -778,11 +779,12 @@ def patch_elasticache() -> None:
                 cluster = cluster_cls(**args)
                 cluster.num_cache_nodes = 1
                 cluster.replication_group_id = rg.replication_group_id
-                cluster.at_rest_encryption_enabled = rg.at_rest_encryption_enabled
-                cluster.transit_encryption_mode = kwargs.get("transit_encryption_mode") or (
+                # Attributes moto's CacheCluster lacks; the patched responses read them.
+                cluster.at_rest_encryption_enabled = rg.at_rest_encryption_enabled  # type: ignore[attr-defined]
+                cluster.transit_encryption_mode = kwargs.get("transit_encryption_mode") or (  # type: ignore[attr-defined]
                     "required" if rg.transit_encryption_enabled else None
                 )
-                cluster.replication_group_log_delivery_enabled = bool(rg.log_delivery_configurations)
+                cluster.replication_group_log_delivery_enabled = bool(rg.log_delivery_configurations)  # type: ignore[attr-defined]
                 self.cache_clusters[cluster.cache_cluster_id] = cluster
             return rg
 
@@ -1260,11 +1262,11 @@ def patch_eks() -> None:
     def cluster_init_factory(orig: Callable[..., Any]) -> Callable[..., Any]:
         def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
             orig(self, *args, **kwargs)
-            self.tmsc_access_entries: dict[str, dict[str, Any]] = {}
-            self.tmsc_access_policies: dict[str, dict[str, dict[str, Any]]] = {}
-            self.tmsc_addons: dict[str, dict[str, Any]] = {}
-            self.tmsc_updates: dict[str, dict[str, Any]] = {}
-            self.tmsc_owned_security_group: str | None = None
+            self.tmsc_access_entries = {}  # principal ARN → access entry
+            self.tmsc_access_policies = {}  # principal ARN → policy ARN → association
+            self.tmsc_addons = {}  # add-on name → add-on
+            self.tmsc_updates = {}  # update id → update
+            self.tmsc_owned_security_group = None  # the id of the cluster security group EKS creates
 
         return __init__
 
@@ -1452,7 +1454,14 @@ def patch_eks() -> None:
             tags={"Name": name, f"kubernetes.io/cluster/{cluster.name}": "owned"},
         )
         ec2.authorize_security_group_ingress(
-            group.id, "-1", None, None, [], source_groups=[{"GroupId": group.id}], vpc_id=vpc_id
+            # moto annotates the ports as str; with protocol -1 (all traffic) there are none.
+            group.id,
+            "-1",
+            None,  # type: ignore[arg-type]
+            None,  # type: ignore[arg-type]
+            [],
+            source_groups=[{"GroupId": group.id}],
+            vpc_id=vpc_id,
         )
         vpc_config["clusterSecurityGroupId"] = group.id
         cluster.tmsc_owned_security_group = group.id
@@ -1466,10 +1475,8 @@ def patch_eks() -> None:
             if sg_id:
                 from moto.ec2.models import ec2_backends
 
-                try:
+                with contextlib.suppress(Exception):  # still referenced: AWS would retry later; leave it
                     ec2_backends[self.account_id][self.region_name].delete_security_group(group_id=sg_id)
-                except Exception:  # still referenced: AWS would retry later; leave it
-                    pass
             cluster.status = "DELETING"
             return cluster
 

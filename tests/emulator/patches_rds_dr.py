@@ -148,7 +148,7 @@ def _patch() -> None:
         if src is not None and src.arn == rec["DBInstanceArn"]:
             reps = source_replications(src)
             reps[:] = [r for r in reps if r["DBInstanceAutomatedBackupsArn"] != rec["DBInstanceAutomatedBackupsArn"]]
-            src._tmsc_replica_regions = [
+            src._tmsc_replica_regions = [  # type: ignore[attr-defined]  # this patch's own attribute on moto's DBInstance
                 r for r in getattr(src, "_tmsc_replica_regions", []) if r != rec["_dest_region"]
             ]
 
@@ -192,8 +192,8 @@ def _patch() -> None:
                 "KmsKeyId is required to replicate the automated backups of an encrypted DB instance.",
             )
         records = _records(self.backend)
-        for rec in records.values():
-            if rec["DBInstanceArn"] == src.arn and rec["Status"] in _ACTIVE:
+        for other in records.values():
+            if other["DBInstanceArn"] == src.arn and other["Status"] in _ACTIVE:
                 raise err(
                     "InvalidDBInstanceState",
                     f"DB instance {src_id} is already replicating automated backups to region {dest_region}.",
@@ -236,7 +236,7 @@ def _patch() -> None:
         }
         records[backup_arn] = rec
         source_replications(src).append({"DBInstanceAutomatedBackupsArn": backup_arn})
-        src._tmsc_replica_regions = [*getattr(src, "_tmsc_replica_regions", []), dest_region]
+        src._tmsc_replica_regions = [*getattr(src, "_tmsc_replica_regions", []), dest_region]  # type: ignore[attr-defined]
         return ActionResult({"DBInstanceAutomatedBackup": _view(rec)})
 
     def stop_db_instance_automated_backups_replication(self: Any) -> ActionResult:
@@ -305,8 +305,9 @@ def _patch() -> None:
             if not replicated:
                 raise err("DBInstanceAutomatedBackupNotFound", f"No automated backup found for {arn or resource_id}.")
             return ActionResult({"DBInstanceAutomatedBackups": replicated})
-        local = original_describe(self)
-        local_list = [_local_backup_view(self.backend, b) for b in local.result.get("DBInstanceAutomatedBackups") or []]
+        local = original_describe(self).result
+        assert isinstance(local, dict), local
+        local_list = [_local_backup_view(self.backend, b) for b in local.get("DBInstanceAutomatedBackups") or []]
         return ActionResult({"DBInstanceAutomatedBackups": local_list + replicated})
 
     RDSResponse.start_db_instance_automated_backups_replication = (  # type: ignore[attr-defined]
@@ -530,12 +531,14 @@ def _patch_point_in_time_restore() -> None:
         # AWS's defaults for what the request does not name (moto copied the source's).
         if given(overrides, "db_subnet_group_name") is None:
             new._db_subnet_group_name = None
-            new.db_subnet_group = None
+            new.db_subnet_group = None  # type: ignore[assignment]  # moto types it as always set; AWS restores into none
         if given(overrides, "vpc_security_group_ids") is None:
             ec2 = ec2_backends[self.account_id][self.region_name]
             subnet_group = getattr(new, "db_subnet_group", None)
             vpc_id = subnet_group.vpc_id if subnet_group is not None else ec2.default_vpc.id
-            new.vpc_security_group_ids = [ec2.get_default_security_group(vpc_id).id]
+            default_group = ec2.get_default_security_group(vpc_id)
+            assert default_group is not None, vpc_id  # moto creates one with every VPC
+            new.vpc_security_group_ids = [default_group.id]
         if given(overrides, "db_parameter_group_name") is None:
             new.db_parameter_group_name = None
         for attribute, parameter in (
@@ -557,8 +560,9 @@ def _patch_point_in_time_restore() -> None:
             new.manage_master_user_password = False
 
         new.status = RESTORE_STATUSES[0]
-        new._tmsc_pending_statuses = list(RESTORE_STATUSES)
-        new._tmsc_restore = {
+        # This patch's own attributes on moto's DBInstance.
+        new._tmsc_pending_statuses = list(RESTORE_STATUSES)  # type: ignore[attr-defined]
+        new._tmsc_restore = {  # type: ignore[attr-defined]
             "source": source.db_instance_identifier,
             "source_arn": source.arn,
             "restore_time": at,

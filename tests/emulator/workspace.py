@@ -452,7 +452,7 @@ class TerraformWorkspace:
         cmd = [self.terraform, verb, *args]
         full_env = self.env()
         full_env.update(env or {})
-        log = open(log_path, "w")  # closed by RunningTerraform.wait()
+        log = open(log_path, "w")  # noqa: SIM115  # outlives this call: RunningTerraform.wait() closes it
         try:
             log.write("$ " + " ".join(cmd) + "\n")
             log.flush()
@@ -520,10 +520,8 @@ class RunningTerraform:
     def _signal_group(self, sig: int) -> None:
         if self.proc.poll() is not None:
             return
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, sig)
-        except ProcessLookupError:
-            pass
 
     def interrupt(self) -> None:
         self._signal_group(signal.SIGINT)

@@ -221,7 +221,7 @@ def _value_errors(value: Any, ty: Any, path: str) -> Iterator[tuple[str, str]]:
         elif len(value) != len(ty[1]):
             yield path, f"expected {len(ty[1])} elements, got {len(value)}"
         else:
-            for i, (item, ety) in enumerate(zip(value, ty[1])):
+            for i, (item, ety) in enumerate(zip(value, ty[1], strict=True)):
                 yield from _value_errors(item, ety, _join(path, f"[{i}]"))
     elif kind == "map":
         if not isinstance(value, dict):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -319,7 +320,7 @@ def test_data_block_checked_with_data_address(schema):
 
 
 def test_resource_only_meta_args_rejected_on_data(schema):
-    doc = {"data": {"aws_region": {"r": {"provisioner": []}}}}
+    doc: dict[str, Any] = {"data": {"aws_region": {"r": {"provisioner": []}}}}
     errs = _errs(doc, schema)
     assert len(errs) == 1 and 'unknown attribute "provisioner"' in errs[0]
 

@@ -211,7 +211,7 @@ def node_groups(
     )
     blocks: list[Block] = [template]
     reason = (ctx.plan.cluster_node_groups.reason,)
-    for suffix, subnet in zip(ctx.zone_suffixes(), subnet_ids(ctx, "private")):
+    for suffix, subnet in zip(ctx.zone_suffixes(), subnet_ids(ctx, "private"), strict=True):
         blocks.append(
             Resource(
                 "aws_eks_node_group",

@@ -41,7 +41,7 @@ def emit_network(ctx: Context) -> tuple[Block, ...]:
         "database": {},
     }
     for tier in TIERS:
-        for zone, suffix, cidr in zip(zones, suffixes, cidrs[tier]):
+        for zone, suffix, cidr in zip(zones, suffixes, cidrs[tier], strict=True):
             subnet = Resource(
                 "aws_subnet",
                 f"{tier}_{suffix}",
@@ -67,7 +67,7 @@ def emit_network(ctx: Context) -> tuple[Block, ...]:
             {"route_table_id": public_rt.ref(), "destination_cidr_block": "0.0.0.0/0", "gateway_id": igw.ref()},
         )
     )
-    for subnet, suffix in zip(subnets["public"], suffixes):
+    for subnet, suffix in zip(subnets["public"], suffixes, strict=True):
         blocks.append(
             Resource(
                 "aws_route_table_association",
@@ -78,7 +78,7 @@ def emit_network(ctx: Context) -> tuple[Block, ...]:
 
     nat_reason = (plan.nat_gateways.reason,)
     nats: list[Resource] = []
-    for subnet, suffix in list(zip(subnets["public"], suffixes))[: plan.nat_gateways.value]:
+    for subnet, suffix in list(zip(subnets["public"], suffixes, strict=True))[: plan.nat_gateways.value]:
         eip = Resource(
             "aws_eip", f"nat_{suffix}", {"domain": "vpc", "tags": {"Name": ctx.name("nat", suffix)}}, because=nat_reason
         )
@@ -97,7 +97,7 @@ def emit_network(ctx: Context) -> tuple[Block, ...]:
         blocks.extend([eip, nat])
 
     private_tables: list[Resource] = []
-    for i, (subnet, suffix) in enumerate(zip(subnets["private"], suffixes)):
+    for i, (subnet, suffix) in enumerate(zip(subnets["private"], suffixes, strict=True)):
         nat = nats[i] if len(nats) > 1 else nats[0]
         table = Resource(
             "aws_route_table", f"private_{suffix}", {"vpc_id": vpc.ref(), "tags": {"Name": ctx.name("private", suffix)}}
@@ -123,7 +123,7 @@ def emit_network(ctx: Context) -> tuple[Block, ...]:
     # Database subnets have no route out of the VPC at all.
     database_rt = Resource("aws_route_table", "database", {"vpc_id": vpc.ref(), "tags": {"Name": ctx.name("database")}})
     blocks.append(database_rt)
-    for subnet, suffix in zip(subnets["database"], suffixes):
+    for subnet, suffix in zip(subnets["database"], suffixes, strict=True):
         blocks.append(
             Resource(
                 "aws_route_table_association",

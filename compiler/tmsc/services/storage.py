@@ -28,7 +28,7 @@ class BucketSpec:
     because: tuple[str, ...] = ()
 
 
-def emit_bucket(spec: BucketSpec) -> tuple[Block, ...]:
+def emit_bucket(spec: BucketSpec) -> tuple[Resource, ...]:
     lifecycle: dict[str, Any] = {"prevent_destroy": True} if spec.protect else {}
     bucket_body: dict[str, Any] = {"bucket": spec.name, "force_destroy": not spec.protect}
     if lifecycle:
