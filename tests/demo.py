@@ -6,21 +6,56 @@ Starts the patched moto server on 127.0.0.1, applies out/<env> in a scratch
 copy (the compiled files are never changed: a test-only override points them
 at the emulator and a local state file), prints the outputs, and stops the
 emulator. Nothing reaches AWS; no credentials are needed.
+
+The apply shows its progress (tests/emulator/progress.py): on a terminal one
+line rewritten in place, in a pipe or a CI log a few plain lines. What the
+run leaves is under build/demo/<env>/: terraform's logs (stack/.logs/, the
+apply's as its -json stream) and the emulator's own log (emulator.log: the
+retried writes it answered from their first attempt, and any warning of
+moto's), which is kept off the screen.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import sys
-import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from tests.emulator import TerraformError, TerraformWorkspace, start_emulator
+from tests.emulator.progress import ProgressLine, clock, follow, shown
 from tmsc.compile import CONTRACT_OUTPUTS
 from tmsc.load import load_platform
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+@contextlib.contextmanager
+def logs_to(path: Path) -> Iterator[logging.Handler]:
+    """Send every log record of this process to ``path`` instead of the screen.
+
+    Without a handler of its own a warning (the emulator's "replayed the answer
+    to a retried write", tests/emulator/server.py) goes to stderr through
+    logging's last resort, in the middle of the progress line. The emulator's
+    logger records everything here; other libraries their warnings.
+    """
+    handler = logging.FileHandler(path, mode="w", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root, emulator = logging.getLogger(), logging.getLogger("tmsc.emulator")
+    saved_level = emulator.level
+    root.addHandler(handler)
+    emulator.setLevel(logging.DEBUG)
+    logging.captureWarnings(True)
+    try:
+        yield handler
+    finally:
+        logging.captureWarnings(False)
+        emulator.setLevel(saved_level)
+        root.removeHandler(handler)
+        handler.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,29 +69,33 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     platform = load_platform(args.spec)
     started = time.monotonic()
-    with (
-        start_emulator(region=platform.region) as emulator,
-        tempfile.TemporaryDirectory(prefix="tmsc-demo-") as scratch,
-    ):
-        print(
-            f"emulator on {emulator.endpoint}; applying out/{args.env} (a few minutes: RDS and ElastiCache waits dominate)"
-        )
-        workspace = TerraformWorkspace(stack, emulator, scratch)
+    run_dir = REPO / "build" / "demo" / args.env
+    run_dir.mkdir(parents=True, exist_ok=True)
+    emulator_log = run_dir / "emulator.log"
+    with logs_to(emulator_log), start_emulator(region=platform.region) as emulator:
+        print(f"emulator on {emulator.endpoint}; its log: {shown(emulator_log)}", flush=True)
+        workspace = TerraformWorkspace(stack, emulator, run_dir)
+        display = ProgressLine(sys.stdout)
         try:
+            display.message(f"init: terraform init in {shown(workspace.dir)}")
             workspace.init()
-            workspace.apply()
+            running = workspace.start_apply("-json")
+            follow(running, display, timeout=workspace.timeout)
         except TerraformError as error:
             print(error, file=sys.stderr)
             return 1
         outputs = workspace.output()
         resources = len(workspace.resource_addresses())
-        print(f"\napplied {resources} resources in {time.monotonic() - started:.0f} s\n")
+        print(f"\napplied {resources} resources in {clock(time.monotonic() - started)}\n")
         width = max(len(name) for name in outputs)
         for name in CONTRACT_OUTPUTS:
             print(f"{name:<{width}}  {outputs[name]}")
         print()
         for name in sorted(set(outputs) - set(CONTRACT_OUTPUTS)):
             print(f"{name:<{width}}  {outputs[name]}")
+        replayed = len(emulator.replayed)
+        print(f"\nlogs: terraform {shown(workspace.log_dir)}/, emulator {shown(emulator_log)}", end="")
+        print(f" ({replayed} retried write{'s' if replayed != 1 else ''} replayed)" if replayed else "")
     return 0
 
 
