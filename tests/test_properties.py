@@ -176,7 +176,7 @@ def test_an_integer_is_a_float_and_a_quoted_version_a_string() -> None:
         (
             "      target_percent: 99.5",
             "      target_percent: yes",
-            "YAML reads yes as the boolean true, not as a number",
+            "the boolean true to YAML 1.1 (PyYAML and older tools), the text \"yes\" to YAML 1.2",
             "uptime target",
         ),
         (
@@ -188,7 +188,7 @@ def test_an_integer_is_a_float_and_a_quoted_version_a_string() -> None:
         (
             '        end: "22:00"',
             "        end: 22:00",
-            "as the number 1320 (YAML 1.1 reads h:mm as a number in base 60)",
+            "the number 1320 to YAML 1.1 (PyYAML and older tools; it reads h:mm as a number in base 60)",
             'quote it: end: "22:00"',
         ),
         (

@@ -59,6 +59,7 @@ class _Walker:
         self.positions = _Positions()
         self.nodes = 0
         self.errors: list[Diagnostic] = []
+        self.hints: list[tuple[int, KeyPath, str, tuple[Any, Any]]] = []
 
     def fail(self, node: yaml.Node, path: KeyPath, message: str, hint: str | None = None) -> None:
         self.errors.append(Diagnostic(self.file, node.start_mark.line + 1, format_path(path), message, hint))
@@ -95,12 +96,17 @@ class _Walker:
             self.positions.sources[path] = node.value
         return result
 
-    def scalar(self, node: yaml.Node, path: KeyPath) -> Any:
+    def scalar(self, node: yaml.Node, path: KeyPath, *, is_key: bool = False) -> Any:
         # An explicit tag PyYAML cannot apply (`!!int fifteen`, `!!timestamp 6am`) raises
         # all sorts of exceptions without a position; the node knows its line.
+        plain = isinstance(node, yaml.ScalarNode) and node.style is None
+        implicit = plain and node.tag == self.loader.resolve(yaml.ScalarNode, node.value, (True, False))  # type: ignore[no-untyped-call]
         try:
-            return self.loader.construct_object(node, deep=True)
+            value = self.loader.construct_object(node, deep=True)
         except yaml.MarkedYAMLError as exc:
+            if implicit:  # a plain '=': YAML 1.1's value tag, YAML 1.2's text
+                core = _core_reading(node.value, None)
+                return self.ambiguous(node, path, _UNREADABLE, core, implicit=True, is_key=is_key)
             problem = exc.problem or exc.context or "cannot be read"
         except (yaml.YAMLError, ValueError, TypeError, AttributeError, OverflowError, IndexError) as exc:
             if isinstance(exc, ValueError) and "limit" in str(exc) and node.tag.endswith(":int"):
@@ -115,13 +121,65 @@ class _Walker:
             problem = (
                 f"{node.tag.rsplit(':', 1)[-1]} value {_shorten(node.value)} cannot be read ({type(exc).__name__})"
             )
+        else:
+            if implicit or (isinstance(node, yaml.ScalarNode) and not node.tag.endswith(":str")):
+                core = _core_reading(node.value, None if implicit else node.tag)
+                if not _same(value, core):
+                    return self.ambiguous(node, path, value, core, implicit=implicit, is_key=is_key)
+            return value
         self.fail(node, path, f"not valid YAML: {problem}", "remove the explicit !!tag or write a plain value")
         return None
+
+    def ambiguous(self, node: yaml.Node, path: KeyPath, v11: Any, core: Any, *, implicit: bool, is_key: bool) -> None:
+        """A scalar YAML 1.1 and YAML 1.2 read differently: refused, so that every reader sees one value."""
+        text = node.value
+        shown = text if len(text) <= 30 else f"{text[:25]}..."
+        if _YAML11_ONLY_BOOLEANS.fullmatch(text) and implicit:
+            v11 = text in "yY"
+            first = "the boolean " + str(v11).lower() + " to YAML 1.1 (PyYAML alone reads the text)"
+        else:
+            base60 = "; it reads h:mm as a number in base 60" if ":" in text and isinstance(v11, (int, float)) else ""
+            first = f"{_reading(v11)} to YAML 1.1 (PyYAML and older tools{base60})"
+        subject = f"the unquoted {shown}" if implicit else f"!!{node.tag.rsplit(':', 1)[-1]} {shown}"
+        message = f"{subject} means different things to YAML readers: {first}, {_reading(core)} to YAML 1.2 (editors, check-jsonschema)"
+        quoted = f'"{text}"' if '"' not in text else f"'{text}'"
+        untag = "" if implicit else f"remove the !!{node.tag.rsplit(':', 1)[-1]} tag and "
+        if is_key:
+            hint = f"{untag}quote the key: {quoted}:"
+        elif path and isinstance(path[-1], str) and len(text) <= 60 and len(path[-1]) <= 60:
+            hint = f"{untag}quote it: {path[-1]}: {quoted}"
+        elif path and isinstance(path[-1], int) and len(text) <= 60:
+            hint = f"{untag}quote it: - {quoted}"
+        else:
+            hint = f"{untag}quote it"
+        self.fail(node, path, message, hint)
+        if not is_key:
+            # The fix depends on the type the key takes, known once the whole document is read (a service's kind).
+            self.hints.append((len(self.errors) - 1, path, text, (v11, core)))
+        return None
+
+    def typed_hints(self, data: Any) -> None:
+        """Fixes of ambiguous scalars for the type their key takes: the number to write, or the text to quote."""
+        for index, path, text, values in self.hints:
+            wanted, description = _resolve(_model_loc(path, data))
+            fits = {int: (int,), float: (int, float), bool: (bool,)}.get(wanted, ()) if wanted else (int, float, bool)
+            readings = [v for v in values if isinstance(v, fits) and (wanted is bool or not isinstance(v, bool))]
+            meant = " or ".join(dict.fromkeys(w for w in map(_written, readings) if w is not None and w != text))
+            diagnostic = self.errors[index]
+            if wanted in (int, float, bool):
+                hint = (
+                    f"write {meant}" if meant else f"set it to: {_lower_first(description or 'a ' + wanted.__name__)}"
+                )
+            elif meant and wanted is not str:
+                hint = f"{diagnostic.hint} if you mean text, or write {meant} if you mean a value"
+            else:
+                continue
+            self.errors[index] = attrs.evolve(diagnostic, hint=hint)
 
     def key(self, node: yaml.Node, path: KeyPath) -> tuple[bool, Any]:
         """A mapping key's value, or (False, None) with a located error when its tag cannot be applied."""
         errors = len(self.errors)
-        value = self.scalar(node, path)
+        value = self.scalar(node, path, is_key=True)
         return len(self.errors) == errors, value
 
     def mapping(self, node: yaml.MappingNode, path: KeyPath, depth: int) -> dict[Any, Any]:
@@ -165,6 +223,103 @@ class _Walker:
             # The key's own line is the better pointer than the value's first line.
             self.positions.lines[(*path, key)] = key_node.start_mark.line + 1
         return result
+
+
+# --------------------------------------------------------------------------- YAML 1.1 and YAML 1.2
+#
+# PyYAML reads YAML 1.1; editors (yaml-language-server) read YAML 1.2's core schema, and so, nearly,
+# does check-jsonschema (ruamel.yaml). They disagree on plain scalars such as 22:00 (1.1: 1320), yes/no/on/off
+# (1.1: booleans), 012 (1.1: octal 10), 0o17, 1e3 and -.5 (1.2: numbers), 1_000 and 0b1 (1.1: numbers) and
+# dates (1.1: dates). Such a scalar is refused with "quote it"; every other one reads the same everywhere.
+
+_CORE_SCHEMA: tuple[tuple[str, re.Pattern[str]], ...] = (  # https://yaml.org/spec/1.2.2/#1032-tag-resolution
+    ("null", re.compile(r"null|Null|NULL|~|")),
+    ("bool", re.compile(r"true|True|TRUE|false|False|FALSE")),
+    ("int", re.compile(r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+")),
+    (
+        "float",
+        re.compile(
+            r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
+        ),
+    ),
+)
+# YAML 1.1's booleans that PyYAML leaves as text (ruamel.yaml and Go's yaml.v2 do not).
+_YAML11_ONLY_BOOLEANS = re.compile(r"y|Y|n|N")
+
+
+class _Unreadable:
+    """What YAML 1.1 makes of a plain '=' (its 'value' tag): nothing a spec can use."""
+
+
+_UNREADABLE = _Unreadable()
+_NOT_READABLE = object()  # an explicit tag YAML 1.2's core schema cannot apply to the text
+_SAME_AS_YAML11 = object()  # a tag outside the core schema (!!timestamp, !!binary...): left to PyYAML's reading
+
+
+def _core_reading(text: str, tag: str | None) -> Any:
+    """The value YAML 1.2's core schema gives a plain scalar (tag None) or one with an explicit !!tag."""
+    kind = "str"
+    for name, pattern in _CORE_SCHEMA:
+        if pattern.fullmatch(text):
+            kind = name
+            break
+    if tag is not None:
+        wanted = tag.rsplit(":", 1)[-1]
+        if wanted == "str" or tag == "tag:yaml.org,2002:str":
+            return text
+        if wanted == "float" and kind == "int" and text.lstrip("+-").isdigit():
+            kind = "float"  # YAML 1.2 applies an explicit !!float to an integer's digits
+        elif wanted != kind or not tag.startswith("tag:yaml.org,2002:"):
+            return _NOT_READABLE if wanted in ("null", "bool", "int", "float") else _SAME_AS_YAML11
+    if kind == "null":
+        return None
+    if kind == "bool":
+        return text.lower() == "true"
+    if kind == "int":
+        if len(text) > 4000:
+            return _SAME_AS_YAML11  # the walker reports an integer too long to read
+        return int(text[2:], 8) if text.startswith("0o") else int(text[2:], 16) if text.startswith("0x") else int(text)
+    if kind == "float":
+        return float(text.lower().replace(".inf", "inf").replace(".nan", "nan"))
+    return text
+
+
+def _same(v11: Any, core: Any) -> bool:
+    if core is _SAME_AS_YAML11:
+        return True
+    if isinstance(v11, str) and _YAML11_ONLY_BOOLEANS.fullmatch(v11) and core == v11:
+        return False
+    if type(v11) is not type(core):
+        return False
+    if isinstance(v11, float) and v11 != v11:
+        return bool(core != core)  # NaN
+    return bool(v11 == core)
+
+
+def _reading(value: Any) -> str:
+    if value is _UNREADABLE or value is _NOT_READABLE:
+        return "an error"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, (int, float)):
+        return f"the number {_shorten(value, 30)}"
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return f'the text "{value}"' if len(value) <= 30 and '"' not in value else f"the text {_shorten(value, 30)}"
+    return f"the {type(value).__name__} {str(value)[:30]}"
+
+
+def _written(value: Any) -> str | None:
+    """How to write a reading so that every YAML version reads it the same (None: as quoted text)."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int):
+        return str(value) if len(str(value)) <= 30 else None
+    if isinstance(value, float) and value == value and abs(value) != float("inf"):
+        text = repr(value)
+        return text if "e" not in text else None
+    return None
 
 
 class _Abort(Exception):
@@ -245,6 +400,7 @@ def parse_yaml(text: str, file: str) -> tuple[Any, _Positions]:
                     )
                 ]
             ) from None
+        walker.typed_hints(data)
         if walker.errors:
             raise SpecError(walker.errors)
         return data, walker.positions
@@ -446,6 +602,15 @@ def _data_path(loc: KeyPath, data: Any) -> KeyPath:
             path.append(part)
             current = None
     return tuple(path)
+
+
+def _model_loc(path: KeyPath, data: Any) -> KeyPath:
+    """A data path as a model location: a service's keys are found under its kind (the tagged union's member)."""
+    if len(path) > 2 and path[0] == "services":
+        kind = _lookup(data, (*path[:2], "kind"))
+        if isinstance(kind, str) and kind in SERVICE_KINDS:
+            return (*path[:2], kind, *path[2:])
+    return path
 
 
 def _is_pydantic_step(part: str) -> bool:
