@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -600,6 +601,25 @@ def describe_instance(rds: Any, identifier: str) -> dict[str, Any] | None:
     return db
 
 
+class WaitStatus(str):
+    """A progress message "<instance>: <status>" from a wait, which also says what the wait is for and until when."""
+
+    identifier: str
+    status: str
+    goal: str
+    deadline: dt.datetime
+
+    def __new__(cls, identifier: str, status: str, goal: str, deadline: dt.datetime) -> WaitStatus:
+        message = super().__new__(cls, f"{identifier}: {status}")
+        message.identifier, message.status, message.goal, message.deadline = identifier, status, goal, deadline
+        return message
+
+    @property
+    def over(self) -> bool:
+        """The wait ends with this status."""
+        return self.status == "available"
+
+
 def wait_available(
     rds: Any,
     identifier: str,
@@ -609,8 +629,12 @@ def wait_available(
     sleep: Callable[[float], None],
     progress: Callable[[str], None],
     ready: Callable[[Mapping[str, Any]], bool] = lambda db: True,
+    goal: str = "available",
 ) -> dict[str, Any]:
-    """Poll until `identifier` is available (and `ready`); DrillFailed on a status it does not leave or past the deadline."""
+    """Poll until `identifier` is available (and `ready`); DrillFailed on a status it does not leave or past the deadline.
+
+    Each status it sees is a progress message, a WaitStatus saying what the wait is for (`goal`) and until when.
+    """
     last = None
     while True:
         db = describe_instance(rds, identifier)  # may be missing for a moment right after the restore call
@@ -618,7 +642,7 @@ def wait_available(
         if status == "available" and db is not None and not ready(db):
             status = "available, the modification not yet started"
         if status != last:
-            progress(f"{identifier}: {status}")
+            progress(WaitStatus(identifier, status, goal, deadline))
             last = status
         if status == "available":
             assert db is not None
@@ -751,6 +775,7 @@ def run_drill(
                 sleep,
                 progress,
                 ready=lambda db: modification_applied(changes, db),
+                goal="the new settings",
             )
         notes = [f"restored instance differs: {difference}" for difference in setting_differences(source, restored)]
         password_secret = (restored.get("MasterUserSecret") or {}).get("SecretArn")
@@ -794,6 +819,116 @@ def run_drill(
 # --------------------------------------------------------------------------- the command
 
 
+def elapsed_text(seconds: float) -> str:
+    """12s, 3m07s, 1h05m: the elapsed time of a progress line, as terraform prints it."""
+    whole = max(0, int(seconds))
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m{whole % 60:02d}s"
+    return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
+
+
+class ProgressWriter:
+    """`tmsc dr-drill`'s progress on stderr, each line ending with the time since the drill started.
+
+    `dr-drill: <message> [3m12s elapsed]`; a status seen while waiting also says what for and until when:
+    `dr-drill: tms-prod-database-r…: creating (waiting for available; deadline 14:05Z) [3m12s elapsed]`.
+    On a terminal that line is rewritten in place every second while the wait lasts (`sleep` replaces
+    the drill's sleep between polls); anywhere else (a pipe, a CI log) each status is one plain line, and
+    a wait longer than `heartbeat` seconds repeats it ("still creating") that often, with no carriage return.
+    """
+
+    def __init__(
+        self,
+        stream: TextIO,
+        *,
+        tty: bool | None = None,
+        width: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        pause: Callable[[float], None] = time.sleep,
+        now: Callable[[], dt.datetime] = utcnow,
+        heartbeat: float = 300.0,
+    ):
+        self.stream = stream
+        self.tty = _is_terminal(stream) if tty is None else tty
+        self.width = width
+        self.clock = clock
+        self.pause = pause
+        self.now = now
+        self.heartbeat = heartbeat
+        self.started = clock()
+        self._waiting: WaitStatus | None = None
+        self._last_line_at = self.started
+        self._live = False  # a rewritten line is on screen, not yet ended
+
+    def __call__(self, message: str) -> None:
+        self._end_live()
+        self._waiting = message if isinstance(message, WaitStatus) and not message.over else None
+        self._show(self._text(message))
+
+    def sleep(self, seconds: float) -> None:
+        """The pause between two polls: on a terminal the waiting line's times go on; in a pipe a heartbeat."""
+        end = self.clock() + seconds
+        while (left := end - self.clock()) > 0:
+            self.pause(min(left, 1.0) if self._waiting is not None else left)
+            waiting = self._waiting
+            if waiting is None:
+                continue
+            if self.tty:
+                self._show(self._text(waiting))
+            elif self.clock() - self._last_line_at >= self.heartbeat:
+                self._show(self._text(f"{waiting.identifier}: still {waiting.status}", waiting))
+
+    def close(self) -> None:
+        """End a line rewritten in place (before the report, or an error, is written)."""
+        self._end_live()
+        self._waiting = None
+
+    def _text(self, message: str, waiting: WaitStatus | None = None) -> str:
+        waiting = waiting or (message if isinstance(message, WaitStatus) else None)
+        text = f"dr-drill: {message}"
+        if waiting is not None and not waiting.over:
+            deadline = as_utc(waiting.deadline)
+            when = f"{deadline:%H:%M}Z" if deadline.date() == self.now().date() else f"{deadline:%Y-%m-%d %H:%M}Z"
+            text += f" (waiting for {waiting.goal}; deadline {when})"
+        return f"{text} [{elapsed_text(self.clock() - self.started)} elapsed]"
+
+    def _show(self, text: str) -> None:
+        if self.tty and self._waiting is not None:
+            width = self.width or _terminal_width(self.stream)
+            if len(text) >= width:  # never wrap: a carriage return rewrites the last row only
+                head, _, tail = text.rpartition(" [")
+                text = head[: max(width - len(tail) - 4, 1)] + "… [" + tail
+            self.stream.write("\r" + text[: width - 1] + "\x1b[K")
+            self._live = True
+        else:
+            self.stream.write(text + "\n")
+        self.stream.flush()
+        self._last_line_at = self.clock()
+
+    def _end_live(self) -> None:
+        if self._live:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._live = False
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty() and os.environ.get("TERM") != "dumb"
+    except (AttributeError, ValueError):
+        return False
+
+
+def _terminal_width(stream: TextIO) -> int:
+    try:
+        columns = os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, OSError, ValueError):
+        return 100
+    return columns if columns > 0 else 100  # a pseudo-terminal nobody sized says 0
+
+
 def drill_command(
     platform: Platform,
     env: str,
@@ -811,26 +946,26 @@ def drill_command(
 ) -> int:
     """`tmsc dr-drill`: run, print the report (or the refusal), return the exit code."""
     out, err = stdout or sys.stdout, stderr or sys.stderr
-
-    def progress(message: str) -> None:
-        err.write(f"dr-drill: {message}\n")
-        err.flush()
-
+    progress = ProgressWriter(err)
     try:
         target = drill_target(platform, env)
         restore_to = parse_time(to, "--to") if to is not None else None
         incident = parse_time(incident_at, "--incident-at") if incident_at is not None else None
-        report = run_drill(
-            target,
-            restore_to=restore_to,
-            incident_at=incident,
-            check_only=check_only,
-            repoint=repoint,
-            poll_interval=poll_interval,
-            timeout=timeout,
-            clients=clients,
-            progress=progress,
-        )
+        try:
+            report = run_drill(
+                target,
+                restore_to=restore_to,
+                incident_at=incident,
+                check_only=check_only,
+                repoint=repoint,
+                poll_interval=poll_interval,
+                timeout=timeout,
+                clients=clients,
+                sleep=progress.sleep,
+                progress=progress,
+            )
+        finally:
+            progress.close()
     except DrillRefused as refusal:
         err.write(f"error: {refusal}\nnothing was changed.\n")
         if as_json:
