@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -68,6 +69,38 @@ def test_compile_one_environment_leaves_the_others(tmp_path: Path) -> None:
     (out / "prod" / "network.tf.json").write_text("{}\n")
     assert run("compile", str(EXAMPLE_SPEC), "--out", str(out), "--env", "dev").returncode == 0
     assert (out / "prod" / "network.tf.json").read_text() == "{}\n"
+
+
+def test_compile_one_environment_writes_its_stack_and_the_bootstrap_only(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = run("compile", str(EXAMPLE_SPEC), "--out", str(out), "--env", "staging")
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["bootstrap", "staging"]
+    for stack in ("bootstrap", "staging"):
+        for path in (OUT / stack).glob("*.tf.json"):
+            assert (out / stack / path.name).read_bytes() == path.read_bytes()
+
+
+def test_plain_compile_and_validate_load_neither_typer_nor_the_plugin_finder(tmp_path: Path) -> None:
+    """The fast paths of cli.main: no Typer, no importlib.metadata (pydantic's plugin search), and validate
+    imports no emitter or renderer; the output is that of the Typer commands."""
+    probe = ("typer", "click", "importlib.metadata", "tmsc.compile", "tmsc.render", "tmsc.write")
+    for args, loaded in (
+        (["compile", str(EXAMPLE_SPEC), "--out", str(tmp_path / "out")], {"tmsc.compile", "tmsc.render", "tmsc.write"}),
+        (["validate", str(EXAMPLE_SPEC)], set()),
+    ):
+        code = (
+            "import sys\n"
+            f"sys.argv = ['tmsc', *{args!r}]\n"
+            "from tmsc.cli import main\n"
+            "main()\n"
+            f"print(sorted(m for m in {probe!r} if m in sys.modules))\n"
+        )
+        result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        *_, modules = result.stdout.splitlines()
+        assert set(ast.literal_eval(modules)) == loaded, result.stdout
+    assert run("validate", str(EXAMPLE_SPEC)).stdout == f"{EXAMPLE_SPEC}: valid (3 environments)\n"
 
 
 def test_validate_and_explain(tmp_path: Path) -> None:

@@ -6,11 +6,9 @@ from pathlib import Path
 
 import attrs
 
-from tmsc.compile import compile_platform
 from tmsc.derive import EnvironmentPlan, Infeasible, plan_platform
 from tmsc.diagnostics import Diagnostic, SpecError
 from tmsc.load import LoadedSpec, load_spec
-from tmsc.render import render_stack
 
 
 @attrs.frozen
@@ -31,6 +29,10 @@ def check(path: Path | str) -> Checked:
 
 def build(path: Path | str, only: str | None = None) -> dict[str, dict[str, str]]:
     """stack name → file name → Terraform JSON text, entirely in memory."""
+    # Imported here: `tmsc validate` (check alone, the pre-commit path) needs no emitter or renderer.
+    from tmsc.compile import compile_platform
+    from tmsc.render import render_stack
+
     checked = check(path)
     platform = checked.spec.platform
     if only is not None and only not in platform.environments:
