@@ -12,6 +12,11 @@ after one warm-up, with min-max), CPU time (user+sys) and peak RSS of:
     floor of what compile imports (`from pydantic import BaseModel; import attrs,
     yaml, orjson`), compile's own imports with the model built (`import
     tmsc.pipeline, tmsc.write`), and `python -c pass`;
+  - `tmsc compile --env dev` (one environment; the shared bootstrap stack is
+    always written too) and `tmsc validate` (the pre-commit check);
+  - equal work: troposphere and python-terrascript programs that build the
+    example's own resources (bench/equivalents/generate.py writes them from a
+    fresh `tmsc compile`, with each library's classes and references);
   - the same 55-resource AWS stack (bench/equivalents/) written with troposphere
     (CloudFormation) and with python-terrascript, each installed by this script
     into its own venv under bench/.venvs/;
@@ -20,7 +25,9 @@ after one warm-up, with min-max), CPU time (user+sys) and peak RSS of:
   - scaling: specs generated from the example with 1, 3, 10, 50 environments
     and 1-4x the workloads (each adds an IRSA role, its policy and an output),
     with the time per emitted resource;
-  - the in-process Hypothesis throughput (bench/hypothesis_rate.py).
+  - the in-process Hypothesis throughput (bench/hypothesis_rate.py);
+  - where valgrind is installed, the instructions each of the main commands
+    executes (callgrind: the same on a loaded machine as on an idle one).
 
 The runs of the different commands are interleaved (one of each in a shuffled
 order, then the next round), so that load from other users of the machine
@@ -69,6 +76,13 @@ TROPOSPHERE = "troposphere==4.11.1"
 TERRASCRIPT = "terrascript==0.9.0"  # python-terrascript's PyPI name; 0.9.0 is its last release
 CDKTF = ("cdktf==0.21.0", "cdktf-cdktf-provider-aws==21.22.1")
 CDKTF_CLI = "cdktf-cli@0.21.0"
+VALGRIND = shutil.which("valgrind")
+
+# What `tmsc compile` imports before it compiles, prepared as the command prepares it (tmsc.cli.main).
+COMPILE_IMPORTS = (
+    "import gc; gc.disable(); import tmsc.cli as cli; cli._without_pydantic_plugins(); "
+    "import tmsc.pipeline, tmsc.compile, tmsc.render, tmsc.write; gc.freeze()"
+)
 
 
 # --------------------------------------------------------------------------- measuring
@@ -222,9 +236,57 @@ def count_tf_json(directory: Path) -> int:
     return total
 
 
+SUMMARIES: dict[str, dict] = {}  # what the generated equivalents print beside their count
+
+
 def count_printed(_: Path, stdout: str) -> int | None:
     found = re.search(r"resources=(\d+)", stdout)
+    summary = re.search(r"resources=\d+ (\{.*\})\s*$", stdout)
+    if summary:
+        SUMMARIES[stdout.split()[0]] = json.loads(summary.group(1))
     return int(found.group(1)) if found else None
+
+
+# --------------------------------------------------------------------------- equal work
+
+
+def generate_equivalents(tmsc: Path, troposphere: Path, terrascript: Path, work: Path) -> dict[str, Path]:
+    """The troposphere and python-terrascript programs that build the example's resources, written by
+    bench/equivalents/generate.py (each with its library's venv) from a fresh compile of the example."""
+    compiled = work / "example-out"
+    subprocess.run([str(tmsc), "compile", str(EXAMPLE), "--out", str(compiled)], check=True, capture_output=True)
+    programs = {}
+    for library, python in (("troposphere", troposphere), ("terrascript", terrascript)):
+        program = work / "generated" / f"{library}_example.py"
+        subprocess.run(
+            [str(python), str(EQUIVALENTS / "generate.py"), library, str(compiled), str(program)],
+            check=True,
+            env=child_env(),
+        )
+        programs[library] = program
+    return programs
+
+
+# --------------------------------------------------------------------------- instructions (callgrind)
+
+
+def instructions(case: Case, work: Path) -> int | None:
+    """Instructions the case's command executes, counted by callgrind (independent of the machine's load)."""
+    if VALGRIND is None:
+        return None
+    scratch = Path(tempfile.mkdtemp(dir=work))
+    try:
+        proc = subprocess.run(
+            [VALGRIND, "--tool=callgrind", f"--callgrind-out-file={scratch / 'callgrind.out'}", *case.command(scratch)],
+            cwd=case.cwd,
+            env=case.env or child_env(),
+            capture_output=True,
+            text=True,
+        )
+        found = re.search(r"Collected : (\d+)", proc.stderr)
+        return int(found.group(1)) if proc.returncode == 0 and found else None
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------- installing the other tools
@@ -385,6 +447,7 @@ def main() -> int:
     )
     parser.add_argument("--cdktf-runs", type=int, default=5, help="measured cdktf runs (default 5)")
     parser.add_argument("--no-hypothesis", action="store_true", help="skip the Hypothesis throughput measurement")
+    parser.add_argument("--no-callgrind", action="store_true", help="skip counting instructions with valgrind")
     parser.add_argument("--output", type=Path, default=RESULTS, help="markdown report (default bench/RESULTS.md)")
     args = parser.parse_args()
     runs = max(5, args.runs or (5 if args.quick else 7))
@@ -403,14 +466,37 @@ def main() -> int:
         print("setting up", file=sys.stderr, flush=True)
         troposphere = ensure_venv("troposphere", (TROPOSPHERE,))
         terrascript = ensure_venv("terrascript", (TERRASCRIPT,))
+        full = generate_equivalents(tmsc, troposphere, terrascript, work)
 
         tmsc_case = Case(
             "tmsc compile spec/platform.yaml (all environments + bootstrap)",
             lambda d: [str(tmsc), "compile", str(EXAMPLE), "--out", str(d / "out")],
             count=lambda d, _: count_tf_json(d / "out"),
         )
+        one_env_case = Case(
+            "tmsc compile spec/platform.yaml --env dev (one environment + the shared bootstrap)",
+            lambda d: [str(tmsc), "compile", str(EXAMPLE), "--out", str(d / "out"), "--env", "dev"],
+            count=lambda d, _: count_tf_json(d / "out"),
+        )
+        validate_case = Case(
+            "tmsc validate spec/platform.yaml (the pre-commit check)", lambda d: [str(tmsc), "validate", str(EXAMPLE)]
+        )
+        troposphere_full = Case(
+            "troposphere: the example's resources (equal work; CloudFormation folds some, see below)",
+            lambda d: [str(troposphere), str(full["troposphere"]), str(d / "out")],
+            count=count_printed,
+        )
+        terrascript_full = Case(
+            "python-terrascript: the example's resources (equal work)",
+            lambda d: [str(terrascript), str(full["terrascript"]), str(d / "out")],
+            count=count_printed,
+        )
         cases = [
             tmsc_case,
+            troposphere_full,
+            terrascript_full,
+            one_env_case,
+            validate_case,
             Case("python -c pass", lambda d: [str(repo_python), "-c", "pass"]),
             Case(
                 "python -c 'import pydantic, attrs, yaml, typer'",
@@ -422,25 +508,31 @@ def main() -> int:
                 "python -c 'from pydantic import BaseModel; import attrs, yaml, orjson' (compile's dependency floor)",
                 lambda d: [str(repo_python), "-c", "from pydantic import BaseModel; import attrs, yaml, orjson"],
             ),
-            # The floor plus tmsc's own modules and the model's validators: what is left
-            # between this row and tmsc compile is the compile itself.
+            # The floor plus tmsc's own modules and the model's validators, prepared as the
+            # command prepares them: what is left between this row and tmsc compile is the compile itself.
             Case(
-                "python -c 'import tmsc.pipeline, tmsc.write' (compile's imports, model built)",
-                lambda d: [str(repo_python), "-c", "import tmsc.pipeline, tmsc.write"],
+                "python -c 'import tmsc.pipeline, tmsc.compile, tmsc.render, tmsc.write' (compile's imports, model built)",
+                lambda d: [str(repo_python), "-c", COMPILE_IMPORTS],
             ),
             Case(
-                "troposphere: the 55-resource stack as CloudFormation",
+                "troposphere: the 55-resource hand-written stack as CloudFormation",
                 lambda d: [str(troposphere), str(EQUIVALENTS / "troposphere_stack.py"), str(d / "out")],
                 count=count_printed,
             ),
             Case(
-                "python-terrascript: the 55-resource stack as Terraform JSON",
+                "python-terrascript: the 55-resource hand-written stack as Terraform JSON",
                 lambda d: [str(terrascript), str(EQUIVALENTS / "terrascript_stack.py"), str(d / "out")],
                 count=count_printed,
             ),
         ]
         print(f"measuring {len(cases)} commands, {runs} runs each after a warm-up", file=sys.stderr, flush=True)
         measure(cases, runs, work, "main")
+
+        counted: dict[str, int | None] = {}
+        if VALGRIND and not args.no_callgrind:
+            print("counting instructions (callgrind)", file=sys.stderr, flush=True)
+            for case in cases:
+                counted[case.name] = instructions(case, work)
 
         cdktf_cases: list[Case] = []
         cdktf_note = "not run (pass --with-cdktf)"
@@ -559,18 +651,27 @@ def main() -> int:
 
     # ----------------------------------------------------------------------- report
     all_cases = cases + cdktf_cases
-    by_name = {c.name.split(":")[0]: c for c in cases}
-    troposphere_case = by_name["troposphere"]
+    troposphere_case = next(c for c in cases if c.name.startswith("troposphere: the 55"))
     floor_case = next(c for c in cases if "dependency floor" in c.name)
     imports_case = next(c for c in cases if "model built" in c.name)
     tm = tmsc_case.median("wall") if tmsc_case.samples else None
+    equal = [c for c in (troposphere_full, terrascript_full) if c.samples]
     three = next((c for e, f, c in scaling if (e, f) == (3, 1)), None)
     fifty = next((c for e, f, c in scaling if (e, f) == (50, 1)), None)
     synth = cdktf_cases[1] if cdktf_cases and cdktf_cases[1].samples else None
     tmsc_beside_cdktf = cdktf_cases[0] if cdktf_cases and cdktf_cases[0].samples else None
     targets = [
+        *[
+            (
+                f"equal work: tmsc compile <= 1.5x {c.name.split(':')[0]} building the example's resources (wall medians)",
+                f"{tm / c.median('wall'):.2f}x ({fmt_s(tm)} s vs {fmt_s(c.median('wall'))} s)",
+                verdict(tm / c.median("wall") <= 1.5),
+            )
+            for c in equal
+            if tm
+        ],
         (
-            "tmsc compile of the example faster than troposphere generating its stack",
+            "tmsc compile of the example faster than troposphere generating its 55-resource stack",
             f"{fmt_s(tm)} s vs {fmt_s(troposphere_case.median('wall'))} s" if tm and troposphere_case.samples else "",
             verdict(tm < troposphere_case.median("wall") if tm and troposphere_case.samples else None),
         ),
@@ -632,9 +733,12 @@ def main() -> int:
         *main_table(all_cases, tmsc_case),
         "",
         "tmsc validates the spec, derives every setting from its requirements, checks every reference and writes one file per "
-        "service family and stack (each fsync'ed, then renamed into place); troposphere and terrascript write one file and check "
-        "nothing beyond troposphere's property types.",
+        "service family and stack (each fsync'ed, then renamed into place); troposphere and terrascript write one file per "
+        "stack and check nothing beyond troposphere's property types. `--env dev` compiles and writes one environment and the "
+        "bootstrap stack (shared by all environments, so always written); `validate` loads, validates and derives, and writes "
+        "nothing.",
         "",
+        *equal_work_section(tmsc_case, equal, counted),
         f"CDK for Terraform: {cdktf_note}."
         if not cdktf_cases
         else "CDK for Terraform: `cdktf synth` runs node (the CLI), which runs the Python app, which runs the jsii node runtime; "
@@ -643,6 +747,7 @@ def main() -> int:
         "",
         *where_the_time_goes(tmsc_case, floor_case, imports_case, troposphere_case),
         "",
+        *instruction_table(cases, tmsc_case, counted),
         "## Scaling: environments x workloads",
         "",
         "Specs generated from the example: N environments (its dev, staging and prod in turn, each with its own /16) and k copies "
@@ -651,7 +756,7 @@ def main() -> int:
         "",
         *scaling_table(scaling, three),
         "",
-        "## Targets (issue 6)",
+        "## Targets (issues 6 and 14)",
         "",
         "| target | measured | |",
         "|---|---|---|",
@@ -675,6 +780,74 @@ def main() -> int:
     args.output.write_text(text)
     print(text)
     return 0
+
+
+def equal_work_section(tmsc_case: Case, equal: list[Case], counted: dict[str, int | None]) -> list[str]:
+    """tmsc against the generated troposphere and terrascript programs, whole run and per resource."""
+    if not (tmsc_case.samples and equal):
+        return []
+    rows = [
+        "## Equal work: the example's resources with each library",
+        "",
+        "bench/equivalents/generate.py reads a fresh `tmsc compile` of the example and writes, for each library, the program a "
+        "user of it would write for the same stacks: one constructor of the library's classes per resource, references as the "
+        "library makes them, policies as dicts. The table compares whole runs (interleaved with each other) and per resource.",
+        "",
+        "| command | resources | wall median (s) | CPU median (s) | instructions (M) | ms / resource (wall) | tmsc ÷ this (wall) | tmsc ÷ this (instructions) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    tm, ti = tmsc_case.median("wall"), counted.get(tmsc_case.name)
+    for case in [tmsc_case, *equal]:
+        wall, ins = case.median("wall"), counted.get(case.name)
+        rows.append(
+            f"| {case.name} | {case.resources or ''} | {fmt_s(wall)} | {case.median('cpu'):.2f} | "
+            f"{f'{ins / 1e6:.0f}' if ins else ''} | {f'{wall / case.resources * 1000:.2f}' if case.resources else ''} | "
+            f"{tm / wall:.2f}x | {f'{ti / ins:.2f}x' if ti and ins else ''} |"
+        )
+    rows += [""]
+    troposphere = next((c for c in equal if c.name.startswith("troposphere")), None)
+    if troposphere is not None:
+        found = next((v for v in SUMMARIES.values() if "folded_into_properties" in v), {})
+        if found:
+            rows.append(
+                "What differs with troposphere (CloudFormation), as the generated program reports it: "
+                f"folded into a property of the resource they configure (no CloudFormation resource of their own): "
+                f"{', '.join(f'{k} x{v}' for k, v in sorted(found.get('folded_into_properties', {}).items()))}; "
+                f"left out (no CloudFormation equivalent; the partition, account and region are pseudo-parameters): "
+                f"{', '.join(f'{k} x{v}' for k, v in sorted(found.get('left_out', {}).items()))}; "
+                f"added (CloudFormation needs it, Terraform does not): "
+                f"{', '.join(f'{k} x{v}' for k, v in sorted(found.get('added', {}).items()))}. "
+                f"{found.get('arguments_carried')} Terraform arguments became CloudFormation properties, "
+                f"{found.get('arguments_dropped')} have none (skip_final_snapshot, force_destroy, recovery_window_in_days...). "
+                "So the CloudFormation templates hold fewer resources for the same stacks: compare whole runs."
+            )
+    terrascript = next((c for c in equal if c.name.startswith("python-terrascript")), None)
+    if terrascript is not None:
+        rows.append(
+            "\npython-terrascript writes every resource, data source, output, provider and backend of the compiled example "
+            "(the same Terraform JSON, less tmsc's `//` comments); it has no ephemeral blocks (0.9.0 predates them: the three "
+            "`aws_secretsmanager_random_password` are left out)."
+        )
+    rows.append("")
+    return rows
+
+
+def instruction_table(cases: list[Case], tmsc_case: Case, counted: dict[str, int | None]) -> list[str]:
+    """Instructions per command (callgrind): what stands between tmsc and the other tools, free of the machine's load."""
+    if not any(counted.values()):
+        return []
+    ref = counted.get(tmsc_case.name)
+    rows = [
+        "Instructions executed (callgrind, one run each; unlike times they do not depend on the machine's load):",
+        "",
+        "| command | instructions (M) | vs tmsc compile |",
+        "|---|---:|---:|",
+    ]
+    for case in cases:
+        ins = counted.get(case.name)
+        if ins:
+            rows.append(f"| {case.name} | {ins / 1e6:.0f} | {f'{ins / ref:.2f}x' if ref else ''} |")
+    return [*rows, ""]
 
 
 def count_tf_json_cdk(directory: Path) -> int:
