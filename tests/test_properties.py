@@ -182,8 +182,8 @@ def test_an_integer_is_a_float_and_a_quoted_version_a_string() -> None:
         (
             "      target_percent: 99.5",
             '      target_percent: "99.5"',
-            "'99.5' is quoted, so it is text",
-            "uptime target",
+            "'99.5' is quoted, so it is text, not a number",
+            "write it without quotes: target_percent: 99.5",
         ),
         (
             '        end: "22:00"',

@@ -19,6 +19,7 @@ from typing import Any
 import attrs
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
 from tmsc.diagnostics import Diagnostic, SpecError
@@ -549,15 +550,52 @@ def load_spec_text(text: str, file: str) -> LoadedSpec:
     try:
         return LoadedSpec(Platform.model_validate(data), file, positions)
     except ValidationError as exc:
-        raise SpecError(list(_diagnostics(exc, data, positions, file))) from None
+        raise SpecError(_diagnostics(exc, data, positions, file)) from None
 
 
 # --------------------------------------------------------------------------- ValidationError → Diagnostic
 
 
-def _diagnostics(exc: ValidationError, data: Any, positions: _Positions, file: str) -> Iterator[Diagnostic]:
+def _diagnostics(exc: ValidationError, data: Any, positions: _Positions, file: str) -> list[Diagnostic]:
+    """One diagnostic per mistake, in the order of the file's lines."""
+    errors = exc.errors(include_url=False)
+    renamed = _misspelt_required_keys(errors)
+    found = [
+        d
+        for d in _each_diagnostic([e for e in errors if _key_of(e) not in renamed], data, positions, file)
+        if d is not None
+    ]
+    return sorted(found, key=lambda d: d.line if d.line is not None else 0)
+
+
+def _key_of(error: ErrorDetails) -> tuple[Any, ...] | None:
+    return tuple(error["loc"]) if error["type"] == "missing" else None
+
+
+def _misspelt_required_keys(errors: list[ErrorDetails]) -> set[tuple[Any, ...]]:
+    """Locations of required keys reported missing because the spec has them misspelt beside them.
+
+    A typo such as rpo_minuts is one mistake: the unknown key's "did you mean rpo_minutes?" says it all,
+    and "required key rpo_minutes is missing" would only repeat it.
+    """
+    missing = {tuple(e["loc"]) for e in errors if e["type"] == "missing"}
+    found: set[tuple[Any, ...]] = set()
+    for error in errors:
+        loc = tuple(error["loc"])
+        if error["type"] != "extra_forbidden" or not loc or len(str(loc[-1])) > 100:
+            continue
+        allowed = sorted(_allowed_keys(loc[:-1]))
+        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1, cutoff=0.6)
+        if close and (*loc[:-1], close[0]) in missing:
+            found.add((*loc[:-1], close[0]))
+    return found
+
+
+def _each_diagnostic(
+    errors: list[ErrorDetails], data: Any, positions: _Positions, file: str
+) -> Iterator[Diagnostic | None]:
     seen: set[tuple[str, str]] = set()
-    for error in exc.errors(include_url=False):
+    for error in errors:
         loc = tuple(error["loc"])
         data_path = _data_path(loc, data)
         message, hint = _explain(error, loc, data_path, positions.sources.get(data_path))
@@ -567,6 +605,12 @@ def _diagnostics(exc: ValidationError, data: Any, positions: _Positions, file: s
             and "kind" in _lookup(data, data_path)
         ):
             data_path = (*data_path, "kind")  # point at the wrong tag, not at the service
+        if error["type"] == "union_tag_not_found" and isinstance(_lookup(data, data_path), dict):
+            keys = [str(k) for k in _lookup(data, data_path) if len(str(k)) <= 100]
+            close = difflib.get_close_matches("kind", keys, n=1, cutoff=0.6)
+            if close:  # a misspelt kind: the service has no kind because its key is 'knd'
+                data_path = (*data_path, close[0])
+                message, hint = f"{close[0]!r} is not a known key here (did you mean 'kind'?)", "rename it to 'kind'"
         ctx_error = (error.get("ctx") or {}).get("error")
         if isinstance(ctx_error, SpecRuleError):
             data_path = data_path + ctx_error.path
@@ -677,7 +721,155 @@ def _explain(
             hint = f"quote it: {field}: {quoted}" if isinstance(field, str) else f"quote it: - {quoted}"
         elif kind == "string_type" and source:
             hint = "quote the value"
+    better = _value_message(kind, error, loc, field, value, typed)
+    if better is not None:
+        message, fixed = better
+        hint = fixed or hint
     return message, hint
+
+
+# --------------------------------------------------------------------------- a wrong value: what it is, what fits
+
+_WANTED = {
+    "int_type": "a whole number",
+    "float_type": "a number",
+    "string_type": "text",
+    "bool_type": "true or false",
+    "list_type": "a list",
+    "dict_type": "a mapping of names to their settings",
+    "model_type": "a mapping of keys",
+}
+_BOUNDS = {"greater_than": ">", "greater_than_equal": "≥", "less_than": "<", "less_than_equal": "≤"}
+# A number followed by a unit or a percent sign: "100GB", "24 h", "99.9%".
+_EXAMPLE_IN_DESCRIPTION = re.compile(r",? e\.g\. .*$")
+_NUMBER_WITH_UNIT = re.compile(r"\s*([-+]?[0-9]+(?:\.[0-9]+)?)\s*[A-Za-z%][A-Za-z%/ ]{0,15}")
+
+
+def _value_message(
+    kind: str, error: ErrorDetails, loc: KeyPath, field: Any, value: Any, typed: str | None
+) -> tuple[str, str | None] | None:
+    """(message, fix) naming the value written, what the key takes and a value that fits; None: keep pydantic's."""
+    key = field if isinstance(field, str) and len(field) <= 60 else None
+    info = _field_info(loc)
+    description = _lower_first(info.description) if info is not None and info.description else None
+    about = f" ({_EXAMPLE_IN_DESCRIPTION.sub('', description).rstrip('.')})" if description else ""
+    example = _example(info)
+    shown = f"{key}: {example}" if key and example is not None else example
+    if kind in _WANTED:
+        wanted = _WANTED[kind]
+        if kind == "string_type":
+            if typed is None:
+                return f"{_what(value)} is not text", f"write text, e.g. {shown}{about}" if shown else None
+            return typed, None  # says what YAML read and that it is not text; the fix quotes it
+        if kind in ("int_type", "float_type") and isinstance(value, str):
+            number = _NUMBER_WITH_UNIT.fullmatch(value)
+            if typed is not None:  # a quoted number
+                return f"{_shorten(value, 30)} is quoted, so it is text, not {wanted}", (
+                    f"write it without quotes: {key}: {value}" if key and len(value) <= 30 else "remove the quotes"
+                )
+            if number and (kind == "float_type" or "." not in number.group(1)):
+                return (
+                    f"{_what(value)} is not {wanted}",
+                    f"write the number alone, without a unit: {key}: {number.group(1)}{about}"
+                    if key
+                    else f"write the number alone: {number.group(1)}",
+                )
+        if kind == "int_type" and isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+            return (
+                f"{_shorten(value, 30)} is not {wanted}: write it without a decimal point",
+                f"write {key}: {int(value)}" if key else f"write {int(value)}",
+            )
+        if kind in ("dict_type", "model_type"):
+            return f"{_what(value)} is not {wanted}", _mapping_hint(loc, key)
+        if kind == "list_type":
+            item = f"[{value}]" if isinstance(value, str) and len(value) <= 40 else "[...]"
+            return f"{_what(value)} is not {wanted}", f"write a list: {key}: {item}" if key else "write a list"
+        return f"{_what(value)} is not {wanted}", (f"write {wanted}, e.g. {shown}{about}" if shown else None)
+    if kind in _BOUNDS and isinstance(value, (int, float)):
+        limit = next(iter((error.get("ctx") or {}).values()), None)
+        return (
+            f"{_shorten(value, 30)} is out of range: {error['msg'].removeprefix('Input ').replace('should', 'it should', 1)}",
+            f"set {key} {_BOUNDS[kind]} {limit:g}{about}" if key and isinstance(limit, (int, float)) else None,
+        )
+    if kind == "literal_error":
+        expected = str((error.get("ctx") or {}).get("expected", ""))
+        options = re.findall(r"'([^']*)'", expected)
+        close = [o for o in options if isinstance(value, str) and o.lower() == value.strip().lower()]
+        started = [o for o in options if isinstance(value, str) and value and o.lower().startswith(value.lower())]
+        close = close or (started if len(started) == 1 else [])
+        close = (
+            close or difflib.get_close_matches(str(value), options, n=1, cutoff=0.6) if len(str(value)) <= 100 else []
+        )
+        return (
+            f"{_shorten(value, 40)} is not one of {expected}",
+            f"write {key}: {close[0]}" if close and key else f"set it to one of: {', '.join(options)}",
+        )
+    if kind == "string_pattern_mismatch" and isinstance(value, str):
+        return (
+            f"{_shorten(value, 40)} does not have the form this key takes (it should match pattern {error.get('ctx', {}).get('pattern')!r})",
+            None,
+        )
+    return None
+
+
+def _what(value: Any) -> str:
+    """The value as the user wrote it, in words: 'the text "100GB"', 'the number 5', 'a list'."""
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, (int, float)):
+        return f"the number {_shorten(value, 30)}"
+    if isinstance(value, str):
+        return f'the text "{value}"' if len(value) <= 40 and '"' not in value else f"the text {_shorten(value, 40)}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return f"a {type(value).__name__}"
+
+
+def _field_info(loc: KeyPath) -> FieldInfo | None:
+    """The model field at loc (pydantic's location, with union tags), if loc ends at one."""
+    if not loc or not isinstance(loc[-1], str):
+        return None
+    parent, _ = _resolve(loc[:-1])
+    if isinstance(parent, type) and issubclass(parent, BaseModel):
+        return parent.model_fields.get(loc[-1])
+    return None
+
+
+def _example(info: FieldInfo | None) -> str | None:
+    """A value that fits the field, written as YAML: its description's 'e.g.', its default, or its lower bound."""
+    if info is None:
+        return None
+    described = re.search(r"e\.g\. ([^\s,;]+?)[.,;)]?(?:\s|$)", info.description or "")
+    if described:
+        return described.group(1)
+    default = None if info.is_required() or info.default_factory is not None else info.default
+    if default is not None and not isinstance(default, (list, dict)):
+        if isinstance(default, str):
+            return default if re.fullmatch(r"[A-Za-z][A-Za-z0-9._/-]*", default) else f'"{default}"'
+        return str(default).lower() if isinstance(default, bool) else str(default)
+    for constraint in info.metadata:
+        low = getattr(constraint, "ge", None)
+        if low is None and getattr(constraint, "gt", None) is not None:
+            low = constraint.gt + 1
+        if low is not None:
+            return str(low)
+    return None
+
+
+def _mapping_hint(loc: KeyPath, key: str | None) -> str | None:
+    """How to write a mapping: its required keys, each with an example where the model gives one."""
+    annotation, _ = _resolve(loc)
+    if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+        return f"write {key} as a mapping of names, each with its settings indented below it" if key else None
+    required = [(name, f) for name, f in annotation.model_fields.items() if f.is_required()]
+    if not required:
+        return f"write {key} as a mapping of its keys: {', '.join(annotation.model_fields)}" if key else None
+    parts = [f"{name}: {_example(f) or '...'}" for name, f in required]
+    return f"write it as a mapping of its keys, e.g. {key}: {{{', '.join(parts)}}}" if key else None
 
 
 def _type_explanation(kind: str, value: Any, source: str | None) -> str | None:
