@@ -99,6 +99,34 @@ def _build_app() -> Any:
         for line in explain_lines(plans):
             typer.echo(line)
 
+    @app.command()
+    def diff(
+        base: Annotated[
+            str,
+            typer.Argument(
+                help="The spec before the change: a file, or git:REV:PATH (e.g. git:origin/main:spec/platform.yaml).",
+                show_default=False,
+            ),
+        ],
+        head: Annotated[str, typer.Argument(help="The spec after the change, in the same forms.", show_default=False)],
+        env: EnvOpt = None,
+        markdown: Annotated[bool, typer.Option("--markdown", help="Markdown, for a pull-request comment.")] = False,
+    ) -> None:
+        """What a spec change does per environment: requirements, derived settings with their reasons, resources added, removed and changed, and the data stores it destroys or may replace. Exit 0 whatever it finds; 2 when a spec is wrong."""
+        from tmsc.diff import diff_specs, markdown_report, read_side, text_report  # not imported by compile
+
+        try:
+            before = read_side(base)
+            after = read_side(head)
+        except SpecError as error:
+            fail_spec(error)
+        if env is not None and env not in set(before.plans) | set(after.plans):
+            known = ", ".join(sorted(set(before.plans) | set(after.plans)))
+            typer.echo(f"error: no environment named {env!r} (choose one of: {known})", err=True)
+            raise typer.Exit(EXIT_SPEC_ERROR)
+        changes = diff_specs(before, after, env)
+        sys.stdout.write(markdown_report(changes) if markdown else text_report(changes))
+
     @app.command("dr-drill")
     def dr_drill(
         spec: SpecArg,
