@@ -181,3 +181,42 @@ def test_the_command_prints_the_report(tmp_path: Path, markdown: bool) -> None:
     assert result.returncode == 0, result.stderr
     assert ("### `tmsc diff`" in result.stdout) == markdown
     assert "aws_mq_broker.messaging" in result.stdout
+
+
+def test_the_pull_request_workflow_posts_the_diff(tmp_path: Path) -> None:
+    """ci.py spec-diff writes the comment section the pull-request workflow's diff job uploads."""
+    (tmp_path / "spec").mkdir()
+    spec = tmp_path / "spec" / "platform.yaml"
+    spec.write_text(EXAMPLE_SPEC.read_text())
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q"], cwd=tmp_path, check=True)
+    subprocess.run([*git, "add", "."], cwd=tmp_path, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "base"], cwd=tmp_path, check=True)
+    base = subprocess.run(["git", "rev-parse", "HEAD"], cwd=tmp_path, capture_output=True, text=True).stdout.strip()
+    spec.write_text(EXAMPLE_SPEC.read_text().replace("target_percent: 99.0", "target_percent: 99.9"))
+    (tmp_path / "spec" / "new.yaml").write_text(EXAMPLE_SPEC.read_text())
+    out = tmp_path / "00-tmsc-diff.md"
+    script = REPO / ".github" / "scripts" / "ci.py"
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(script),
+            "spec-diff",
+            "--base",
+            base,
+            "--specs",
+            "spec/platform.yaml spec/new.yaml",
+            "--out",
+            str(out),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    body = out.read_text()
+    assert "#### dev" in body and ":warning: `aws_mq_broker.messaging`" in body
+    assert "### `spec/new.yaml` is new in this pull request" in body
+    workflow = (REPO / ".github" / "workflows" / "pull-request.yml").read_text()
+    assert "ci.py spec-diff" in workflow and "name: plan-00-tmsc-diff" in workflow

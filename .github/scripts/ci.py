@@ -2,11 +2,13 @@
 """Small steps of the delivery workflows, kept out of YAML so they can be tested (tests/test_delivery_workflows.py).
 
 Standard library only: the jobs that call it have no virtual environment,
-except `explain-diff`, which runs tmsc and is called with .venv/bin/python.
+except `explain-diff` and `spec-diff`, which run tmsc and are called with .venv/bin/python.
 
     changed-specs   --base SHA --head SHA            GitHub step output: specs=<the spec files a pull request adds or changes>
     changed-stacks  --base SHA --head SHA            GitHub step outputs: environments=[...] whose out/ changed, bootstrap=true|false
     explain-diff    --base SHA --env ENV [--spec P]  unified diff of `tmsc explain` between the base and the working tree
+    spec-diff       --base SHA --specs "P ..." --out F
+                                                     `tmsc diff --markdown` of each spec between the base and the working tree
     plan-summary    --env ENV --plan F --exitcode N [--explain F] --out F
                                                      markdown section for the pull-request comment
     pr-comment      --dir D [--bootstrap true|false] --out F
@@ -83,6 +85,27 @@ def cmd_explain_diff(args: argparse.Namespace) -> int:
         head = explain(Path(args.spec), args.env)
     diff = list(difflib.unified_diff(base, head, f"base/{args.spec}", f"head/{args.spec}", lineterm="", n=0))
     print("\n".join(diff) if diff else "(no derived setting changes)")
+    return 0
+
+
+def cmd_spec_diff(args: argparse.Namespace) -> int:
+    """What each changed spec does, before any plan: a section of the pull-request comment."""
+    parts = []
+    for spec in args.specs.split():
+        exists = subprocess.run(["git", "cat-file", "-e", f"{args.base}:{spec}"], capture_output=True).returncode == 0
+        if not exists:
+            parts.append(f"### `{spec}` is new in this pull request\n")
+            continue
+        result = subprocess.run(
+            [sys.executable, "-m", "tmsc.cli", "diff", f"git:{args.base}:{spec}", spec, "--markdown"],
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode == 0:
+            parts.append(result.stdout)
+        else:
+            parts.append(f"### `tmsc diff` of `{spec}` failed\n\n{fence(result.stderr)}\n")
+    Path(args.out).write_text("\n".join(parts) if parts else "No spec changed.\n")
     return 0
 
 
@@ -166,6 +189,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--env", required=True)
     p.add_argument("--spec", default="spec/platform.yaml")
     p.set_defaults(handler=cmd_explain_diff)
+    p = sub.add_parser("spec-diff")
+    p.add_argument("--base", required=True)
+    p.add_argument("--specs", required=True)
+    p.add_argument("--out", required=True)
+    p.set_defaults(handler=cmd_spec_diff)
     p = sub.add_parser("plan-summary")
     p.add_argument("--env", required=True)
     p.add_argument("--plan", required=True)
