@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
 from tmsc.diagnostics import Diagnostic, SpecError
 from tmsc.model import NAME_PATTERN, SECRET_FIELD_WORDS, SERVICE_KINDS, Platform, SpecRuleError, name_problem
+from tmsc.yamlfast import c_loader, yaml  # PyYAML, imported the fast way (see there)
 
 MAX_SPEC_BYTES = 1_000_000  # a platform spec is a few KiB; a megabyte is a mistake or an attack
 MAX_NODES = 50_000  # after alias expansion: stops "billion laughs" documents
@@ -339,8 +339,19 @@ def format_path(path: KeyPath) -> str:
 
 def parse_yaml(text: str, file: str) -> tuple[Any, _Positions]:
     """YAML text → (plain Python data, positions). Raises SpecError on any YAML problem."""
+    fast = c_loader(text)
+    if fast is not None:
+        try:
+            return _parse_yaml(text, file, fast)
+        except SpecError:
+            pass  # read again by the pure-Python loader, whose diagnostics tmsc words and locates
+    return _parse_yaml(text, file, None)
+
+
+def _parse_yaml(text: str, file: str, fast: Any) -> tuple[Any, _Positions]:
+    """parse_yaml with libyaml's loader `fast`, or with the pure-Python loader when it is None."""
     try:
-        loader = yaml.SafeLoader(text)
+        loader = fast if fast is not None else yaml.SafeLoader(text)
     except yaml.reader.ReaderError as exc:
         # Raised before parsing starts, for a character YAML does not allow anywhere (C0 controls, U+FFFE...).
         line = text.count("\n", 0, exc.position) + 1 if isinstance(exc.position, int) else None
