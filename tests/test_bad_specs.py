@@ -50,7 +50,9 @@ MIN_CORPUS = 60
 DERIVED_NUMBERS = (range(1, 50), range(70, 97))  # spec/platform.yaml with one edit; the rest are malformed
 # Derived specs that also run as subprocesses: a model error, a derive refusal, a YAML-level error.
 SUBPROCESS_DERIVED = {"08_rpo_below_log_shipping", "14_duplicate_key", "15_password_field"}
-TIMEOUT = 120
+# A guard against a hang, not a speed target (bench/ measures speed): the largest cases cost seconds
+# of CPU, and under `make test` they share two cores with the emulator workers.
+TIMEOUT = 600
 
 
 # --------------------------------------------------------------------------- corpus
@@ -278,7 +280,7 @@ def test_corpus_is_large_enough() -> None:
 def test_corpus_files_are_well_formed() -> None:
     files = corpus_files()
     for path in files:
-        assert re.fullmatch(r"\d\d_[a-z0-9_]+\.yaml", path.name), path.name
+        assert re.fullmatch(r"\d{2,3}_[a-z0-9_]+\.yaml", path.name), path.name
         parse_header(path)  # raises on a missing expect-line or expect
         assert path.stat().st_size < 100_000, f"{path.name}: commit no big files; generate them in the test"
     numbers = [p.name.split("_", 1)[0] for p in files]

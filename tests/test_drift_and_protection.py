@@ -150,16 +150,10 @@ def tear_down_over_same_state(ws: TerraformWorkspace, tmp: Path) -> TerraformWor
 def emulator() -> Iterator[Any]:
     from tests.emulator import start_emulator
 
+    # start_emulator starts empty: an earlier module in this process (test_delivery_emulator applies
+    # the same bootstrap) cannot have left the state bucket and lock table behind.
     with start_emulator(region=PLATFORM.region) as running:
-        # moto's backends are process-wide: an earlier module (test_delivery_emulator
-        # applies the same bootstrap) may have left the state bucket and lock table.
-        running.reset()
         yield running
-        # moto's backends are process-wide: whatever a failed test here left
-        # behind (and KMS keys pending deletion, retained automated backups)
-        # must not reach the next module's emulator. The last test checks
-        # Terraform emptied the emulator before this runs.
-        running.reset()
 
 
 @pytest.fixture(scope="module")

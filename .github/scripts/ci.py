@@ -9,7 +9,7 @@ except `explain-diff` and `spec-diff`, which run tmsc and are called with .venv/
     explain-diff    --base SHA --env ENV [--spec P]  unified diff of `tmsc explain` between the base and the working tree
     spec-diff       --base SHA --specs "P ..." --out F
                                                      `tmsc diff --markdown` of each spec between the base and the working tree
-    plan-summary    --env ENV --plan F --exitcode N [--explain F] --out F
+    plan-summary    --env ENV --plan F --exitcode N [--explain F] [--guard F] --out F
                                                      markdown section for the pull-request comment
     pr-comment      --dir D [--bootstrap true|false] --out F
                                                      the sticky pull-request comment from the sections in D
@@ -135,6 +135,12 @@ def cmd_plan_summary(args: argparse.Namespace) -> int:
             "</details>",
             "",
         ]
+    guard = Path(args.guard).read_text(errors="replace") if args.guard and Path(args.guard).is_file() else None
+    if guard is not None and "not acknowledged" in guard:
+        parts += ["> [!CAUTION]", "> `tmsc guard` refuses this plan: it deletes or replaces a data store.", ""]
+        parts += [fence(guard), ""]
+    elif guard is not None:
+        parts += ["<details><summary>tmsc guard</summary>", "", fence(guard), "</details>", ""]
     parts += ["<details><summary>terraform plan</summary>", "", fence(plan), "</details>", ""]
     Path(args.out).write_text("\n".join(parts))
     return 0
@@ -199,6 +205,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--plan", required=True)
     p.add_argument("--exitcode", type=int, required=True)
     p.add_argument("--explain")
+    p.add_argument("--guard")
     p.add_argument("--out", required=True)
     p.set_defaults(handler=cmd_plan_summary)
     p = sub.add_parser("pr-comment")

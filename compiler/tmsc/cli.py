@@ -127,6 +127,32 @@ def _build_app() -> Any:
         changes = diff_specs(before, after, env)
         sys.stdout.write(markdown_report(changes) if markdown else text_report(changes))
 
+    @app.command()
+    def guard(
+        plan: Annotated[Path, typer.Argument(help="`terraform show -json` of the saved plan.", show_default=False)],
+        env: Annotated[str, typer.Option("--env", help="The environment the plan is of.", show_default=False)],
+        spec: Annotated[
+            Path, typer.Option("--spec", help="The spec holding the environment's acknowledged_replacements.")
+        ] = Path("spec/platform.yaml"),
+    ) -> None:
+        """Refuse a plan that deletes or replaces a data store (database, cache, broker, bucket, key, secret, state) the spec does not acknowledge. Exit 0 when none is unacknowledged; 2 otherwise, naming each address, the action and the attributes that force it."""
+        from tmsc.guard import PlanError, report, unused_acknowledgements
+        from tmsc.guard import guard as check_plan
+        from tmsc.load import load_spec
+
+        try:
+            loaded = load_spec(spec)
+            found, errors = check_plan(plan, loaded, env)
+        except SpecError as error:
+            fail_spec(error)
+        except PlanError as error:
+            typer.echo(f"error: {error}", err=True)
+            raise typer.Exit(EXIT_SPEC_ERROR) from None
+        text = report(found, errors, env, unused_acknowledgements(found, loaded, env))
+        typer.echo(text.rstrip("\n"), err=bool(errors))
+        if errors:
+            raise typer.Exit(EXIT_SPEC_ERROR)
+
     @app.command("dr-drill")
     def dr_drill(
         spec: SpecArg,

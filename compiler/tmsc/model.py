@@ -225,6 +225,37 @@ class Network(Strict):
         return ipaddress.IPv4Network(self.cidr)
 
 
+# Terraform resource types that hold data (or the state): replacing or destroying one loses it. tmsc diff warns
+# of such changes, and tmsc guard refuses a plan that makes one unless the environment acknowledges it.
+STATEFUL_RESOURCE_TYPES = (
+    "aws_db_instance",
+    "aws_db_instance_automated_backups_replication",
+    "aws_elasticache_replication_group",
+    "aws_mq_broker",
+    "aws_s3_bucket",
+    "aws_kms_key",
+    "aws_secretsmanager_secret",
+    "aws_dynamodb_table",
+)
+STATEFUL_ADDRESS_PATTERN = rf"^({'|'.join(STATEFUL_RESOURCE_TYPES)})\.[A-Za-z_][A-Za-z0-9_-]*$"
+
+
+class AcknowledgedReplacement(Strict):
+    """A replacement or destruction of a data store, accepted on purpose: tmsc guard lets the plan through."""
+
+    resource: str = Field(
+        ...,
+        pattern=STATEFUL_ADDRESS_PATTERN,
+        description="Terraform address of the data-holding resource, as tmsc diff and tmsc guard name it, e.g. aws_mq_broker.messaging.",
+    )
+    reason: str = Field(
+        ...,
+        min_length=10,
+        max_length=500,
+        description="Why losing what it holds is acceptable (e.g. 'dev broker: queues are disposable'); kept in the spec's history.",
+    )
+
+
 class Environment(Strict):
     purpose: Literal["development", "preproduction", "production"] = Field(
         ..., description="What the environment is for; anything but development holds data worth protecting."
@@ -238,6 +269,23 @@ class Environment(Strict):
         description="If non-empty, the EKS API endpoint is also public, reachable only from these CIDRs: office/VPN egress ranges "
         "that together cover at most a /8 of IPv4 or a /32 of IPv6 (never 0.0.0.0/0, nor the internet in pieces).",
     )
+    acknowledged_replacements: list[AcknowledgedReplacement] = Field(
+        [],
+        description="Replacements or deletions of data stores in this environment that tmsc guard lets through, each with its "
+        "reason; remove an entry once applied, so that the next replacement is refused again.",
+    )
+
+    @field_validator("acknowledged_replacements")
+    @classmethod
+    def _one_acknowledgement_per_resource(cls, values: list[AcknowledgedReplacement]) -> list[AcknowledgedReplacement]:
+        seen: set[str] = set()
+        for i, value in enumerate(values):
+            if value.resource in seen:
+                raise SpecRuleError(
+                    f"{value.resource} is acknowledged twice (entry {i + 1})", (), "keep one entry, with one reason"
+                )
+            seen.add(value.resource)
+        return values
 
     @field_validator("cluster_public_access_cidrs")
     @classmethod

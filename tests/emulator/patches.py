@@ -1207,6 +1207,8 @@ def patch_eks() -> None:
       the provider waits on it. UpdateClusterConfig also applies
       ``accessConfig`` (authentication mode), ``upgradePolicy`` and
       ``zonalShiftConfig``.
+    * Each cluster gets an OIDC issuer of its own (moto gives every cluster
+      of a process the same one).
     * CreateCluster stores ``accessConfig`` (AWS default authentication mode
       CONFIG_MAP, bootstrapClusterCreatorAdminPermissions default true — in
       which case AWS creates an access entry for the creating principal with
@@ -1267,6 +1269,13 @@ def patch_eks() -> None:
             self.tmsc_addons = {}  # add-on name → add-on
             self.tmsc_updates = {}  # update id → update
             self.tmsc_owned_security_group = None  # the id of the cluster security group EKS creates
+            # moto draws the issuer's ID once per process, so every cluster in it shares one issuer URL,
+            # and a second cluster's IAM OIDC provider collides with the first's (EntityAlreadyExists).
+            # On AWS each cluster has an issuer of its own: .../id/<32 hexadecimal digits>.
+            region = self.arn.split(":")[3]
+            self.identity = {
+                "oidc": {"issuer": f"https://oidc.eks.{region}.amazonaws.com/id/{uuid.uuid4().hex.upper()}"}
+            }
 
         return __init__
 

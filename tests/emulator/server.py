@@ -526,10 +526,18 @@ def start_emulator(
     request (werkzeug) to stderr; serialize_requests=False lets moto handle
     requests concurrently (see _MotoServer); tls=False serves plain HTTP
     (object requests to a bucket with a TLS-only policy are then refused, as
-    on AWS)."""
+    on AWS).
+
+    The emulator starts empty. moto's backends are process-wide, so without
+    the reset a test module would see whatever an earlier module in the same
+    process left behind (a failed apply's resources, names taken), and
+    whether it passed would depend on which modules ran before it: under
+    pytest-xdist that changes from run to run.
+    """
     emu = Emulator(port=port, region=region, verbose=verbose, serialize_requests=serialize_requests, tls=tls)
     emu.start()
     try:
+        emu.reset()
         yield emu
     finally:
         emu.stop()
