@@ -100,8 +100,8 @@ def test_network_spans_the_derived_zones(applied: Applied) -> None:
     ec2 = applied.client("ec2")
     (vpc,) = ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [f"tms-{applied.env}"]}])["Vpcs"]
     subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["Subnets"]
-    zones = set(applied.plan.availability_zones.value)
-    assert {s["AvailabilityZone"] for s in subnets} == zones
+    zones = set(applied.plan.availability_zone_ids.value)
+    assert {s["AvailabilityZoneId"] for s in subnets} == zones
     assert len(subnets) == 3 * len(zones)
     nats = [
         n
@@ -109,7 +109,7 @@ def test_network_spans_the_derived_zones(applied: Applied) -> None:
         if n["State"] != "deleted"
     ]
     assert len(nats) == applied.plan.nat_gateways.value
-    nat_zones = {next(s["AvailabilityZone"] for s in subnets if s["SubnetId"] == n["SubnetId"]) for n in nats}
+    nat_zones = {next(s["AvailabilityZoneId"] for s in subnets if s["SubnetId"] == n["SubnetId"]) for n in nats}
     assert len(nat_zones) == len(nats)
 
 
@@ -118,8 +118,9 @@ def test_eks_runs_across_the_zones_with_irsa(applied: Applied) -> None:
     cluster = eks.describe_cluster(name=applied.outputs["eks_cluster_name"])["cluster"]
     ec2 = applied.client("ec2")
     subnets = ec2.describe_subnets(SubnetIds=cluster["resourcesVpcConfig"]["subnetIds"])["Subnets"]
-    assert len({s["AvailabilityZone"] for s in subnets}) >= 2
+    assert {s["AvailabilityZoneId"] for s in subnets} == set(applied.plan.availability_zone_ids.value)
     assert cluster["identity"]["oidc"]["issuer"] == applied.outputs["eks_cluster_oidc_issuer_url"]
+    assert cluster["upgradePolicy"]["supportType"] == applied.plan.cluster_upgrade_policy.value
     groups = eks.list_nodegroups(clusterName=cluster["name"])["nodegroups"]
     assert len(groups) == applied.plan.cluster_node_groups.value
     addons = set(eks.list_addons(clusterName=cluster["name"])["addons"])

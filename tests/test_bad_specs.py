@@ -11,8 +11,8 @@ Every refusal must also carry a `fix:` line. A case marked xfail-exit is a
 spec tmsc wrongly accepts (a known bug, reported); it compiles, so its out/
 check is expected to fail too.
 
-Files numbered 01-49, 70-89 and 90-96 are spec/platform.yaml with one small
-edit ("derived"); 50-69 are malformed documents written from scratch. Cases too
+Files numbered 01-49, 70-89, 90-96 and from 101 on are spec/platform.yaml
+with one small edit ("derived"); 50-69 are malformed documents written from scratch. Cases too
 big to commit are generated here, numbered 97-99 (a >1 MB file, a document of
 60,000 values, a 900 kB key).
 
@@ -47,7 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "bad_specs"
 GOOD_SPEC = ROOT / "spec" / "platform.yaml"
 MIN_CORPUS = 60
-DERIVED_NUMBERS = (range(1, 50), range(70, 97))  # spec/platform.yaml with one edit; the rest are malformed
+DERIVED_NUMBERS = (range(1, 50), range(70, 97), range(101, 200))  # spec/platform.yaml with one edit; the rest are malformed
 # Derived specs that also run as subprocesses: a model error, a derive refusal, a YAML-level error.
 SUBPROCESS_DERIVED = {"08_rpo_below_log_shipping", "14_duplicate_key", "15_password_field"}
 # A guard against a hang, not a speed target (bench/ measures speed): the largest cases cost seconds

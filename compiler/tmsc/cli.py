@@ -23,10 +23,11 @@ import errno
 import gc
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
-from tmsc.diagnostics import SpecError
+from tmsc.diagnostics import Diagnostic, SpecError
 
 EXIT_SPEC_ERROR = 2
 EXIT_INTERNAL_ERROR = 1
@@ -71,6 +72,7 @@ def _build_app() -> Any:
             checked = check(spec)
         except SpecError as error:
             fail_spec(error)
+        _warn(checked.warnings)
         typer.echo(f"{spec}: valid ({len(checked.plans)} environments)")
 
     @app.command()
@@ -253,8 +255,10 @@ def _compile(spec: Path, out: Path, env: str | None) -> str:
     from tmsc.pipeline import build
     from tmsc.write import write_stacks
 
-    stacks = build(spec, env)
+    warnings: list[Diagnostic] = []
+    stacks = build(spec, env, warnings)
     changed = write_stacks(out, stacks, prune=env is None)
+    _warn(warnings)
     files = sum(len(f) for f in stacks.values())
     return f"compiled {len(stacks)} stacks ({files} files) into {out}/; {len(changed)} changed"
 
@@ -308,7 +312,15 @@ def _validate(spec: Path) -> str:
     """Check the spec; the summary line. Raises SpecError."""
     from tmsc.pipeline import check
 
-    return f"{spec}: valid ({len(check(spec).plans)} environments)"
+    checked = check(spec)
+    _warn(checked.warnings)
+    return f"{spec}: valid ({len(checked.plans)} environments)"
+
+
+def _warn(warnings: Sequence[Diagnostic]) -> None:
+    """Each warning on stderr (a version AWS still runs, at a cost): the command succeeds all the same."""
+    for warning in warnings:
+        sys.stderr.write(warning.render() + "\n")
 
 
 def _without_pydantic_plugins() -> None:

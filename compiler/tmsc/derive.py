@@ -9,12 +9,14 @@ before a single block of Terraform is produced.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 from collections.abc import Iterator
 from typing import Generic, TypeVar
 
 import attrs
 
+from tmsc import facts
 from tmsc.model import Environment, Platform
 
 T = TypeVar("T")
@@ -49,7 +51,7 @@ class Decision(Generic[T]):
 class Refusal:
     """A requirement that cannot be met; path is the spec key to change."""
 
-    path: tuple[str, ...]
+    path: tuple[str | int, ...]
     message: str
     hint: str
 
@@ -77,10 +79,13 @@ class EnvironmentPlan:
     environment: Environment = attrs.field(repr=False)
     high_availability: Decision[bool] = attrs.field(metadata={"setting": "availability.high_availability"})
     az_count: Decision[int] = attrs.field(metadata={"setting": "network.az_count"})
-    availability_zones: Decision[tuple[str, ...]] = attrs.field(metadata={"setting": "network.availability_zones"})
+    availability_zone_ids: Decision[tuple[str, ...]] = attrs.field(
+        metadata={"setting": "network.availability_zone_ids"}
+    )
     nat_gateways: Decision[int] = attrs.field(metadata={"setting": "network.nat_gateways"})
     subnets: Decision[SubnetLayout] = attrs.field(metadata={"setting": "network.subnets"})
     cluster_node_groups: Decision[int] = attrs.field(metadata={"setting": "cluster.node_groups"})
+    cluster_upgrade_policy: Decision[str] = attrs.field(metadata={"setting": "cluster.upgrade_policy"})
     database_multi_az: Decision[bool] = attrs.field(metadata={"setting": "database.multi_az"})
     database_pitr: Decision[bool] = attrs.field(metadata={"setting": "database.point_in_time_recovery"})
     database_backup_retention_days: Decision[int] = attrs.field(metadata={"setting": "database.backup_retention_days"})
@@ -116,9 +121,53 @@ def az_count(ha: Decision[bool]) -> Decision[int]:
     return Decision(BASE_AZ_COUNT, f"{ha.reason}: {BASE_AZ_COUNT} AZs, the least EKS and RDS subnet groups accept")
 
 
-def availability_zones(region: str, count: Decision[int]) -> Decision[tuple[str, ...]]:
-    zones = tuple(f"{region}{letter}" for letter in "abcdef"[: count.value])
-    return Decision(zones, f"the first {count.value} AZs of {region}")
+def availability_zone_ids(
+    env: Environment, region: facts.Region, count: Decision[int], as_of: str
+) -> Decision[tuple[str, ...]] | Refusal:
+    """Zone IDs, never letters (letters are mapped per account). Pinned in the spec, or the first `count`
+    zone IDs of the region's table that EKS accepts: adding a zone appends one, and moves no existing subnet."""
+    accepted = region.eks_zone_ids
+    pinned = env.availability_zone_ids
+    n = count.value
+    if pinned is not None:
+        for i, zone in enumerate(pinned):
+            if zone not in region.zone_ids:
+                return Refusal(
+                    ("availability_zone_ids", i),
+                    f"{zone} is not a zone ID of {region.name} (AWS zone table as of {as_of}: {', '.join(region.zone_ids)})",
+                    f"pin zone IDs of {region.name}, e.g. {', '.join(accepted[:n])}",
+                )
+            if zone in region.eks_refused:
+                return Refusal(
+                    ("availability_zone_ids", i),
+                    f"EKS refuses control-plane subnets in {zone} (UnsupportedAvailabilityZoneException; {region.eks_source})",
+                    f"pin other zone IDs of {region.name}: {', '.join(z for z in accepted if z not in pinned)}",
+                )
+            if zone in pinned[:i]:
+                return Refusal(("availability_zone_ids", i), f"{zone} is pinned twice", "pin each zone ID once")
+        if len(pinned) != n:
+            return Refusal(
+                ("availability_zone_ids",),
+                f"{len(pinned)} zone IDs pinned, and the requirements derive {n} AZs ({count.reason})",
+                f"pin exactly {n} zone IDs of {region.name}, e.g. {', '.join((list(pinned) + [z for z in accepted if z not in pinned])[:n])}",
+            )
+        return Decision(tuple(pinned), f"pinned in the spec ({n} zone IDs of {region.name}, all accepted by EKS)")
+    if len(accepted) < n:
+        others = difflib.get_close_matches(
+            region.name, [r.name for r in facts.zones().regions.values() if len(r.eks_zone_ids) >= n], n=3, cutoff=0
+        )
+        return Refusal(
+            ("availability", "target_percent"),
+            f"{count.reason}, and {region.name} offers {len(accepted)} zones that can hold an EKS control plane "
+            f"({', '.join(accepted)}; AWS zone table as of {as_of})",
+            f"set target_percent to {SINGLE_AZ_SLA_PERCENT:g} or less, or move the platform to a region with {n} such zones, "
+            f"e.g. {', '.join(others[:3])}",
+        )
+    refused = f"; EKS refuses {', '.join(region.eks_refused)}" if region.eks_refused else ""
+    return Decision(
+        accepted[:n],
+        f"the first {n} zone IDs of {region.name} that EKS accepts (AWS zone table as of {as_of}{refused})",
+    )
 
 
 def nat_gateways(ha: Decision[bool], count: Decision[int]) -> Decision[int]:
@@ -215,6 +264,8 @@ def cross_region_backup(env: Environment, platform: Platform) -> Decision[str | 
             f"the DR region {target} is the platform's own region",
             "name another region, or remove the key",
         )
+    if target not in facts.zones().regions:
+        return unknown_region(("recovery", "cross_region_backup_region"), target, "the DR region")
     return Decision(target, f"regional DR asked: automated backups replicated to {target}")
 
 
@@ -234,6 +285,21 @@ def broker_deployment_mode(ha: Decision[bool]) -> Decision[str]:
     if ha.value:
         return Decision("CLUSTER_MULTI_AZ", f"{ha.reason}: a three-node RabbitMQ cluster across AZs")
     return Decision("SINGLE_INSTANCE", f"{ha.reason}: one broker node")
+
+
+def cluster_upgrade_policy(env: Environment) -> Decision[str]:
+    """EKS upgrade_policy.support_type: what EKS does when the cluster's version leaves standard support."""
+    if env.purpose == "production":
+        return Decision(
+            "EXTENDED",
+            "production: at the end of standard support EKS keeps the version (extended support, at a cost) "
+            "instead of upgrading the control plane unannounced",
+        )
+    return Decision(
+        "STANDARD",
+        f"{env.purpose}: EKS upgrades the control plane itself at the end of standard support, so the cluster "
+        "never pays for extended support and meets each upgrade before production does",
+    )
 
 
 def deletion_protection(env: Environment) -> Decision[bool]:
@@ -256,24 +322,31 @@ def plan_environment(platform: Platform, name: str) -> EnvironmentPlan:
     refusals: list[Refusal] = [r for r in (availability_ceiling(env), recovery_time(env)) if r is not None]
     ha = high_availability(env)
     count = az_count(ha)
+    table = facts.zones()
+    region = table.regions.get(platform.region)
+    if region is None:
+        raise Infeasible([unknown_region(("region",), platform.region, "the platform's region")])
+    zone_ids = availability_zone_ids(env, region, count, table.as_of.isoformat())
     subnets = subnet_layout(env, count)
     pitr = database_pitr(env)
     cross_region = cross_region_backup(env, platform)
-    for outcome in (subnets, pitr, cross_region):
+    for outcome in (zone_ids, subnets, pitr, cross_region):
         if isinstance(outcome, Refusal):
             refusals.append(outcome)
     if refusals:
         raise Infeasible([attrs.evolve(r, path=("environments", name, *r.path)) for r in refusals])
     assert isinstance(subnets, Decision) and isinstance(pitr, Decision) and isinstance(cross_region, Decision)
+    assert isinstance(zone_ids, Decision)
     return EnvironmentPlan(
         name=name,
         environment=env,
         high_availability=ha,
         az_count=count,
-        availability_zones=availability_zones(platform.region, count),
+        availability_zone_ids=zone_ids,
         nat_gateways=nat_gateways(ha, count),
         subnets=subnets,
         cluster_node_groups=Decision(count.value, f"one managed node group per AZ ({count.value})"),
+        cluster_upgrade_policy=cluster_upgrade_policy(env),
         database_multi_az=database_multi_az(ha),
         database_pitr=pitr,
         database_backup_retention_days=backup_retention_days(env, ha),
@@ -286,10 +359,91 @@ def plan_environment(platform: Platform, name: str) -> EnvironmentPlan:
     )
 
 
+def unknown_region(path: tuple[str | int, ...], name: str, what: str) -> Refusal:
+    table = facts.zones()
+    near = table.nearest(name)
+    return Refusal(
+        path,
+        f"{what} {name} is not a region tmsc knows (AWS zone table as of {table.as_of.isoformat()}, "
+        f"{len(table.regions)} regions)",
+        f"did you mean {' or '.join(near)}?" if near else f"name one of: {', '.join(sorted(table.regions))}",
+    )
+
+
+# --------------------------------------------------------------------------- versions
+
+
+def _version_finding(
+    calendar: facts.Calendar, version: str, key: str, path: tuple[str | int, ...], as_of: facts.VersionTable
+) -> tuple[Refusal | None, Refusal | None]:
+    """(refusal, warning) for one version against its calendar, on the table's own date."""
+    on = as_of.as_of
+    newest = calendar.newest_in_standard_support(on)
+    support = calendar.versions.get(key)
+    table = f"AWS version calendar as of {on.isoformat()}, {calendar.source}"
+    if support is None:
+        offered = ", ".join(v for v, s in calendar.versions.items() if s.status(on) != "ended")
+        return Refusal(
+            path,
+            f"{calendar.engine} {version} is not a version AWS offers ({table}; offered: {offered})",
+            f"use {newest}{calendar.fix_note}",
+        ), None
+    status = support.status(on)
+    if status == "ended":
+        ended = support.end_of_extended_support or support.end_of_standard_support
+        assert ended is not None
+        return Refusal(
+            path,
+            f"{calendar.engine} {version} reached end of support on {ended.isoformat()} ({table}): AWS creates it no more",
+            f"use {newest}, the newest version in standard support{calendar.fix_note}",
+        ), None
+    if status == "extended":
+        assert support.end_of_standard_support is not None and support.end_of_extended_support is not None
+        cost = f": {calendar.extended_support_cost}" if calendar.extended_support_cost else ""
+        return None, Refusal(
+            path,
+            f"{calendar.engine} {version} left standard support on {support.end_of_standard_support.isoformat()} and runs "
+            f"in extended support until {support.end_of_extended_support.isoformat()}{cost} ({table})",
+            f"upgrade to {newest}, the newest version in standard support{calendar.fix_note}",
+        )
+    return None, None
+
+
+def version_findings(platform: Platform) -> tuple[list[Refusal], list[Refusal]]:
+    """(refusals, warnings) for every service version of the spec, against the version table's date."""
+    table = facts.versions()
+    findings: list[tuple[Refusal | None, Refusal | None]] = []
+    for name, service in sorted(platform.services.items()):
+        if service.kind == "eks":
+            findings.append(
+                _version_finding(table.eks, service.version, service.version, ("services", name, "version"), table)
+            )
+        elif service.kind == "postgres":
+            path = ("services", name, "engine_version")
+            major, _, minor = service.engine_version.partition(".")
+            findings.append(_version_finding(table.postgres, service.engine_version, major, path, table))
+            if minor and major in table.postgres_minors:
+                calendar = table.postgres_minors[major]
+                findings.append(_version_finding(calendar, service.engine_version, service.engine_version, path, table))
+        elif service.kind == "redis":
+            calendar = table.elasticache[service.engine]
+            path = ("services", name, "engine_version")
+            findings.append(_version_finding(calendar, service.engine_version, service.engine_version, path, table))
+        elif service.kind == "rabbitmq":
+            key = ".".join(service.engine_version.split(".")[:2])
+            path = ("services", name, "engine_version")
+            findings.append(_version_finding(table.rabbitmq, service.engine_version, key, path, table))
+    refusals = [r for r, _ in findings if r is not None]
+    warnings = [w for _, w in findings if w is not None]
+    return refusals, warnings
+
+
 def plan_platform(platform: Platform) -> dict[str, EnvironmentPlan]:
     """Plans of every environment, collecting the refusals of all of them."""
     plans: dict[str, EnvironmentPlan] = {}
-    refusals: list[Refusal] = []
+    refusals, _ = version_findings(platform)
+    if platform.region not in facts.zones().regions:
+        raise Infeasible([*refusals, unknown_region(("region",), platform.region, "the platform's region")])
     for name in sorted(platform.environments):
         try:
             plans[name] = plan_environment(platform, name)

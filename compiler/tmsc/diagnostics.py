@@ -14,11 +14,12 @@ class Diagnostic:
     path: str
     message: str
     hint: str | None = None
+    severity: str = "error"  # or "warning": printed, and the command still succeeds
 
     def render(self) -> str:
         where = f"{self.file}:{self.line}" if self.line is not None else self.file
         subject = f"{self.path}: " if self.path else ""
-        text = f"{where}: error: {subject}{self.message}"
+        text = f"{where}: {self.severity}: {subject}{self.message}"
         if self.hint:
             text += f"\n    fix: {self.hint}"
         return text

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import typing
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -264,6 +264,14 @@ class Environment(Strict):
     recovery: Recovery = Field(..., description="RPO and RTO of the environment's data.")
     network: Network = Field(..., description="Network address plan.")
     sizing: Sizing = Field(default_factory=Sizing, description="Capacity of each service.")
+    availability_zone_ids: list[Annotated[str, Field(pattern=r"^[a-z]{2,6}[0-9]-az[0-9]{1,2}$")]] | None = Field(
+        None,
+        min_length=2,
+        max_length=3,
+        description="Zone IDs (e.g. euw1-az1) the environment's subnets use, in this order; zone IDs name the same physical "
+        "zone in every account, zone letters do not. Omit to derive them from tmsc's zone table (the first zone IDs of the "
+        "region that EKS accepts, as many as the availability target needs).",
+    )
     cluster_public_access_cidrs: list[str] = Field(
         [],
         description="If non-empty, the EKS API endpoint is also public, reachable only from these CIDRs: office/VPN egress ranges "
@@ -334,7 +342,11 @@ class Environment(Strict):
 
 class EksCluster(Strict):
     kind: Literal["eks"] = Field(..., description="Amazon EKS cluster running the TMS workloads.")
-    version: str = Field("1.31", pattern=r"^1\.[0-9]{2}$", description="Kubernetes minor version, e.g. 1.31.")
+    version: str = Field(
+        "1.35",
+        pattern=r"^1\.[0-9]{2}$",
+        description="Kubernetes minor version, e.g. 1.35; checked against tmsc's EKS version calendar.",
+    )
     # IAM's [\w+=,.@-] means ASCII word characters; the validator's regex engine reads \w
     # as Unicode (accepting 'é'), and compiling that class cost 10% of a whole compile.
     admin_role_name: str = Field(
@@ -361,18 +373,36 @@ class Postgres(Strict):
     log_min_duration_ms: int = Field(500, ge=-1, description="Log statements slower than this (ms); -1 disables.")
 
 
+VALKEY_DEFAULT_VERSION = "8.0"
+
+
 class Redis(Strict):
     kind: Literal["redis"] = Field(..., description="Amazon ElastiCache replication group.")
     engine: Literal["redis", "valkey"] = Field("redis", description="Cache engine.")
     engine_version: str = Field(
-        "7.1", pattern=r"^[78]\.[0-9]+$", description="Engine version, 7.x for Redis, 7.x/8.x for Valkey."
+        "7.1",
+        pattern=r"^[78]\.[0-9]+$",
+        description="Engine version, 7.x for Redis OSS, 7.2 or 8.x for Valkey (default 7.1 for Redis OSS, "
+        f"{VALKEY_DEFAULT_VERSION} for Valkey); checked against tmsc's ElastiCache calendar.",
     )
     snapshot_retention_days: int = Field(7, ge=0, le=35, description="Days of automatic snapshots kept.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _engine_default_version(cls, data: Any) -> Any:
+        """ElastiCache's Valkey starts at 7.2: a Valkey cache without a version gets Valkey's default, not Redis OSS's 7.1."""
+        if isinstance(data, dict) and data.get("engine") == "valkey" and "engine_version" not in data:
+            return {**data, "engine_version": VALKEY_DEFAULT_VERSION}
+        return data
 
 
 class RabbitMQ(Strict):
     kind: Literal["rabbitmq"] = Field(..., description="Amazon MQ broker with the RabbitMQ engine.")
-    engine_version: str = Field("3.13", pattern=r"^3\.[0-9]+(\.[0-9]+)?$", description="RabbitMQ engine version.")
+    engine_version: str = Field(
+        "3.13",
+        pattern=r"^[34]\.[0-9]+(\.[0-9]+)?$",
+        description="RabbitMQ engine version, 3.13 or 4.x (major.minor, or with a patch); checked against tmsc's Amazon MQ calendar.",
+    )
     username: str = Field(
         "tms",
         pattern=r"^[A-Za-z0-9_.~-]{2,100}$",

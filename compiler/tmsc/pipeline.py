@@ -6,7 +6,7 @@ from pathlib import Path
 
 import attrs
 
-from tmsc.derive import EnvironmentPlan, Infeasible, plan_platform
+from tmsc.derive import EnvironmentPlan, Infeasible, plan_platform, version_findings
 from tmsc.diagnostics import Diagnostic, SpecError
 from tmsc.load import LoadedSpec, load_spec
 
@@ -15,6 +15,8 @@ from tmsc.load import LoadedSpec, load_spec
 class Checked:
     spec: LoadedSpec
     plans: dict[str, EnvironmentPlan]
+    # What AWS still accepts at a cost (a version in extended support), located in the spec.
+    warnings: tuple[Diagnostic, ...] = ()
 
 
 def check(path: Path | str) -> Checked:
@@ -24,16 +26,22 @@ def check(path: Path | str) -> Checked:
         plans = plan_platform(spec.platform)
     except Infeasible as exc:
         raise SpecError([spec.diagnostic(r.path, r.message, r.hint) for r in exc.refusals]) from None
-    return Checked(spec, plans)
+    _, found = version_findings(spec.platform)
+    warnings = tuple(attrs.evolve(spec.diagnostic(w.path, w.message, w.hint), severity="warning") for w in found)
+    return Checked(spec, plans, warnings)
 
 
-def build(path: Path | str, only: str | None = None) -> dict[str, dict[str, str]]:
-    """stack name → file name → Terraform JSON text, entirely in memory."""
+def build(
+    path: Path | str, only: str | None = None, warnings: list[Diagnostic] | None = None
+) -> dict[str, dict[str, str]]:
+    """stack name → file name → Terraform JSON text, entirely in memory; the spec's warnings appended to `warnings`."""
     # Imported here: `tmsc validate` (check alone, the pre-commit path) needs no emitter or renderer.
     from tmsc.compile import compile_platform
     from tmsc.render import render_stack
 
     checked = check(path)
+    if warnings is not None:
+        warnings.extend(checked.warnings)
     platform = checked.spec.platform
     if only is not None and only not in platform.environments:
         raise SpecError(

@@ -128,9 +128,10 @@ def emit_cluster(ctx: Context, name: str, service: EksCluster) -> dict[str, tupl
             "enabled_cluster_log_types": LOG_TYPES,
             # Add-ons are managed below, with versions and IRSA roles of their own.
             "bootstrap_self_managed_addons": False,
+            "upgrade_policy": {"support_type": plan.cluster_upgrade_policy.value},
             "depends_on": [log_group.bare, Ref(f"aws_iam_role_policy_attachment.{name}_cluster")],
         },
-        because=(plan.availability_zones.reason,),
+        because=(plan.availability_zone_ids.reason, plan.cluster_upgrade_policy.reason),
     )
     blocks: list[Block] = [
         key,

@@ -36,8 +36,9 @@ class Context:
         return "-".join((self.platform.platform, self.env_name, *parts))
 
     def zone_suffixes(self) -> tuple[str, ...]:
-        """Address suffix of each AZ ('a', 'b', ...): stable however many AZs there are."""
-        return tuple(zone[-1] for zone in self.plan.availability_zones.value)
+        """Address suffix of each AZ, from its zone ID ('euw1-az2' → 'az2'): the same physical zone in every
+        account, and stable however many AZs there are."""
+        return tuple(zone.rsplit("-", 1)[-1] for zone in self.plan.availability_zone_ids.value)
 
 
 def arn(service: str, region: str, resource: str | Ref | Template) -> Template:

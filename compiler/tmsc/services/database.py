@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tmsc import facts
 from tmsc.ir import Block, Ref, Resource
 from tmsc.model import Postgres
 from tmsc.services.cluster import cluster_security_group, managed_policy, service_role
@@ -26,7 +27,8 @@ LOG_EXPORTS = ("postgresql", "upgrade")
 
 
 def parameter_family(engine_version: str) -> str:
-    return f"postgres{engine_version.split('.')[0]}"
+    """The DB parameter group family of the major version, from tmsc's RDS version table (postgres16)."""
+    return facts.versions().postgres_family[engine_version.split(".")[0]]
 
 
 def emit_database(ctx: Context, name: str, service: Postgres) -> dict[str, tuple[Block, ...]]:

@@ -12,7 +12,7 @@ TIERS = ("public", "private", "database")
 def emit_network(ctx: Context) -> tuple[Block, ...]:
     plan = ctx.plan
     layout = plan.subnets.value
-    zones = plan.availability_zones.value
+    zones = plan.availability_zone_ids.value
     suffixes = ctx.zone_suffixes()
     az_reason = (plan.az_count.reason,)
 
@@ -48,7 +48,8 @@ def emit_network(ctx: Context) -> tuple[Block, ...]:
                 {
                     "vpc_id": vpc.ref(),
                     "cidr_block": cidr,
-                    "availability_zone": zone,
+                    # A zone ID names the same physical zone in every account; a zone name (eu-west-1a) does not.
+                    "availability_zone_id": zone,
                     # Nothing gets a public IP by accident: the NAT gateways use Elastic IPs.
                     "map_public_ip_on_launch": False,
                     "tags": {"Name": ctx.name(tier, suffix), "tier": tier, **role_tags[tier]},
