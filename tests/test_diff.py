@@ -220,3 +220,43 @@ def test_the_pull_request_workflow_posts_the_diff(tmp_path: Path) -> None:
     assert "### `spec/new.yaml` is new in this pull request" in body
     workflow = (REPO / ".github" / "workflows" / "pull-request.yml").read_text()
     assert "ci.py spec-diff" in workflow and "name: plan-00-tmsc-diff" in workflow
+
+
+def test_the_readme_shows_what_diff_prints_and_the_acknowledgement(tmp_path: Path) -> None:
+    """README, "Editing the spec": each line of the example is a line `tmsc diff` prints for that edit."""
+    readme = (REPO / "README.md").read_text()
+    section = readme[readme.index("## Editing the spec") :]
+    start = section.index("   $ tmsc diff git:main:spec/platform.yaml spec/platform.yaml --env dev\n")
+    block = section[start : section.index("   ```", start)].splitlines()[1:]
+    head = edited(tmp_path, "target_percent: 99.0", "target_percent: 99.9")
+    printed = text_report(diff_specs(read_side(str(EXAMPLE_SPEC)), read_side(str(head)), "dev")).splitlines()
+    shown = [line.removeprefix("   ") for line in block if line.strip() != "…"]
+    assert len(shown) >= 10
+    for line in shown:
+        assert line in printed, f"README shows {line!r}, tmsc diff does not print it"
+    assert "acknowledged_replacements:\n         - resource: aws_mq_broker.messaging\n" in section
+    ack = section[section.index("   ```yaml\n") + 11 : section.index("   ```\n", section.index("   ```yaml\n"))]
+    example = EXAMPLE_SPEC.read_text().replace(
+        "      cidr: 10.10.0.0/16\n",
+        "      cidr: 10.10.0.0/16\n"
+        + "\n".join(
+            line.removeprefix("   ")
+            for line in ack.splitlines()
+            if "acknowledged" in line or "  - " in line or "reason" in line
+        )
+        + "\n",
+        1,
+    )
+    from tmsc.load import load_spec_text
+
+    (entry,) = load_spec_text(example, "spec.yaml").platform.environments["dev"].acknowledged_replacements
+    assert entry.resource == "aws_mq_broker.messaging"
+
+
+def test_explain_says_the_brokers_migration_path() -> None:
+    result = run("explain", str(EXAMPLE_SPEC), "--env", "staging")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    at = next(i for i, line in enumerate(lines) if "broker.deployment_mode" in line)
+    assert "↳ changing it replaces the broker" in lines[at + 1] and "drain the old broker" in lines[at + 1]
+    assert lines[at + 1].startswith("staging ")

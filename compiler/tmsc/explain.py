@@ -24,6 +24,17 @@ def explain_rows(plans: Iterable[EnvironmentPlan]) -> Iterator[tuple[str, str, s
             yield plan.name, setting, format_value(decision.value), decision.reason
 
 
+# Settings AWS cannot change in place: what a change of the requirement behind them costs, and the way around it.
+CHANGE_NOTES = {
+    "broker.deployment_mode": (
+        "changing it replaces the broker and loses its queued messages (Amazon MQ changes neither the mode nor the "
+        "subnets in place): tmsc diff warns, tmsc guard refuses the plan unless the environment acknowledges it; "
+        "to keep the messages, run a new rabbitmq service beside the old, point the connection secret at it, "
+        "drain the old broker, then remove it"
+    ),
+}
+
+
 def explain_lines(plans: Iterable[EnvironmentPlan]) -> Iterator[str]:
     rows = list(explain_rows(plans))
     if not rows:
@@ -33,3 +44,5 @@ def explain_lines(plans: Iterable[EnvironmentPlan]) -> Iterator[str]:
     for env, setting, value, reason in rows:
         left = f"{setting} = {value}"
         yield f"{env:<{env_w}}  {left:<{left_w}}  ← {reason}"
+        if setting in CHANGE_NOTES:
+            yield f"{env:<{env_w}}  {'':<{left_w}}  ↳ {CHANGE_NOTES[setting]}"
