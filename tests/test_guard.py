@@ -248,3 +248,40 @@ def test_the_plan_summary_shows_a_refusal(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     summary = out.read_text()
     assert "> [!CAUTION]" in summary and "forced by deployment_mode" in summary
+
+
+# --------------------------------------------------------------------------- an acknowledgement lifts prevent_destroy
+
+
+STAGING_ACKNOWLEDGED = """      cidr: 10.20.0.0/16
+    acknowledged_replacements:
+      - resource: aws_mq_broker.messaging
+        reason: staging broker goes multi-AZ; its queues are drained first
+"""
+
+
+def test_an_acknowledged_protected_broker_can_be_replaced(tmp_path: Path) -> None:
+    """staging's broker carries prevent_destroy, which would fail the plan before guard sees it: the
+    acknowledgement lifts it for that resource in that environment only, and says why in the output."""
+    from tmsc.diff import diff_specs, read_side
+    from tmsc.pipeline import build
+
+    text = EXAMPLE_SPEC.read_text().replace("target_percent: 99.5", "target_percent: 99.9", 1)
+    plain = tmp_path / "plain.yaml"
+    plain.write_text(text)
+    acknowledged = tmp_path / "acknowledged.yaml"
+    acknowledged.write_text(text.replace("      cidr: 10.20.0.0/16\n", STAGING_ACKNOWLEDGED, 1))
+
+    stacks = build(acknowledged)
+    staging = json.loads(stacks["staging"]["messaging.tf.json"])["resource"]["aws_mq_broker"]["messaging"]
+    assert "prevent_destroy" not in staging["lifecycle"]
+    assert "prevent_destroy lifted: replacement acknowledged (staging broker goes multi-AZ" in staging["//"]
+    prod = json.loads(stacks["prod"]["messaging.tf.json"])["resource"]["aws_mq_broker"]["messaging"]
+    assert prod["lifecycle"]["prevent_destroy"] is True
+    assert stacks["prod"] == build(plain)["prod"]
+
+    base = read_side(str(EXAMPLE_SPEC))
+    forbidden = diff_specs(base, read_side(str(plain)), "staging").warnings
+    assert any("prevent_destroy forbids it" in w for _, _, w in forbidden)
+    allowed = diff_specs(base, read_side(str(acknowledged)), "staging").warnings
+    assert [w.split(":")[0] for _, _, w in allowed] == ["may replace this message broker (its queued messages)"]

@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import attrs
+
 from tmsc.derive import EnvironmentPlan, plan_platform
-from tmsc.ir import Block, File, Output, Ref, Stack
+from tmsc.ir import Block, File, Output, Ref, Resource, Stack
 from tmsc.model import Api, Bucket, EksCluster, Platform, Postgres, RabbitMQ, Redis
 from tmsc.services.api import emit_api
 from tmsc.services.cache import emit_cache
@@ -54,7 +56,26 @@ def compile_environment(platform: Platform, plan: EnvironmentPlan) -> Stack:
         for family, blocks in SERVICE_EMITTERS[type(service)](ctx, name, service).items():
             files.setdefault(family, []).extend(blocks)
     files["outputs"] = [*contract_outputs(platform), *helpful_outputs(platform)]
+    acknowledged = {a.resource: a.reason for a in plan.environment.acknowledged_replacements}
+    if acknowledged:
+        files = {family: [_lift_prevent_destroy(b, acknowledged) for b in blocks] for family, blocks in files.items()}
     return Stack(plan.name, tuple(File(f"{family}.tf.json", tuple(blocks)) for family, blocks in sorted(files.items())))
+
+
+def _lift_prevent_destroy(block: Block, acknowledged: dict[str, str]) -> Block:
+    """An acknowledged replacement may go through: Terraform's prevent_destroy would fail its plan outright.
+
+    tmsc guard still checks the plan; only the resource named, in the environment that names it, loses the
+    protection, and it gets it back when the acknowledgement is removed after the apply.
+    """
+    if not isinstance(block, Resource) or block.address not in acknowledged:
+        return block
+    lifecycle = dict(block.body.get("lifecycle") or {})
+    if not lifecycle.pop("prevent_destroy", False):
+        return block
+    body = {k: v for k, v in block.body.items() if k != "lifecycle"} | ({"lifecycle": lifecycle} if lifecycle else {})
+    why = f"prevent_destroy lifted: replacement acknowledged ({acknowledged[block.address]})"
+    return attrs.evolve(block, body=body, because=(*block.because, why))
 
 
 # The outputs the Kubernetes repository reads from this state by name: a strict contract.

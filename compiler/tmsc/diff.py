@@ -340,7 +340,7 @@ def _resource_changes(
         elif address not in before:
             yield ResourceChange(stack, address, "add")
         elif address in changed:
-            warnings = tuple(_warnings(address, "change", changed[address], before[address]))
+            warnings = tuple(_warnings(address, "change", changed[address], after[address]))
             yield ResourceChange(stack, address, "change", changed[address], warnings, _notes(address, warnings))
 
 
@@ -366,11 +366,13 @@ def _referring(body: dict[str, Any], addresses: set[str]) -> list[str]:
     return [key for key, value in body.items() if any(m in addresses for m in _REFERENCE.findall(json.dumps(value)))]
 
 
-def _warnings(address: str, action: str, attributes: tuple[str, ...], before: dict[str, Any]) -> Iterator[str]:
+def _warnings(address: str, action: str, attributes: tuple[str, ...], body: dict[str, Any]) -> Iterator[str]:
+    """Warnings of a data store's change; body is what the configuration will say (before, for a removal)."""
     kind = _resource_type(address)
     holds = DATA_HOLDING.get(kind)
     forcing = _forcing(address, attributes)
-    protected = bool((before.get("lifecycle") or {}).get("prevent_destroy"))
+    # Terraform enforces prevent_destroy only for a resource still in the configuration: not for a removal.
+    protected = action == "change" and bool((body.get("lifecycle") or {}).get("prevent_destroy"))
     if holds is None:
         return
     if action == "remove":
@@ -383,7 +385,10 @@ def _warnings(address: str, action: str, attributes: tuple[str, ...], before: di
     else:
         return
     if protected:
-        yield "prevent_destroy forbids it: terraform plan fails until the resource is migrated or the protection lifted"
+        yield (
+            "prevent_destroy forbids it: terraform plan fails until the data is migrated, or the replacement is "
+            "acknowledged (environments.<env>.acknowledged_replacements, which lifts prevent_destroy for it)"
+        )
 
 
 def _notes(address: str, warnings: tuple[str, ...]) -> tuple[str, ...]:
