@@ -9,8 +9,8 @@ after one warm-up, with min-max), CPU time (user+sys) and peak RSS of:
   - `tmsc compile spec/platform.yaml --out <fresh dir>` (every environment and
     bootstrap), counting the resources it emits;
   - the import floor: `python -c 'import pydantic, attrs, yaml, typer'`, the
-    floor of what compile imports (`from pydantic import BaseModel; import attrs,
-    orjson, tmsc.yamlfast`), compile's own imports with the model built (as
+    floor of what compile imports (`from pydantic import BaseModel, ...; import
+    attrs, orjson, tmsc.yamlfast`), compile's own imports with the model built (as
     tmsc.cli prepares them), and `python -c pass`;
   - `tmsc compile --env dev` (one environment; the shared bootstrap stack is
     always written too) and `tmsc validate` (the pre-commit check);
@@ -77,6 +77,9 @@ TERRASCRIPT = "terrascript==0.9.0"  # python-terrascript's PyPI name; 0.9.0 is i
 CDKTF = ("cdktf==0.21.0", "cdktf-cdktf-provider-aws==21.22.1")
 CDKTF_CLI = "cdktf-cli@0.21.0"
 VALGRIND = shutil.which("valgrind")
+
+# What tmsc.model imports from pydantic: the machinery every model build needs.
+PYDANTIC_ONLY = "python -c 'from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator'"
 
 # What `tmsc compile` imports before it compiles, prepared as the command prepares it (tmsc.cli.main).
 COMPILE_IMPORTS = (
@@ -279,7 +282,8 @@ def instructions(case: Case, work: Path) -> int | None:
         proc = subprocess.run(
             [VALGRIND, "--tool=callgrind", f"--callgrind-out-file={scratch / 'callgrind.out'}", *case.command(scratch)],
             cwd=case.cwd,
-            env=case.env or child_env(),
+            # A fixed hash seed: string hashing changes dict and set work by a few million instructions from run to run.
+            env={**(case.env or child_env()), "PYTHONHASHSEED": "0"},
             capture_output=True,
             text=True,
         )
@@ -506,11 +510,13 @@ def main() -> int:
             # schema machinery, so this is the true floor of what compile imports.
             # PyYAML as tmsc imports it (tmsc.yamlfast: the pure-Python reader's pattern compiled on first use).
             Case(
-                "python -c 'from pydantic import BaseModel; import attrs, orjson, tmsc.yamlfast' (compile's dependency floor)",
+                "python -c 'from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator; "
+                "import attrs, orjson, tmsc.yamlfast' (compile's dependency floor)",
                 lambda d: [
                     str(repo_python),
                     "-c",
-                    "from pydantic import BaseModel; import attrs, orjson, tmsc.yamlfast",
+                    "from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator; "
+                    "import attrs, orjson, tmsc.yamlfast",
                 ],
             ),
             # The floor plus tmsc's own modules and the model's validators, prepared as the
@@ -538,6 +544,10 @@ def main() -> int:
             print("counting instructions (callgrind)", file=sys.stderr, flush=True)
             for case in cases:
                 counted[case.name] = instructions(case, work)
+            pydantic_only = Case(
+                PYDANTIC_ONLY, lambda d: [str(repo_python), "-c", PYDANTIC_ONLY.removeprefix("python -c ").strip("'")]
+            )
+            counted[PYDANTIC_ONLY] = instructions(pydantic_only, work)
 
         cdktf_cases: list[Case] = []
         cdktf_note = "not run (pass --with-cdktf)"
@@ -748,11 +758,20 @@ def main() -> int:
         if not cdktf_cases
         else "CDK for Terraform: `cdktf synth` runs node (the CLI), which runs the Python app, which runs the jsii node runtime; "
         "'tree' is the sampled sum of their resident sets. Their runs were interleaved with runs of tmsc compile (the row above "
-        "them), against which their ratios are taken.",
+        "them), against which their ratios are taken."
+        + (
+            f" 100x the synth's median is a compile of at most {fmt_s(synth.median('wall') / 100)} s on the machine as "
+            f"loaded during those runs; tmsc took {fmt_s(tmsc_beside_cdktf.median('wall'))} s there and "
+            f"{fmt_s(tmsc_case.median('wall'))} s in the runs above (its CPU time: "
+            f"{tmsc_beside_cdktf.median('cpu'):.2f} s and {tmsc_case.median('cpu'):.2f} s)."
+            if synth and tmsc_beside_cdktf and tmsc_case.samples
+            else ""
+        ),
         "",
         *where_the_time_goes(tmsc_case, floor_case, imports_case, troposphere_full),
         "",
         *instruction_table(cases, tmsc_case, counted),
+        *instruction_split(tmsc_case, floor_case, imports_case, counted, cases),
         "## Scaling: environments x workloads",
         "",
         "Specs generated from the example: N environments (its dev, staging and prod in turn, each with its own /16) and k copies "
@@ -853,6 +872,32 @@ def instruction_table(cases: list[Case], tmsc_case: Case, counted: dict[str, int
         if ins:
             rows.append(f"| {case.name} | {ins / 1e6:.0f} | {f'{ins / ref:.2f}x' if ref else ''} |")
     return [*rows, ""]
+
+
+def instruction_split(
+    tmsc_case: Case, floor: Case, imports: Case, counted: dict[str, int | None], cases: list[Case]
+) -> list[str]:
+    """tmsc compile's instructions, layer by layer: what a faster compile would have to remove."""
+    bare = next((c for c in cases if c.name == "python -c pass"), None)
+    parts = [
+        counted.get(n) for n in (bare.name if bare else "", PYDANTIC_ONLY, floor.name, imports.name, tmsc_case.name)
+    ]
+    if not all(parts):
+        return []
+    python, pydantic, deps, imported, total = (p or 0 for p in parts)
+
+    def share(value: int) -> str:
+        return f"{value / 1e6:.0f} M ({value / total:.0%})"
+
+    pydantic_import = PYDANTIC_ONLY.removeprefix("python -c ").strip("'")
+    return [
+        f"tmsc compile's {total / 1e6:.0f} M instructions, layer by layer: the interpreter's start {share(python)}; pydantic's "
+        f"model machinery (`{pydantic_import}`) {share(pydantic - python)}; attrs, orjson and PyYAML "
+        f"{share(deps - pydantic)}; tmsc's modules and the model's validators {share(imported - deps)}; the compile itself "
+        f"(read, validate, derive, emit, render, write) {share(total - imported)}. The first three, "
+        f"{share(deps)}, are there before tmsc's own code runs.",
+        "",
+    ]
 
 
 def count_tf_json_cdk(directory: Path) -> int:
