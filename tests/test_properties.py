@@ -156,22 +156,22 @@ def example_with(old: str, new: str) -> str:
 
 
 def test_an_integer_is_a_float_and_a_quoted_version_a_string() -> None:
-    """What YAML users write and mean stays accepted under strict types: 99 for 99.0, "1.31" for a version."""
+    """What YAML users write and mean stays accepted under strict types: 99 for 99.0, "1.35" for a version."""
     platform = load_platform_text(example_with("      target_percent: 99.5", "      target_percent: 99"), "spec.yaml")
     assert platform.environments["staging"].availability.target_percent == 99.0
     assert platform.environments["prod"].recovery.rto_hours == 4.0  # written `rto_hours: 4`
     cluster = platform.services["cluster"]
-    assert isinstance(cluster, EksCluster) and cluster.version == "1.31"  # written `version: "1.31"`
+    assert isinstance(cluster, EksCluster) and cluster.version == "1.35"  # written `version: "1.35"`
 
 
 @pytest.mark.parametrize(
     ("old", "new", "message", "fix"),
     [
         (
-            '    version: "1.31"',
-            "    version: 1.31",
-            "YAML reads the unquoted 1.31 as the number 1.31",
-            'quote it: version: "1.31"',
+            '    version: "1.35"',
+            "    version: 1.35",
+            "YAML reads the unquoted 1.35 as the number 1.35",
+            'quote it: version: "1.35"',
         ),
         (
             "      target_percent: 99.5",
