@@ -65,29 +65,21 @@ class Applied:
         return self.emulator.client(service)
 
 
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Any]:
-    from tests.emulator import start_emulator
-
-    with start_emulator(region=PLATFORM.region) as running:
-        yield running
-
-
-# Each environment in an xdist group of its own: under `make test` the two applies run side by side.
+# Each environment on an emulator of its own (what one leaves, or fails to destroy, cannot reach the
+# other's checks) and in an xdist group of its own: under `make test` the two applies run side by side.
 @pytest.fixture(
     scope="module",
     params=[pytest.param(env, marks=pytest.mark.xdist_group(f"apply-{env}")) for env in ("dev", "prod")],
 )
-def applied(
-    request: pytest.FixtureRequest, emulator: Any, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Applied]:
-    from tests.emulator import TerraformWorkspace
+def applied(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Applied]:
+    from tests.emulator import TerraformWorkspace, start_emulator
 
     env = request.param
-    workspace = TerraformWorkspace(OUT / env, emulator, tmp_path_factory.mktemp(env), teardown=True)
-    workspace.init()
-    workspace.apply()
-    yield Applied(env, emulator, workspace)
+    with start_emulator(region=PLATFORM.region) as emulator:
+        workspace = TerraformWorkspace(OUT / env, emulator, tmp_path_factory.mktemp(env), teardown=True)
+        workspace.init()
+        workspace.apply()
+        yield Applied(env, emulator, workspace)
 
 
 def test_the_six_outputs_are_set(applied: Applied) -> None:
