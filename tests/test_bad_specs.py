@@ -47,7 +47,11 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "bad_specs"
 GOOD_SPEC = ROOT / "spec" / "platform.yaml"
 MIN_CORPUS = 60
-DERIVED_NUMBERS = (range(1, 50), range(70, 97), range(101, 200))  # spec/platform.yaml with one edit; the rest are malformed
+DERIVED_NUMBERS = (
+    range(1, 50),
+    range(70, 97),
+    range(101, 200),
+)  # spec/platform.yaml with one edit; the rest are malformed
 # Derived specs that also run as subprocesses: a model error, a derive refusal, a YAML-level error.
 SUBPROCESS_DERIVED = {"08_rpo_below_log_shipping", "14_duplicate_key", "15_password_field"}
 # A guard against a hang, not a speed target (bench/ measures speed): the largest cases cost seconds

@@ -176,7 +176,7 @@ def test_an_integer_is_a_float_and_a_quoted_version_a_string() -> None:
         (
             "      target_percent: 99.5",
             "      target_percent: yes",
-            "the boolean true to YAML 1.1 (PyYAML and older tools), the text \"yes\" to YAML 1.2",
+            'the boolean true to YAML 1.1 (PyYAML and older tools), the text "yes" to YAML 1.2',
             "uptime target",
         ),
         (
