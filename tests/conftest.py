@@ -29,6 +29,9 @@ def example_stacks() -> dict[str, dict[str, str]]:
     return build(EXAMPLE_SPEC)
 
 
+# tryfirst: xdist's worker reads the groups in a collection hook of its own, which would otherwise run
+# before this one and see none of the marks added here.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Under pytest-xdist (`make test` runs `--dist loadgroup`), keep each module on one worker.
 

@@ -63,6 +63,10 @@ SERVER_ENV = {
 # state shared by all servers in it (see _MotoServer).
 _REQUEST_LOCK = threading.Lock()
 
+# How many emulators run in this process: the first to start empties moto's backends (start_emulator).
+_running = 0
+_running_lock = threading.Lock()
+
 # A client that connects and never completes the TLS handshake must not hold
 # a worker thread for ever.
 _TLS_HANDSHAKE_TIMEOUT = 30.0
@@ -528,18 +532,26 @@ def start_emulator(
     (object requests to a bucket with a TLS-only policy are then refused, as
     on AWS).
 
-    The emulator starts empty. moto's backends are process-wide, so without
-    the reset a test module would see whatever an earlier module in the same
-    process left behind (a failed apply's resources, names taken), and
-    whether it passed would depend on which modules ran before it: under
-    pytest-xdist that changes from run to run.
+    An emulator started while no other runs in the process starts empty.
+    moto's backends are process-wide, so without the reset a test module
+    would see whatever an earlier module in the same process left behind (a
+    failed apply's resources, names taken), and whether it passed would
+    depend on which modules ran before it: under pytest-xdist that changes
+    from run to run. One started beside a running emulator shares its
+    backends (a second listener on the same resources, as the TLS test uses).
     """
+    global _running
     emu = Emulator(port=port, region=region, verbose=verbose, serialize_requests=serialize_requests, tls=tls)
     emu.start()
+    with _running_lock:
+        alone, _running = _running == 0, _running + 1
     try:
-        emu.reset()
+        if alone:
+            emu.reset()
         yield emu
     finally:
+        with _running_lock:
+            _running -= 1
         emu.stop()
 
 
