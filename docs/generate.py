@@ -31,9 +31,10 @@ from typing import Any, TypeVar
 import attrs
 
 from tmsc.derive import EnvironmentPlan, Infeasible, plan_environment, plan_platform
+from tmsc.diagnostics import SpecError
 from tmsc.explain import explain_lines
-from tmsc.load import load_platform, load_spec
 from tmsc.model import Api, EksCluster, Platform, Postgres, RabbitMQ, Redis
+from tmsc.pipeline import check
 
 REPO = Path(__file__).resolve().parent.parent
 SPEC = REPO / "spec" / "platform.yaml"
@@ -592,17 +593,33 @@ def architecture_svg(platform: Platform) -> str:
 
 
 def outputs(spec: Path = SPEC) -> dict[Path, str]:
-    load_spec(spec)  # errors located in the spec, as tmsc prints them
-    platform = load_platform(spec)
+    # Raises SpecError located in the spec, as tmsc prints it, for a spec that is wrong or infeasible.
+    platform = check(spec).spec.platform
     return {README: render_readme(README.read_text(), platform), SVG: architecture_svg(platform)}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="exit 1 when README.md or docs/architecture.svg is stale")
+    parser.add_argument(
+        "--defer-spec-errors",
+        action="store_true",
+        help="for a spec that does not validate, one line instead of its errors (the pre-commit hook: "
+        "the tmsc-validate hook prints them)",
+    )
+    parser.add_argument("--spec", type=Path, default=SPEC, help="the spec the docs show (default: %(default)s)")
     args = parser.parse_args(argv)
     stale = []
-    for path, text in outputs().items():
+    try:
+        generated = outputs(args.spec)
+    except SpecError as error:
+        if args.defer_spec_errors:
+            print(f"{args.spec} does not validate, so the docs were not regenerated", file=sys.stderr)
+        else:
+            for diagnostic in error.diagnostics:
+                print(diagnostic.render(), file=sys.stderr)
+        return 2
+    for path, text in generated.items():
         if not path.is_file() or path.read_text() != text:
             stale.append(path.relative_to(REPO).as_posix())
             if not args.check:

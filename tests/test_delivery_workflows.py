@@ -468,6 +468,68 @@ def test_the_out_hook_rewrites_a_stale_out_and_then_passes(tmp_path: Path) -> No
     assert stale.read_text() == fresh  # pre-commit sees the file change and fails the commit until it is staged
 
 
+def _git(cwd: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args], cwd=cwd, check=True, capture_output=True
+    )
+
+
+def test_the_out_hook_fails_until_out_is_staged_even_when_git_never_held_it(tmp_path: Path) -> None:
+    """pre-commit sees only changes to tracked files: an out/ never added passed a hook that merely recompiled."""
+    hook = next(h for h in load_yaml(REPO / ".pre-commit-hooks.yaml") if h["id"] == "tmsc-out-in-sync")
+    (tmp_path / "spec").mkdir()
+    shutil.copy(EXAMPLE_SPEC, tmp_path / "spec" / "platform.yaml")
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "add", "spec")
+    _git(tmp_path, "commit", "-qm", "spec")
+    command = [*shlex.split(hook["entry"]), *hook["args"]]
+
+    def run() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(command, cwd=tmp_path, env=_hook_env(), capture_output=True, text=True, timeout=120)
+
+    never_added = run()
+    assert never_added.returncode == 1 and "git add out" in never_added.stderr, never_added.stderr
+    _git(tmp_path, "add", "out")
+    assert run().returncode == 0  # staged as compiled: in sync, before any commit
+    _git(tmp_path, "commit", "-qm", "out")
+    (tmp_path / "out" / "dev" / "network.tf.json").write_text("{}\n")
+    _git(tmp_path, "add", "out")  # a stale out/ staged: the hook recompiles it, and the index no longer agrees
+    stale = run()
+    assert stale.returncode == 1 and "out/dev/network.tf.json" in stale.stderr, stale.stderr
+    _git(tmp_path, "add", "out")
+    assert run().returncode == 0
+
+
+def test_each_hook_reports_a_bad_spec_once(tmp_path: Path) -> None:
+    """The validate hook prints the located error; the out/ and docs hooks, which need a valid spec, say so in one
+    line each instead of printing it again (and the docs generator never ends in a traceback)."""
+    infeasible = tmp_path / "platform.yaml"
+    infeasible.write_text(EXAMPLE_SPEC.read_text().replace("rpo_minutes: 15", "rpo_minutes: 2", 1))
+    env = _hook_env()
+
+    validate = subprocess.run(
+        ["tmsc", "validate", str(infeasible)], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert validate.returncode == 2 and f"{infeasible}:" in validate.stderr and "rpo" in validate.stderr.lower()
+
+    out_hook = subprocess.run(
+        ["tmsc", "out-in-sync", str(infeasible), "--out", str(tmp_path / "out")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out_hook.returncode == 2 and len(out_hook.stderr.strip().splitlines()) == 1, out_hook.stderr
+    assert "tmsc validate" in out_hook.stderr and not (tmp_path / "out").exists()
+
+    docs = [sys.executable, str(REPO / "docs" / "generate.py"), "--check", "--spec", str(infeasible)]
+    deferred = subprocess.run([*docs, "--defer-spec-errors"], capture_output=True, text=True, timeout=120)
+    assert deferred.returncode == 2 and len(deferred.stderr.strip().splitlines()) == 1, deferred.stderr
+    located = subprocess.run(docs, capture_output=True, text=True, timeout=120)
+    assert located.returncode == 2 and "Traceback" not in located.stderr
+    assert f"{infeasible}:" in located.stderr and "rpo" in located.stderr.lower()
+
+
 # --------------------------------------------------------------------------- .github/scripts/ci.py
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tmsc import load
+from tmsc.diagnostics import SpecError
 from tmsc.yamlfast import READER_NON_PRINTABLE, REFUSED, c_loader
 
 from .conftest import EXAMPLE_SPEC, REPO
@@ -70,7 +71,7 @@ def _reading(text: str, how: str) -> object:
             data, positions = load.parse_yaml(text, "x")
         else:
             data, positions = load._parse_yaml(text, "x", c_loader(text) if how == "libyaml" else None)
-    except load.SpecError as error:
+    except SpecError as error:
         return error.diagnostics
     return data, positions.lines, positions.sources
 

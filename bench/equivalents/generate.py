@@ -486,7 +486,7 @@ def reshape(kind: str, body: dict[str, Any]) -> dict[str, Any]:
     if kind == "aws_internet_gateway":
         body.pop("vpc_id", None)  # CloudFormation attaches the gateway with a resource of its own (below)
     if kind == "aws_launch_template":
-        outer = {k: body.pop(k) for k in ("name", "tags", "update_default_version", "//") if k in body}
+        outer: dict[str, Any] = {k: body.pop(k) for k in ("name", "tags", "update_default_version", "//") if k in body}
         return {**outer, "launch_template_data": body}
     if kind == "aws_lb_target_group" and isinstance(body.get("health_check"), dict):
         check = body.pop("health_check")
@@ -660,7 +660,7 @@ class TroposphereWriter:
             prop = renames.get(key) if renames.get(key) in cls.props else None
             prop = prop or by_folded.get(key.replace("_", "").lower())
             converted = self.typed(cls.props[prop][0], value, kind) if prop else None
-            if converted is None or any(p == prop for p, _ in items):
+            if prop is None or converted is None or any(p == prop for p, _ in items):
                 self.dropped[kind] = self.dropped.get(kind, 0) + 1
                 self.dropped_keys.setdefault(f"{kind} {nested}", set()).add(key)
                 continue
@@ -721,11 +721,11 @@ class TroposphereWriter:
                 f"    {var}.OwnershipControls = s3.OwnershipControls(Rules=[s3.OwnershipControlsRule(ObjectOwnership={py_string(ownership)})])"
             )
         elif kind == "aws_s3_bucket_public_access_block":
-            args = ", ".join(
+            flags = ", ".join(
                 f"{camel(k).replace('Acls', 'Acls')}={body[k]!r}"
                 for k in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")
             )
-            lines.append(f"    {var}.PublicAccessBlockConfiguration = s3.PublicAccessBlockConfiguration({args})")
+            lines.append(f"    {var}.PublicAccessBlockConfiguration = s3.PublicAccessBlockConfiguration({flags})")
         elif kind == "aws_iam_role_policy_attachment":
             arn = self.scalar(body["policy_arn"])
             if f"{var}.ManagedPolicyArns" in self.assigned:
@@ -747,7 +747,7 @@ class TroposphereWriter:
                 self.assigned.add(f"{var}.AccessPolicies")
                 lines.append(f"    {var}.AccessPolicies = [{policy}]")
         elif kind == "aws_secretsmanager_secret_version":
-            text = body.get("secret_string", body.get("secret_string_wo"))
+            text = str(body.get("secret_string", body.get("secret_string_wo")))
             drawn = REF.fullmatch(text)
             if drawn and drawn.group(1) == "ephemeral.aws_secretsmanager_random_password":
                 # Drawn at apply time: CloudFormation has the secret generate it.
@@ -755,8 +755,8 @@ class TroposphereWriter:
                 self.folded["ephemeral aws_secretsmanager_random_password"] = (
                     self.folded.get("ephemeral aws_secretsmanager_random_password", 0) + 1
                 )
-                args = kwargs([(camel(k), repr(v)) for k, v in settings.items() if k not in SKIP_KEYS])
-                lines.append(f"    {var}.GenerateSecretString = secretsmanager.GenerateSecretString({args})")
+                generated = kwargs([(camel(k), repr(v)) for k, v in settings.items() if k not in SKIP_KEYS])
+                lines.append(f"    {var}.GenerateSecretString = secretsmanager.GenerateSecretString({generated})")
                 return True
             doc = json_document(text)
             value = f"Sub(json.dumps({self.document_for_sub(doc)}))" if doc is not None else self.scalar(text)
@@ -785,7 +785,8 @@ class TroposphereWriter:
     # ---- stacks
 
     def stack(self, name: str, stack: dict[str, dict[str, Any]]) -> list[str]:
-        self.defined, self.logical, self.kinds, self.assigned = {}, {}, {}, set()
+        self.defined, self.logical, self.kinds = {}, {}, {}
+        self.assigned: set[str] = set()
         self.ephemerals: dict[str, dict[str, Any]] = {}
         lines = [
             f"def build_{name}() -> Template:",

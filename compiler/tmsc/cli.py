@@ -63,6 +63,37 @@ def _build_app() -> Any:
             fail_spec(error)
         typer.echo(message)
 
+    @app.command("out-in-sync")
+    def out_in_sync(
+        spec: SpecArg,
+        out: Annotated[Path, typer.Option("--out", help="Output directory.")] = Path("out"),
+    ) -> None:
+        """The pre-commit hook: recompile out/ and fail until git's index holds it as compiled.
+
+        A spec that does not validate gets one line here: `tmsc validate` (its own hook) reports why, once.
+        """
+        from tmsc.hooks import unstaged
+        from tmsc.pipeline import build
+        from tmsc.write import write_stacks
+
+        try:
+            stacks = build(spec, None)
+        except SpecError as error:
+            count = len(error.diagnostics)
+            typer.echo(
+                f"{spec}: {count} error{'s' if count != 1 else ''}, so {out}/ was not recompiled; "
+                f"`tmsc validate {spec}` (the tmsc-validate hook) says what to fix.",
+                err=True,
+            )
+            raise typer.Exit(EXIT_SPEC_ERROR) from None
+        changed = write_stacks(out, stacks, prune=True)
+        differing = unstaged(out)
+        if differing:
+            shown = ", ".join(differing[:3]) + (f" and {len(differing) - 3} more" if len(differing) > 3 else "")
+            typer.echo(f"{out}/ is not staged as compiled ({shown}): review it, then `git add {out}`.", err=True)
+            raise typer.Exit(1)
+        typer.echo(f"{out}/ is current" if not changed else f"recompiled {len(changed)} files in {out}/")
+
     @app.command()
     def validate(spec: SpecArg) -> None:
         """Check the spec and its requirements; print every error, write nothing."""
