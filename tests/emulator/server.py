@@ -70,6 +70,7 @@ _running_lock = threading.Lock()
 # A client that connects and never completes the TLS handshake must not hold
 # a worker thread for ever.
 _TLS_HANDSHAKE_TIMEOUT = 30.0
+RESET_TIMEOUT = 600.0
 
 
 def write_tls_files(
@@ -437,10 +438,12 @@ class Emulator:
     def reset(self) -> None:
         """Forget every resource in every backend (moto's reset API)."""
         req = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
-        with self._urlopen(req, timeout=30) as resp:
+        # The timeout guards a hang, not speed: a reset rebuilds IAM's AWS-managed policies, which took over
+        # 30 s on this 2-core machine while other work loaded it (load average 20 and more).
+        with self._urlopen(req, timeout=RESET_TIMEOUT) as resp:
             resp.read()
 
-    def _wait_ready(self, timeout: float = 20.0) -> None:
+    def _wait_ready(self, timeout: float = 120.0) -> None:
         import time
 
         deadline = time.monotonic() + timeout
