@@ -25,7 +25,7 @@ from tmsc.services.messaging import emit_messaging
 from tmsc.services.network import emit_network
 from tmsc.services.providers import emit_providers
 from tmsc.services.secrets import connection_secret_arn, emit_secrets_key
-from tmsc.services.state import BOOTSTRAP, emit_bootstrap
+from tmsc.services.state import emit_bootstraps
 from tmsc.services.storage import emit_service_bucket
 
 Emission = dict[str, tuple[Block, ...]]  # file (family) name → blocks
@@ -159,9 +159,9 @@ def helpful_outputs(platform: Platform) -> tuple[Output, ...]:
 
 
 def compile_platform(platform: Platform, only: str | None = None) -> list[Stack]:
-    """Every environment's stack (or only one) plus the bootstrap stack. Raises Infeasible on refused NFRs."""
+    """Every environment's stack (or only one) plus the bootstrap stack of each account. Raises Infeasible on refused NFRs."""
     plans = plan_platform(platform)
     stacks = [compile_environment(platform, plan) for name, plan in sorted(plans.items()) if only in (None, name)]
-    bootstrap = emit_bootstrap(platform)
-    stacks.append(Stack(BOOTSTRAP, tuple(File(name, blocks) for name, blocks in sorted(bootstrap.items()))))
+    for name, files in sorted(emit_bootstraps(platform).items()):
+        stacks.append(Stack(name, tuple(File(file, blocks) for file, blocks in sorted(files.items()))))
     return stacks

@@ -97,6 +97,7 @@ class EnvironmentPlan:
     broker_deployment_mode: Decision[str] = attrs.field(metadata={"setting": "broker.deployment_mode"})
     deletion_protection: Decision[bool] = attrs.field(metadata={"setting": "data.deletion_protection"})
     log_retention_days: Decision[int] = attrs.field(metadata={"setting": "logs.retention_days"})
+    pull_request_plans: Decision[bool] = attrs.field(metadata={"setting": "delivery.pull_request_plans"})
 
     def decisions(self) -> Iterator[tuple[str, Decision[object]]]:
         """(setting name as `explain` shows it, decision), in field order."""
@@ -308,6 +309,22 @@ def deletion_protection(env: Environment) -> Decision[bool]:
     return Decision(True, f"{env.purpose} data: deletion protection and final snapshots on every data store")
 
 
+def pull_request_plans(env: Environment) -> Decision[bool]:
+    """Whether the role an unreviewed pull request assumes may read this environment's state and secrets.
+
+    A pull request edits its own workflow files, so anything its jobs may read, its author may read. Production's
+    state holds the broker password: its plan is made after the merge, by the main-branch role, and shown to the
+    required reviewers of its GitHub Environment before they approve the apply.
+    """
+    if env.purpose == "production":
+        return Decision(
+            False,
+            "production: no role a pull request can assume reads its state or secrets; its plan is made after the "
+            "merge and approved by its reviewers before the apply (the pull request shows tmsc diff)",
+        )
+    return Decision(True, f"{env.purpose}: pull requests plan it with the read-only pull-request role")
+
+
 def log_retention_days(env: Environment) -> Decision[int]:
     days = {"development": 30, "preproduction": 90, "production": 365}[env.purpose]
     return Decision(days, f"{env.purpose}: logs kept {days} days")
@@ -356,6 +373,7 @@ def plan_environment(platform: Platform, name: str) -> EnvironmentPlan:
         broker_deployment_mode=broker_deployment_mode(ha),
         deletion_protection=deletion_protection(env),
         log_retention_days=log_retention_days(env),
+        pull_request_plans=pull_request_plans(env),
     )
 
 

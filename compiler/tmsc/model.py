@@ -240,6 +240,10 @@ STATEFUL_RESOURCE_TYPES = (
 STATEFUL_ADDRESS_PATTERN = rf"^({'|'.join(STATEFUL_RESOURCE_TYPES)})\.[A-Za-z_][A-Za-z0-9_-]*$"
 
 
+# An AWS account ID: exactly 12 digits (leading zeros are part of it, so it is written as a quoted string).
+AWS_ACCOUNT_ID_PATTERN = r"^[0-9]{12}$"
+
+
 class AcknowledgedReplacement(Strict):
     """A replacement or destruction of a data store, accepted on purpose: tmsc guard lets the plan through."""
 
@@ -259,6 +263,14 @@ class AcknowledgedReplacement(Strict):
 class Environment(Strict):
     purpose: Literal["development", "preproduction", "production"] = Field(
         ..., description="What the environment is for; anything but development holds data worth protecting."
+    )
+    aws_account_id: str | None = Field(
+        None,
+        pattern=AWS_ACCOUNT_ID_PATTERN,
+        description="The AWS account the environment lives in: 12 digits, quoted (e.g. '123456789012'). Every provider "
+        "of its stack then refuses any other account (allowed_account_ids), and each account gets a bootstrap stack of "
+        "its own (state bucket, lock table, CI roles). Name it for every environment, one account each being the "
+        "recommended layout, or for none (one shared account).",
     )
     availability: Availability = Field(..., description="Availability target and the business hours it applies to.")
     recovery: Recovery = Field(..., description="RPO and RTO of the environment's data.")
@@ -605,7 +617,7 @@ class Platform(Strict):
                     + ", ".join(CONTRACT_KINDS),
                 )
         for env_name in self.environments:
-            if env_name in RESERVED_STACK_NAMES:
+            if env_name in RESERVED_STACK_NAMES or env_name.startswith(tuple(f"{n}-" for n in RESERVED_STACK_NAMES)):
                 raise SpecRuleError(
                     f"'{env_name}' is reserved for the stack that holds the Terraform state",
                     ("environments", env_name),
@@ -628,8 +640,26 @@ class Platform(Strict):
                         ("environments", env_name),
                         "shorten the platform, environment or service name",
                     )
+        accounts = {env.aws_account_id for env in self.environments.values()}
+        if None in accounts and len(accounts) > 1:
+            unnamed = sorted(n for n, e in self.environments.items() if e.aws_account_id is None)
+            named = sorted(n for n, e in self.environments.items() if e.aws_account_id is not None)
+            raise SpecRuleError(
+                f"environment {unnamed[0]} names no aws_account_id, but {', '.join(named)} "
+                f"{'does' if len(named) == 1 else 'do'}: tmsc cannot tell which account's state and CI roles it uses",
+                ("environments", unnamed[0]),
+                "name aws_account_id for every environment (one account each is recommended), or for none (one shared account)",
+            )
+        if len(accounts) > 1 and self.state.bucket is not None:
+            raise SpecRuleError(
+                f"state.bucket names one bucket, but the environments live in {len(accounts)} AWS accounts, "
+                "each of which keeps its environments' state in a bucket of its own",
+                ("state", "bucket"),
+                f"remove state.bucket: each account's bucket is then named {self.platform}-tfstate-<account id>-{self.region}",
+            )
         if self.state.bucket is None:
-            bucket = f"{self.platform}-tfstate-{self.region}"
+            example = "0" * 12 if len(accounts) > 1 else None
+            bucket = default_state_bucket(self.platform, self.region, example)
             if len(bucket) > MAX_BUCKET_NAME:
                 raise SpecRuleError(
                     f"the default Terraform state bucket name {bucket!r} has {len(bucket)} characters, "
@@ -739,6 +769,12 @@ def name_problem(value: str) -> str:
     if len(value) < 2:
         return "is shorter than 2 characters"
     return "is not a valid name"
+
+
+def default_state_bucket(platform: str, region: str, account: str | None) -> str:
+    """The state bucket's name when the spec names none: S3 names are global, so with several accounts each
+    account's bucket carries its ID (one shared account keeps the shorter name)."""
+    return f"{platform}-tfstate-{account}-{region}" if account else f"{platform}-tfstate-{region}"
 
 
 def bucket_name_problem(name: str) -> str | None:

@@ -4,9 +4,12 @@ No long-lived key exists anywhere. A workflow job asks GitHub for an OIDC token
 and trades it with STS for a role whose trust policy names exactly one
 subject of exactly one repository (StringEquals on `sub` and `aud`):
 
-    <platform>-ci-pr-plan     repo:OWNER/NAME:pull_request               plan of a pull request
+    <platform>-ci-pr-plan     repo:OWNER/NAME:pull_request               plan of a pull request (non-production only)
     <platform>-ci-main-plan   repo:OWNER/NAME:ref:refs/heads/<branch>    drift check, the plan shown before an apply
     <platform>-ci-apply-<env> repo:OWNER/NAME:environment:<env>          apply of that one environment
+
+Each AWS account gets these for the environments it holds (services/state.py: a bootstrap stack per account);
+an account that holds only production environments has no pull-request role at all.
 
 GitHub puts `environment:<env>` in the subject only for a job that runs in
 that GitHub Environment, after its protection rules (required reviewers for
@@ -18,7 +21,16 @@ What the roles may do:
   stacks use, in the platform's regions, and the Terraform state it works on,
   taking the state lock;
 - the plan roles also read the connection secrets' values, because refreshing an
-  `aws_secretsmanager_secret_version` is a GetSecretValue call;
+  `aws_secretsmanager_secret_version` is a GetSecretValue call. A pull request
+  edits its own workflow files, so whatever the pull-request role reads, the
+  author of any same-repository pull request reads: that role reads the state
+  and secrets of the environments whose `delivery.pull_request_plans` is true
+  (derive.py: all but production) and nothing of the others. Production is
+  planned after the merge by the main-branch role;
+- the main-branch role seals each saved plan with the account's plan key
+  (`<platform>-ci-plans`), which only the apply role of that plan's environment
+  can open: a plan holds the prior state, the broker password included, and
+  travels between the plan and apply jobs as an artifact;
 - an apply role changes only what its environment's stack manages: resources
   named `<platform>-<env>-*` (or `<platform>/<env>/*`), and, where AWS assigns
   the ids (EC2, KMS keys, HTTP APIs), resources carrying the `platform` and
@@ -42,11 +54,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from tmsc.derive import EnvironmentPlan, plan_platform
+from tmsc.derive import EnvironmentPlan, plan_platform, pull_request_plans
 from tmsc.ir import Block, JsonDocument, Output, Ref, Resource, Template
 from tmsc.model import Delivery, Platform
-from tmsc.services.context import ACCOUNT_ID, PARTITION, join, policy
-from tmsc.services.providers import MANAGED_BY, state_bucket_name, state_key
+from tmsc.services.context import ACCOUNT_ID, ACCOUNT_ROOT, PARTITION, join, policy
+from tmsc.services.keys import KEY_ADMIN_ACTIONS
+from tmsc.services.providers import MANAGED_BY, account_of, state_bucket_name, state_key
 
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 GITHUB_OIDC_URL = f"https://{GITHUB_OIDC_HOST}"
@@ -65,6 +78,11 @@ TAG_PLATFORM = "platform"
 TAG_ENVIRONMENT = "environment"
 
 PLAN_SESSION_SECONDS = 3600
+# The encryption context key of a sealed plan: its environment (.github/scripts/ci.py seal-plan / open-plan).
+PLAN_CONTEXT_KEY = "environment"
+# Key administration without kms:CreateGrant (a grant would let the account hand out decryption) and without any
+# use of the key: the plan key's policy names its users itself (see plan_key).
+PLAN_KEY_ADMIN_ACTIONS = [action for action in KEY_ADMIN_ACTIONS if action != "kms:Create*"] + ["kms:CreateAlias"]
 # A first prod apply creates an EKS cluster, a Multi-AZ RDS instance and a
 # RabbitMQ cluster: well over an hour. The workflow asks for the same.
 APPLY_SESSION_SECONDS = 4 * 3600
@@ -162,15 +180,25 @@ def role_arn(platform: Platform, address: str) -> Template:
     return join("arn:", PARTITION, ":iam::", ACCOUNT_ID, f":role{CI_PATH}{role_names(platform)[address]}")
 
 
+def pull_request_environments(platform: Platform, environments: Iterable[str]) -> list[str]:
+    """The environments (of those given) whose state and secrets the pull-request role may read."""
+    # The rule alone (derive.pull_request_plans), not the whole plan: this runs for every secret emitted.
+    return sorted(env for env in environments if pull_request_plans(platform.environments[env]).value)
+
+
 def ci_secret_readers(platform: Platform, env: str) -> list[Template]:
     """The CI roles that refresh `env`'s connection secrets (GetSecretValue): for those secrets' resource policies.
 
     Empty without a delivery section. A secret whose policy leaves these out
-    fails every plan and apply by CI with AccessDenied.
+    fails every plan and apply by CI with AccessDenied; the pull-request role is
+    left out of production's, so its policy denies it even if an IAM policy allowed it.
     """
     if platform.delivery is None:
         return []
-    return [role_arn(platform, "pr_plan"), role_arn(platform, "main_plan"), role_arn(platform, apply_address(env))]
+    readers = [role_arn(platform, "main_plan"), role_arn(platform, apply_address(env))]
+    if pull_request_environments(platform, [env]):
+        readers.insert(0, role_arn(platform, "pr_plan"))
+    return readers
 
 
 def github_trust(provider_arn: Ref | Template, subject: str) -> JsonDocument:
@@ -340,8 +368,8 @@ def read_statements(platform: Platform, regions: Sequence[str]) -> list[dict[str
 
 
 def state_statements(platform: Platform, stacks: Sequence[str], write: bool) -> list[dict[str, Any]]:
-    """Read (and, for an apply role, write) the state of the named stacks, taking their locks."""
-    bucket = state_bucket_name(platform)
+    """Read (and, for an apply role, write) the state of the named stacks (all of one account), taking their locks."""
+    bucket = state_bucket_name(platform, account_of(platform, stacks[0]))
     keys = [state_key(platform, stack) for stack in stacks]
     lock_ids = [f"{bucket}/{key}{suffix}" for key in keys for suffix in ("", "-md5")]
     via = [f"{service}.{platform.region}.amazonaws.com" for service in ("s3", "dynamodb")]
@@ -373,23 +401,28 @@ def state_statements(platform: Platform, stacks: Sequence[str], write: bool) -> 
     ]
 
 
-def secret_value_statements(platform: Platform, env: str | None, regions: Sequence[str]) -> list[dict[str, Any]]:
-    """Refreshing a secret version reads its value: the connection secrets of the platform (or of one environment)."""
-    scope = f"{platform.platform}/{env}/*" if env else f"{platform.platform}/*"
-    key_tags = (
-        _tags("ResourceTag", platform.platform, env) if env else {f"aws:ResourceTag/{TAG_PLATFORM}": platform.platform}
-    )
+def secret_value_statements(
+    platform: Platform, environments: Sequence[str], regions: Sequence[str]
+) -> list[dict[str, Any]]:
+    """Refreshing a secret version reads its value: the connection secrets of the named environments, and no others."""
+    p = platform.platform
     return [
         _statement(
             "ConnectionSecretValues",
             ["secretsmanager:GetSecretValue"],
-            _regional("secretsmanager", regions[:1], f"secret:{scope}"),
+            [arn for env in environments for arn in _regional("secretsmanager", regions[:1], f"secret:{p}/{env}/*")],
         ),
         _statement(
             "SecretsKeyThroughSecretsManager",
             ["kms:Decrypt"],
             _regional("kms", regions[:1], "key/*"),
-            {"StringEquals": {**key_tags, "kms:ViaService": f"secretsmanager.{regions[0]}.amazonaws.com"}},
+            {
+                "StringEquals": {
+                    f"aws:ResourceTag/{TAG_PLATFORM}": p,
+                    f"aws:ResourceTag/{TAG_ENVIRONMENT}": list(environments),
+                    "kms:ViaService": f"secretsmanager.{regions[0]}.amazonaws.com",
+                }
+            },
         ),
     ]
 
@@ -942,7 +975,66 @@ def github_oidc_provider(platform: Platform) -> tuple[list[Block], Ref | Templat
     return [provider], provider.ref("arn")
 
 
-def emit_delivery(platform: Platform) -> tuple[Block, ...]:
+def plan_key(platform: Platform, environments: Sequence[str]) -> tuple[Resource, Resource]:
+    """The key that seals saved plans between the plan and the apply job: the main-branch role encrypts, only the
+    apply role of the plan's environment decrypts (the encryption context names the environment).
+
+    Unlike every other key (keys.customer_key) its policy does not hand its use to IAM: no IAM policy in the
+    account, however broad, decrypts a plan. The account administers it, without kms:CreateGrant (a grant
+    would be a way around the policy).
+    """
+    main = Ref("aws_iam_role.ci_main_plan", "arn")
+    context = f"kms:EncryptionContext:{PLAN_CONTEXT_KEY}"
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "AccountAdministersKey",
+            "Effect": "Allow",
+            "Principal": {"AWS": ACCOUNT_ROOT},
+            "Action": PLAN_KEY_ADMIN_ACTIONS,
+            "Resource": "*",
+        },
+        {
+            "Sid": "MainBranchSealsPlans",
+            "Effect": "Allow",
+            "Principal": {"AWS": main},
+            "Action": ["kms:GenerateDataKey"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {context: list(environments)}},
+        },
+    ]
+    for env in environments:
+        statements.append(
+            {
+                "Sid": f"ApplyOf{''.join(part.title() for part in env.split('-'))}OpensItsPlans",
+                "Effect": "Allow",
+                "Principal": {"AWS": Ref(f"aws_iam_role.ci_{apply_address(env)}", "arn")},
+                "Action": ["kms:Decrypt"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {context: env}},
+            }
+        )
+    key = Resource(
+        "aws_kms_key",
+        "ci_plans",
+        {
+            "description": f"Seals the saved Terraform plans of {', '.join(environments)} for their apply role alone",
+            "enable_key_rotation": True,
+            "rotation_period_in_days": 365,
+            "deletion_window_in_days": 30,
+            "policy": JsonDocument(policy(*statements)),
+        },
+    )
+    alias = Resource("aws_kms_alias", "ci_plans", {"name": plan_key_alias(platform), "target_key_id": key.ref("key_id")})
+    return key, alias
+
+
+def plan_key_alias(platform: Platform) -> str:
+    """The same alias in every account: the workflows name it, and the account of the role they hold resolves it."""
+    return f"alias/{platform.platform}-ci-plans"
+
+
+def emit_delivery(platform: Platform, environments: Sequence[str] | None = None) -> tuple[Block, ...]:
+    """The CI identity of one account: for `environments`, those it holds (every environment, by default)."""
     delivery = platform.delivery
     assert delivery is not None, "emit_delivery needs a delivery section"
     plans = plan_platform(platform)
@@ -951,7 +1043,8 @@ def emit_delivery(platform: Platform) -> tuple[Block, ...]:
     p = platform.platform
     blocks, provider_arn = github_oidc_provider(platform)
     deny = protect_delivery_identity()
-    environments = sorted(platform.environments)
+    environments = sorted(environments if environments is not None else platform.environments)
+    reviewed_only = [env for env in environments if env not in pull_request_environments(platform, environments)]
 
     read = _managed_policy(
         "ci_read",
@@ -959,25 +1052,41 @@ def emit_delivery(platform: Platform) -> tuple[Block, ...]:
         "Configuration reads for terraform plan: metadata only, the platform's regions",
         [*read_statements(platform, regions), deny],
     )
-    plan_state = _managed_policy(
-        "ci_plan_state",
-        f"{p}-ci-plan-state",
-        "Read every environment's state, take its lock, refresh its connection secrets",
-        [*state_statements(platform, environments, write=False), *secret_value_statements(platform, None, regions)],
-    )
-    blocks += [read, plan_state]
-    for address, description, subject in (
-        ("pr_plan", f"terraform plan of pull requests to {delivery.github_repository}", pull_request_subject(delivery)),
+    blocks.append(read)
+    plan_roles = []
+    pull_requests = pull_request_environments(platform, environments)
+    if pull_requests:
+        plan_roles.append(
+            (
+                "pr_plan",
+                f"terraform plan of pull requests to {delivery.github_repository}: {', '.join(pull_requests)} only",
+                pull_request_subject(delivery),
+                pull_requests,
+                # Named so that a reader of the policy sees what it leaves out.
+                f"Read the state of {', '.join(pull_requests)}, take its lock, refresh its connection secrets"
+                + (f"; nothing of {', '.join(reviewed_only)}" if reviewed_only else ""),
+            )
+        )
+    plan_roles.append(
         (
             "main_plan",
             f"drift checks and pre-apply plans on {delivery.github_repository}@{delivery.default_branch}",
             branch_subject(delivery),
-        ),
-    ):
+            environments,
+            "Read every environment's state, take its lock, refresh its connection secrets",
+        )
+    )
+    for address, description, subject, readable, what in plan_roles:
+        plan_state = _managed_policy(
+            f"ci_{address}_state",
+            f"{names[address]}-state",
+            what,
+            [*state_statements(platform, readable, write=False), *secret_value_statements(platform, readable, regions)],
+        )
         role = _role(
             f"ci_{address}", names[address], description, github_trust(provider_arn, subject), PLAN_SESSION_SECONDS
         )
-        blocks += [role, _attach(role, read), _attach(role, plan_state)]
+        blocks += [plan_state, role, _attach(role, read), _attach(role, plan_state)]
 
     for env in environments:
         plan = plans[env]
@@ -996,7 +1105,7 @@ def emit_delivery(platform: Platform) -> tuple[Block, ...]:
         families = {
             "state": (
                 "its state and lock, its connection secrets' values",
-                [*state_statements(platform, [env], write=True), *secret_value_statements(platform, env, regions)],
+                [*state_statements(platform, [env], write=True), *secret_value_statements(platform, [env], regions)],
             ),
             "network": (
                 "its VPC, subnets, routes, security groups, launch template",
@@ -1022,27 +1131,57 @@ def emit_delivery(platform: Platform) -> tuple[Block, ...]:
                 f"ci_{address}_{family}", f"{names[address]}-{family}", f"Apply {env}: {what}", statements
             )
             blocks += [managed, _attach(role, managed)]
+    blocks += plan_key(platform, environments)
     return tuple(blocks)
 
 
-def delivery_outputs(platform: Platform) -> tuple[Output, ...]:
-    """What the GitHub repository's variables are set from (README, "Bootstrap the state and go to a real AWS account")."""
+def delivery_outputs(platform: Platform, environments: Sequence[str] | None = None) -> tuple[Output, ...]:
+    """What the GitHub repository's variables are set from (README, "Bootstrap the state and go to a real AWS account").
+
+    The maps are keyed by environment, so that the maps of several accounts' bootstrap stacks merge into one
+    repository variable each.
+    """
     _, provider_arn = github_oidc_provider(platform)
-    return (
+    environments = sorted(environments if environments is not None else platform.environments)
+    pull_requests = pull_request_environments(platform, environments)
+    main = Ref("aws_iam_role.ci_main_plan", "arn")
+    outputs = [
         Output("github_oidc_provider_arn", provider_arn, "IAM OIDC provider trusting GitHub Actions tokens."),
         Output(
-            "ci_pr_plan_role_arn",
-            Ref("aws_iam_role.ci_pr_plan", "arn"),
-            "Role pull-request plans assume (repository variable TMSC_PR_PLAN_ROLE_ARN).",
+            "ci_pr_plan_role_arns",
+            {env: Ref("aws_iam_role.ci_pr_plan", "arn") for env in pull_requests},
+            "Role pull-request plans of each environment assume (repository variable TMSC_PR_PLAN_ROLE_ARNS, "
+            "merged over the accounts); production environments have none: they are planned after the merge.",
         ),
         Output(
             "ci_main_plan_role_arn",
-            Ref("aws_iam_role.ci_main_plan", "arn"),
-            "Role drift checks and pre-apply plans on the default branch assume (repository variable TMSC_MAIN_PLAN_ROLE_ARN).",
+            main,
+            "Role drift checks and pre-apply plans on the default branch assume in this account.",
+        ),
+        Output(
+            "ci_main_plan_role_arns",
+            {env: main for env in environments},
+            "Role drift checks and pre-apply plans of each environment assume (repository variable "
+            "TMSC_MAIN_PLAN_ROLE_ARNS, merged over the accounts).",
         ),
         Output(
             "ci_apply_role_arns",
-            {env: Ref(f"aws_iam_role.ci_{apply_address(env)}", "arn") for env in sorted(platform.environments)},
+            {env: Ref(f"aws_iam_role.ci_{apply_address(env)}", "arn") for env in environments},
             "Role each environment's apply assumes (variable TMSC_APPLY_ROLE_ARN of the GitHub Environment of that name).",
         ),
-    )
+        Output(
+            "ci_plan_key_arn",
+            Ref("aws_kms_key.ci_plans", "arn"),
+            f"KMS key sealing saved plans for their apply role (the workflows name it {plan_key_alias(platform)}).",
+        ),
+    ]
+    if pull_requests:
+        outputs.insert(
+            1,
+            Output(
+                "ci_pr_plan_role_arn",
+                Ref("aws_iam_role.ci_pr_plan", "arn"),
+                f"Role pull-request plans assume in this account ({', '.join(pull_requests)}).",
+            ),
+        )
+    return tuple(outputs)
