@@ -239,23 +239,31 @@ def test_one_concurrency_group_per_state_and_the_apply_runs_in_its_github_enviro
 
 
 def test_each_job_assumes_the_role_meant_for_it() -> None:
-    # The variable each workflow reads → the bootstrap output it is set from (README, step 3).
+    # The variable each workflow reads → the bootstrap output it is set from (README, step 3). The plan roles are
+    # maps by environment (one role per account; the maps of several accounts' bootstrap stacks merge), picked by
+    # `ci.py role` in the step before; the apply role is one variable per GitHub Environment.
     expected = {
-        ("pull-request.yml", "plan"): "vars.TMSC_PR_PLAN_ROLE_ARN",
-        ("terraform-apply.yml", "plan"): "vars.TMSC_MAIN_PLAN_ROLE_ARN",
+        ("pull-request.yml", "plan"): "vars.TMSC_PR_PLAN_ROLE_ARNS",
+        ("terraform-apply.yml", "plan"): "vars.TMSC_MAIN_PLAN_ROLE_ARNS",
         ("terraform-apply.yml", "apply"): "vars.TMSC_APPLY_ROLE_ARN",
-        ("drift.yml", "plan"): "vars.TMSC_MAIN_PLAN_ROLE_ARN",
+        ("drift.yml", "plan"): "vars.TMSC_MAIN_PLAN_ROLE_ARNS",
     }
     found = {}
     for name, job_name, step in all_steps():
         if step.get("uses", "").startswith("aws-actions/configure-aws-credentials@"):
-            found[(name, job_name)] = step["with"]["role-to-assume"].strip("${} ")
+            role = step["with"]["role-to-assume"].strip("${} ")
+            if role == "steps.role.outputs.arn":
+                picker = next(s for s in steps(jobs(workflow(name))[job_name]) if s.get("id") == "role")
+                variable = picker["env"]["ROLES"].strip("${} ")
+                assert f"--variable {variable.removeprefix('vars.')} " in picker["run"]
+                role = variable
+            found[(name, job_name)] = role
             assert step["with"]["aws-region"] == "${{ vars.AWS_REGION }}"
     assert found == expected
     boot = json.loads((REPO / "out" / "bootstrap" / "outputs.tf.json").read_text())["output"]
-    assert {"ci_pr_plan_role_arn", "ci_main_plan_role_arn", "ci_apply_role_arns"} <= set(boot)
+    assert {"ci_pr_plan_role_arns", "ci_main_plan_role_arns", "ci_apply_role_arns"} <= set(boot)
     readme = (REPO / "README.md").read_text()
-    for variable in ("TMSC_PR_PLAN_ROLE_ARN", "TMSC_MAIN_PLAN_ROLE_ARN", "TMSC_APPLY_ROLE_ARN", "AWS_REGION"):
+    for variable in ("TMSC_PR_PLAN_ROLE_ARNS", "TMSC_MAIN_PLAN_ROLE_ARNS", "TMSC_APPLY_ROLE_ARN", "AWS_REGION"):
         assert variable in readme, f"the README tells how to set {variable}"
 
 
@@ -560,6 +568,9 @@ def test_changed_specs_and_stacks(tmp_path: Path) -> None:
     ):
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / path).write_text("a\n")
+    # The compiled bootstrap gives dev, and not prod, a pull-request role.
+    outputs = {"output": {"ci_pr_plan_role_arns": {"value": {"dev": "${aws_iam_role.ci_pr_plan.arn}"}}}}
+    (tmp_path / "out" / "bootstrap" / "outputs.tf.json").write_text(json.dumps(outputs))
     git(tmp_path, "add", ".")
     git(tmp_path, "commit", "-q", "-m", "base")
     base = git(tmp_path, "rev-parse", "HEAD")
@@ -567,14 +578,20 @@ def test_changed_specs_and_stacks(tmp_path: Path) -> None:
     (tmp_path / "spec" / "platform.yaml").write_text("b\n")
     (tmp_path / "spec" / "platform.schema.json").write_text("b\n")
     (tmp_path / "out" / "prod" / "network.tf.json").write_text("b\n")
+    (tmp_path / "out" / "dev" / "network.tf.json").write_text("b\n")
     (tmp_path / "out" / "bootstrap" / "state.tf.json").unlink()
     git(tmp_path, "commit", "-q", "-am", "change")
     head = git(tmp_path, "rev-parse", "HEAD")
     assert ci("changed-specs", "--base", base, "--head", head, cwd=tmp_path).stdout == "specs=spec/platform.yaml\n"
     assert (
         ci("changed-stacks", "--base", base, "--head", head, cwd=tmp_path).stdout
-        == 'environments=["prod"]\nbootstrap=true\n'
+        == 'environments=["dev"]\nafter_merge=["prod"]\nbootstrap=true\n'
     )
+    # Several accounts: out/bootstrap-<account id>/ is a bootstrap stack too.
+    git(tmp_path, "mv", "out/bootstrap", "out/bootstrap-111111111111")
+    git(tmp_path, "commit", "-q", "-m", "accounts")
+    moved = ci("changed-stacks", "--base", head, "--head", "HEAD", cwd=tmp_path).stdout
+    assert moved == "environments=[]\nafter_merge=[]\nbootstrap=true\n"
 
 
 def test_plan_summary_and_the_pull_request_comment(tmp_path: Path) -> None:
@@ -608,9 +625,23 @@ def test_plan_summary_and_the_pull_request_comment(tmp_path: Path) -> None:
         and "+prod  database.multi_az = true" in summary
     )
     comment = tmp_path / "comment.md"
-    assert ci("pr-comment", "--dir", str(sections), "--bootstrap", "true", "--out", str(comment)).returncode == 0
+    assert (
+        ci(
+            "pr-comment",
+            "--dir",
+            str(sections),
+            "--bootstrap",
+            "true",
+            "--after-merge",
+            '["live"]',
+            "--out",
+            str(comment),
+        ).returncode
+        == 0
+    )
     body = comment.read_text()
     assert body.startswith("<!-- tmsc-plan -->") and "out/bootstrap/ changed" in body and "### `prod`" in body
+    assert "### `live`: planned after the merge" in body and "GitHub Environment `live`" in body
     assert len(body) < 65536
 
 

@@ -1024,7 +1024,9 @@ def plan_key(platform: Platform, environments: Sequence[str]) -> tuple[Resource,
             "policy": JsonDocument(policy(*statements)),
         },
     )
-    alias = Resource("aws_kms_alias", "ci_plans", {"name": plan_key_alias(platform), "target_key_id": key.ref("key_id")})
+    alias = Resource(
+        "aws_kms_alias", "ci_plans", {"name": plan_key_alias(platform), "target_key_id": key.ref("key_id")}
+    )
     return key, alias
 
 

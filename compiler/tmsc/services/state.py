@@ -69,7 +69,9 @@ def emit_bootstrap(
     )
     outputs = (
         Output(
-            "state_bucket_name", bucket[0].ref("id"), f"S3 bucket holding the Terraform state of {', '.join(environments)}."
+            "state_bucket_name",
+            bucket[0].ref("id"),
+            f"S3 bucket holding the Terraform state of {', '.join(environments)}.",
         ),
         Output("lock_table_name", table.ref("name"), "DynamoDB table locking the Terraform state."),
         Output("state_kms_key_arn", key.ref("arn"), "KMS key encrypting the state bucket and the lock table."),
