@@ -194,6 +194,8 @@ def roles_region(platform: Platform) -> str:
         apply_address,
         branch_subject,
         environment_subject,
+        plan_key_alias,
+        pull_request_environments,
         pull_request_subject,
         role_names,
     )
@@ -202,23 +204,34 @@ def roles_region(platform: Platform) -> str:
     if delivery is None:
         return "The spec has no `delivery:` section: the bootstrap stack holds no CI identity.\n"
     names = role_names(platform)
-    rows = [
-        (
-            names["pr_plan"],
-            pull_request_subject(delivery),
-            "pull-request plans: reads configuration, state (with its lock) and connection secret values",
-        ),
+    plannable = pull_request_environments(platform, platform.environments)
+    others = sorted(set(platform.environments) - set(plannable))
+    rows = (
+        [
+            (
+                names["pr_plan"],
+                pull_request_subject(delivery),
+                f"pull-request plans of {', '.join(plannable)}: reads configuration, their state (with its lock) and "
+                f"connection secret values; nothing of {', '.join(others)}",
+            )
+        ]
+        if plannable
+        else []
+    )
+    rows += [
         (
             names["main_plan"],
             branch_subject(delivery),
-            "the drift check and the plan shown before each apply: the same rights",
+            "the drift check and the plan shown before each apply: reads configuration, every environment's state "
+            f"and connection secret values; seals each saved plan with `{plan_key_alias(platform)}`",
         ),
     ]
     rows += [
         (
             names[apply_address(env)],
             environment_subject(delivery, env),
-            f"applies `out/{env}/`: changes only what {env}'s stack manages, writes only {env}'s state",
+            f"applies `out/{env}/`: changes only what {env}'s stack manages, writes only {env}'s state; "
+            f"the only role that opens {env}'s sealed plans",
         )
         for env in sorted(
             platform.environments, key=lambda name: (platform.environments[name].availability.target_percent, name)

@@ -11,8 +11,10 @@ Every refusal must also carry a `fix:` line. A case marked xfail-exit is a
 spec tmsc wrongly accepts (a known bug, reported); it compiles, so its out/
 check is expected to fail too.
 
-Files numbered 01-49, 70-89, 90-96 and from 101 on are spec/platform.yaml
-with one small edit ("derived"); 50-69 are malformed documents written from scratch. Cases too
+Files numbered 01-49, 70-89, 90-96 and 101-199 are spec/platform.yaml
+with one small edit ("derived"); 50-69 are malformed documents written from scratch; from 200 on,
+valid YAML that needs more than one edit of spec/platform.yaml to be refused (several accounts, say),
+checked like the malformed ones. Cases too
 big to commit are generated here, numbered 97-99 (a >1 MB file, a document of
 60,000 values, a 900 kB key).
 

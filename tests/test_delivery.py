@@ -90,7 +90,10 @@ def _condition_holds(operator: str, pairs: dict[str, Any], claims: dict[str, str
 def expected_subjects(platform: Platform) -> dict[str, str]:
     assert platform.delivery is not None
     repo, branch = platform.delivery.github_repository, platform.delivery.default_branch
-    subjects = {"ci_pr_plan": f"repo:{repo}:pull_request", "ci_main_plan": f"repo:{repo}:ref:refs/heads/{branch}"}
+    subjects = {"ci_main_plan": f"repo:{repo}:ref:refs/heads/{branch}"}
+    if any(env.purpose != "production" for env in platform.environments.values()):
+        # Only environments other than production are planned by pull requests (derive.pull_request_plans).
+        subjects["ci_pr_plan"] = f"repo:{repo}:pull_request"
     subjects.update(
         {f"ci_apply_{env.replace('-', '_')}": f"repo:{repo}:environment:{env}" for env in platform.environments}
     )
@@ -204,6 +207,14 @@ def test_a_spec_without_delivery_gets_no_ci_identity() -> None:
 def test_outputs_name_every_ci_role(boot: StackView) -> None:
     assert boot.outputs["ci_pr_plan_role_arn"]["value"] == "${aws_iam_role.ci_pr_plan.arn}"
     assert boot.outputs["ci_main_plan_role_arn"]["value"] == "${aws_iam_role.ci_main_plan.arn}"
+    # By environment, for the repository variables (production has no pull-request role).
+    assert boot.outputs["ci_pr_plan_role_arns"]["value"] == {
+        env: "${aws_iam_role.ci_pr_plan.arn}" for env in ("dev", "staging")
+    }
+    assert boot.outputs["ci_main_plan_role_arns"]["value"] == {
+        env: "${aws_iam_role.ci_main_plan.arn}" for env in ("dev", "prod", "staging")
+    }
+    assert boot.outputs["ci_plan_key_arn"]["value"] == "${aws_kms_key.ci_plans.arn}"
     assert boot.outputs["ci_apply_role_arns"]["value"] == {
         env: f"${{aws_iam_role.ci_apply_{env}.arn}}" for env in ("dev", "prod", "staging")
     }
@@ -213,10 +224,15 @@ def test_outputs_name_every_ci_role(boot: StackView) -> None:
 def test_ci_secret_readers_name_the_roles_that_refresh_an_environments_secrets() -> None:
     from tmsc.render import expression_value
 
-    readers = [expression_value(arn) for arn in ci_secret_readers(load_platform(EXAMPLE_SPEC), "staging")]
+    platform = load_platform(EXAMPLE_SPEC)
+    readers = [expression_value(arn) for arn in ci_secret_readers(platform, "staging")]
     assert readers == [
         f"arn:{PARTITION}:iam::{ACCOUNT}:role{CI_PATH}tms-ci-{name}"
         for name in ("pr-plan", "main-plan", "apply-staging")
+    ]
+    # Production's secrets deny the pull-request role (their policy lists who may read; it is not listed).
+    assert [expression_value(arn) for arn in ci_secret_readers(platform, "prod")] == [
+        f"arn:{PARTITION}:iam::{ACCOUNT}:role{CI_PATH}tms-ci-{name}" for name in ("main-plan", "apply-prod")
     ]
 
 
@@ -347,13 +363,18 @@ def test_plan_roles_read_state_and_only_apply_roles_write_their_own(boot: StackV
     policies = managed_policies(boot)
     by_sid = lambda name: {s["Sid"]: s for s in statements(policies[name])}  # noqa: E731
     envs = ("dev", "prod", "staging")
-    plan = by_sid("ci_plan_state")
+    plan = by_sid("ci_main_plan_state")
     assert plan["StateObjects"]["Action"] == ["s3:GetObject"]
     assert plan["StateObjects"]["Resource"] == [
         f"${{aws_s3_bucket.state.arn}}/tms/{env}/terraform.tfstate" for env in envs
     ]
+    # The pull-request role reads the state of the environments a pull request may plan: not production's.
+    pr = by_sid("ci_pr_plan_state")
+    assert pr["StateObjects"]["Resource"] == [
+        f"${{aws_s3_bucket.state.arn}}/tms/{env}/terraform.tfstate" for env in ("dev", "staging")
+    ]
     for role in ("ci_pr_plan", "ci_main_plan"):
-        assert attached(boot, role) == ["ci_plan_state", "ci_read"]
+        assert attached(boot, role) == sorted([f"{role}_state", "ci_read"])
     for env in envs:
         state = by_sid(f"ci_apply_{env}_state")
         assert state["StateObjects"]["Action"] == ["s3:GetObject", "s3:PutObject"]
@@ -363,10 +384,14 @@ def test_plan_roles_read_state_and_only_apply_roles_write_their_own(boot: StackV
             f"tms-tfstate-eu-west-1/tms/{env}/terraform.tfstate",
             f"tms-tfstate-eu-west-1/tms/{env}/terraform.tfstate-md5",
         ]
-        assert "ci_plan_state" not in attached(boot, f"ci_apply_{env}")
-    # Only the plan roles read every environment's connection secrets; an apply role only its own.
-    assert by_sid("ci_plan_state")["ConnectionSecretValues"]["Resource"] == [
-        f"arn:{PARTITION}:secretsmanager:eu-west-1:{ACCOUNT}:secret:tms/*"
+        assert not {"ci_main_plan_state", "ci_pr_plan_state"} & set(attached(boot, f"ci_apply_{env}"))
+    # Only the main-branch plan role reads every environment's connection secrets; the pull-request role those of
+    # dev and staging; an apply role only its own.
+    assert by_sid("ci_main_plan_state")["ConnectionSecretValues"]["Resource"] == [
+        f"arn:{PARTITION}:secretsmanager:eu-west-1:{ACCOUNT}:secret:tms/{env}/*" for env in envs
+    ]
+    assert by_sid("ci_pr_plan_state")["ConnectionSecretValues"]["Resource"] == [
+        f"arn:{PARTITION}:secretsmanager:eu-west-1:{ACCOUNT}:secret:tms/{env}/*" for env in ("dev", "staging")
     ]
     assert by_sid("ci_apply_dev_state")["ConnectionSecretValues"]["Resource"] == [
         f"arn:{PARTITION}:secretsmanager:eu-west-1:{ACCOUNT}:secret:tms/dev/*"

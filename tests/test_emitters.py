@@ -160,8 +160,8 @@ def test_connection_secrets_admit_only_their_readers(views: dict[str, StackView]
             "${aws_iam_role.irsa_tracking.arn}",
             "${aws_iam_role.irsa_secrets_controller.arn}",
             "${data.aws_iam_session_context.current.issuer_arn}",
-            # CI refreshes the secret version when it plans and applies (spec's delivery section).
-            "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:role/tmsc-ci/tms-ci-pr-plan",
+            # CI refreshes the secret version when it plans and applies (spec's delivery section); pull requests
+            # never plan production, so the pull-request role is not among them.
             "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:role/tmsc-ci/tms-ci-main-plan",
             "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:role/tmsc-ci/tms-ci-apply-prod",
         ]
