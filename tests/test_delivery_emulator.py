@@ -2,7 +2,7 @@
 
 moto validates IAM policy grammar as AWS does (action and ARN formats,
 condition operators: a malformed document is refused with
-MalformedPolicyDocument), so this is where the 17 generated policies and 5
+MalformedPolicyDocument), so this is where the 18 generated policies, the plan key and 5
 trust policies meet an IAM API. moto does not evaluate web-identity trust or
 condition keys at AssumeRoleWithWebIdentity; tests/test_delivery.py checks
 who the trust policies admit.
@@ -84,3 +84,57 @@ def test_the_stored_policies_are_the_compiled_ones(applied: tuple[Any, Any]) -> 
     assert deny and "arn:aws:iam::123456789012:role/tmsc-ci/*" in deny[0]["Resource"]
     state = {s["Sid"]: s for s in stored["tms-ci-apply-prod-state"]["Statement"]}
     assert state["StateObjects"]["Resource"] == ["arn:aws:s3:::tms-tfstate-eu-west-1/tms/prod/terraform.tfstate"]
+
+
+def test_a_plan_sealed_with_the_plan_key_opens_for_its_environment_only(
+    applied: tuple[Any, Any], tmp_path: Path
+) -> None:
+    """ci.py seal-plan / open-plan through the real AWS CLI against the emulator's KMS and the compiled plan key.
+
+    moto checks the encryption context on Decrypt as KMS does; it does not evaluate key policies, so who may
+    decrypt is shown from the compiled key policy in tests/test_pull_request_exposure.py, not here.
+    """
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from tmsc.services.delivery import plan_key_alias
+
+    from .conftest import REPO
+
+    if shutil.which("aws") is None:
+        pytest.skip("the AWS CLI is not installed (GitHub's runners have it)")
+    emulator, _ = applied
+    env = {**os.environ, **emulator.env()}
+    ci = [sys.executable, str(REPO / ".github" / "scripts" / "ci.py")]
+    plan = tmp_path / "tfplan"
+    plan.write_bytes(b"a saved plan with a prior state " * 100)
+    alias = plan_key_alias(load_platform(EXAMPLE_SPEC))
+    sealed = tmp_path / "tfplan.sealed"
+    seal = [*ci, "seal-plan", "--plan", str(plan), "--env", "prod", "--key", alias, "--out", str(sealed)]
+    done = subprocess.run(seal, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert b"prior state" not in sealed.read_bytes()
+    opened = tmp_path / "opened"
+    done = subprocess.run(
+        [*ci, "open-plan", "--sealed", str(sealed), "--env", "prod", "--out", str(opened)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert opened.read_bytes() == plan.read_bytes()
+    # The encryption context names prod: KMS refuses the data key to anyone asking for it as dev's.
+    header, _, body = sealed.read_bytes().partition(b"\n")
+    relabelled = tmp_path / "relabelled.sealed"
+    relabelled.write_bytes(header.replace(b'"environment": "prod"', b'"environment": "dev"') + b"\n" + body)
+    refused = subprocess.run(
+        [*ci, "open-plan", "--sealed", str(relabelled), "--env", "dev", "--out", str(tmp_path / "x")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert refused.returncode != 0 and not (tmp_path / "x").exists(), refused.stdout
