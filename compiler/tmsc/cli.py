@@ -56,7 +56,7 @@ def _build_app() -> Any:
         out: Annotated[Path, typer.Option("--out", help="Output directory.")] = Path("out"),
         env: EnvOpt = None,
     ) -> None:
-        """Write out/<environment>/*.tf.json for every environment (or one) and out/bootstrap/."""
+        """Write out/<environment>/*.tf.json for every environment (or one) and out/bootstrap*/ (one per AWS account)."""
         try:
             message = _compile(spec, out, env)
         except SpecError as error:
