@@ -172,10 +172,14 @@ def secret_targets(platform: Platform, views: dict[str, StackView], env: str) ->
     """(ARN, tags) of every secret the environment's stack creates, as AWS names them (a random suffix)."""
     account = account_id(platform, env)
     tags = {"platform": platform.platform, "environment": env}
-    return [
+    compiled = [
         (f"arn:aws:secretsmanager:{platform.region}:{account}:secret:{body['name']}-AbCdEf", tags)
         for body in views[env].of("aws_secretsmanager_secret").values()
     ]
+    # The master password RDS keeps in a secret of its own (manage_master_user_password), named by RDS.
+    managed = f"arn:aws:secretsmanager:{platform.region}:{account}:secret:rds!db-{FAKE_KEY_ID}-AbCdEf"
+    assert compiled
+    return [*compiled, (managed, {})]
 
 
 def state_target(platform: Platform, env: str) -> str:
