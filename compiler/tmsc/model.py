@@ -240,7 +240,9 @@ STATEFUL_RESOURCE_TYPES = (
 STATEFUL_ADDRESS_PATTERN = rf"^({'|'.join(STATEFUL_RESOURCE_TYPES)})\.[A-Za-z_][A-Za-z0-9_-]*$"
 
 
-# An AWS account ID: exactly 12 digits (leading zeros are part of it, so it is written as a quoted string).
+# An AWS account ID: exactly 12 digits, leading zeros included, so it is written as a quoted string ("The regex
+# pattern for an account ID string requires exactly 12 digits": AWS Organizations DescribeAccount, AccountId,
+# https://docs.aws.amazon.com/organizations/latest/APIReference/API_DescribeAccount.html).
 AWS_ACCOUNT_ID_PATTERN = r"^[0-9]{12}$"
 
 
