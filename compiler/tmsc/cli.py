@@ -131,6 +131,11 @@ def _build_app() -> Any:
         plans = [plan for name, plan in sorted(checked.plans.items()) if env in (None, name)]
         for line in explain_lines(plans):
             typer.echo(line)
+        if env is None:  # quotas are shared by the environments of an account: the budget is the platform's
+            from tmsc.quotas import budget_lines
+
+            for line in budget_lines(checked.spec.platform, checked.plans):
+                typer.echo(line)
 
     @app.command()
     def diff(

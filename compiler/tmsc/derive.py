@@ -12,11 +12,11 @@ from __future__ import annotations
 import difflib
 import ipaddress
 from collections.abc import Iterator
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import attrs
 
-from tmsc import facts
+from tmsc import facts, sizes
 from tmsc.model import Environment, Platform
 
 T = TypeVar("T")
@@ -86,15 +86,20 @@ class EnvironmentPlan:
     subnets: Decision[SubnetLayout] = attrs.field(metadata={"setting": "network.subnets"})
     cluster_node_groups: Decision[int] = attrs.field(metadata={"setting": "cluster.node_groups"})
     cluster_upgrade_policy: Decision[str] = attrs.field(metadata={"setting": "cluster.upgrade_policy"})
+    cluster_instance_types: Decision[tuple[str, ...]] = attrs.field(metadata={"setting": "cluster.instance_types"})
+    cluster_ami_type: Decision[str] = attrs.field(metadata={"setting": "cluster.ami_type"})
     database_multi_az: Decision[bool] = attrs.field(metadata={"setting": "database.multi_az"})
     database_pitr: Decision[bool] = attrs.field(metadata={"setting": "database.point_in_time_recovery"})
     database_backup_retention_days: Decision[int] = attrs.field(metadata={"setting": "database.backup_retention_days"})
     database_cross_region_backup: Decision[str | None] = attrs.field(
         metadata={"setting": "database.cross_region_backup_region"}
     )
+    database_instance_class: Decision[str] = attrs.field(metadata={"setting": "database.instance_class"})
     cache_automatic_failover: Decision[bool] = attrs.field(metadata={"setting": "cache.automatic_failover"})
     cache_replicas: Decision[int] = attrs.field(metadata={"setting": "cache.replicas"})
+    cache_node_type: Decision[str] = attrs.field(metadata={"setting": "cache.node_type"})
     broker_deployment_mode: Decision[str] = attrs.field(metadata={"setting": "broker.deployment_mode"})
+    broker_instance_type: Decision[str] = attrs.field(metadata={"setting": "broker.instance_type"})
     deletion_protection: Decision[bool] = attrs.field(metadata={"setting": "data.deletion_protection"})
     log_retention_days: Decision[int] = attrs.field(metadata={"setting": "logs.retention_days"})
     pull_request_plans: Decision[bool] = attrs.field(metadata={"setting": "delivery.pull_request_plans"})
@@ -350,6 +355,8 @@ def plan_environment(platform: Platform, name: str) -> EnvironmentPlan:
     for outcome in (zone_ids, subnets, pitr, cross_region):
         if isinstance(outcome, Refusal):
             refusals.append(outcome)
+    sized = size_environment(platform, env, ha)
+    refusals.extend(r for r in sized.values() if isinstance(r, Refusal))
     if refusals:
         raise Infeasible([attrs.evolve(r, path=("environments", name, *r.path)) for r in refusals])
     assert isinstance(subnets, Decision) and isinstance(pitr, Decision) and isinstance(cross_region, Decision)
@@ -364,17 +371,69 @@ def plan_environment(platform: Platform, name: str) -> EnvironmentPlan:
         subnets=subnets,
         cluster_node_groups=Decision(count.value, f"one managed node group per AZ ({count.value})"),
         cluster_upgrade_policy=cluster_upgrade_policy(env),
+        cluster_instance_types=_decided(sized["cluster_instance_types"]),
+        cluster_ami_type=_decided(sized["cluster_ami_type"]),
         database_multi_az=database_multi_az(ha),
         database_pitr=pitr,
         database_backup_retention_days=backup_retention_days(env, ha),
         database_cross_region_backup=cross_region,
+        database_instance_class=_decided(sized["database_instance_class"]),
         cache_automatic_failover=cache_automatic_failover(ha),
         cache_replicas=cache_replicas(ha, count),
+        cache_node_type=_decided(sized["cache_node_type"]),
         broker_deployment_mode=broker_deployment_mode(ha),
+        broker_instance_type=_decided(sized["broker_instance_type"]),
         deletion_protection=deletion_protection(env),
         log_retention_days=log_retention_days(env),
         pull_request_plans=pull_request_plans(env),
     )
+
+
+def size_environment(platform: Platform, env: Environment, ha: Decision[bool]) -> dict[str, Decision[object] | Refusal]:
+    """Each service's size for what the plan derives (sizes.py): a Decision, or a Refusal at the spec's key."""
+    sizing = env.sizing
+    _, broker = platform.service_of_kind("rabbitmq")
+    _, database = platform.service_of_kind("postgres")
+    _, cache = platform.service_of_kind("redis")
+    _, cluster = platform.service_of_kind("eks")
+    assert broker.kind == "rabbitmq" and database.kind == "postgres" and cache.kind == "redis" and cluster.kind == "eks"
+    outcomes: dict[str, sizes.Sized | sizes.SizeRefusal] = {
+        "broker_instance_type": sizes.broker_instance_type(
+            sizing.broker_instance_type, ha.value, ha.reason, broker_deployment_mode(ha).value, broker.engine_version
+        ),
+        "database_instance_class": sizes.database_instance_class(
+            sizing.database_instance_class,
+            ha.value,
+            ha.reason,
+            database_multi_az(ha).value,
+            database.engine_version,
+        ),
+        "cache_node_type": sizes.cache_node_type(
+            sizing.cache_node_type,
+            ha.value,
+            ha.reason,
+            cache_automatic_failover(ha).value,
+            cache.engine,
+            cache.engine_version,
+        ),
+    }
+    nodes = sizes.node_instance_types(sizing.cluster.instance_types, ha.value, ha.reason)
+    if isinstance(nodes, sizes.SizeRefusal):
+        outcomes["cluster_instance_types"] = nodes
+        outcomes["cluster_ami_type"] = sizes.Sized("", "")  # not reached: the refusal above stops the plan
+    else:
+        outcomes["cluster_instance_types"], architecture = nodes
+        outcomes["cluster_ami_type"] = sizes.node_ami_type(sizing.cluster.ami_type, architecture, cluster.version)
+    return {
+        key: Refusal(o.path, o.message, o.hint) if isinstance(o, sizes.SizeRefusal) else Decision(o.value, o.reason)
+        for key, o in outcomes.items()
+    }
+
+
+def _decided(outcome: Decision[object] | Refusal) -> Decision[Any]:
+    """A size decision once the refusals have been collected (plan_environment raises before any is left)."""
+    assert isinstance(outcome, Decision)
+    return outcome
 
 
 def unknown_region(path: tuple[str | int, ...], name: str, what: str) -> Refusal:

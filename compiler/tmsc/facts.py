@@ -188,3 +188,130 @@ def versions() -> VersionTable:
             mq["fix_note"],
         ),
     )
+
+
+# --------------------------------------------------------------------------- sizes
+
+# Sizes within a family, smallest first: how "a smaller instance" is compared across rules and tables.
+SIZE_ORDER = (
+    "nano",
+    "micro",
+    "small",
+    "medium",
+    "large",
+    "xlarge",
+    "2xlarge",
+    "4xlarge",
+    "8xlarge",
+    "12xlarge",
+    "16xlarge",
+    "24xlarge",
+)
+
+
+def size_rank(type_name: str) -> int:
+    """Position of a type's size (the part after its last dot) in SIZE_ORDER; unknown sizes rank last."""
+    size = type_name.rsplit(".", 1)[-1]
+    return SIZE_ORDER.index(size) if size in SIZE_ORDER else len(SIZE_ORDER)
+
+
+@attrs.frozen
+class Row:
+    """One row of a compatibility table: its key, its fields, and the source it was read from."""
+
+    table: str
+    key: str
+    fields: dict[str, Any]
+    source: str
+
+    def cite(self) -> str:
+        """How explain and refusals name the row: table, key and source."""
+        return f"{self.table} row {self.key} ({self.source})"
+
+
+@attrs.frozen
+class SizeTable:
+    name: str
+    as_of: datetime.date
+    rows: dict[str, Row]
+    extra: dict[str, Any] = attrs.field(factory=dict)
+
+    def get(self, key: str) -> Row | None:
+        return self.rows.get(key)
+
+
+def _size_table(file: str, section: str) -> SizeTable:
+    data = _table(file)
+    sources = data["sources"]
+    rows = {
+        key: Row(file, key, {k: v for k, v in row.items() if k != "source"}, sources[row["source"]])
+        for key, row in data[section].items()
+    }
+    extra = {k: v for k, v in data.items() if k not in ("//", "as_of", "sources", section)}
+    return SizeTable(file, datetime.date.fromisoformat(data["as_of"]), rows, extra)
+
+
+@functools.cache
+def broker_types() -> SizeTable:
+    return _size_table("broker_types.json", "types")
+
+
+@functools.cache
+def database_classes() -> SizeTable:
+    return _size_table("database_classes.json", "classes")
+
+
+@functools.cache
+def cache_nodes() -> SizeTable:
+    return _size_table("cache_nodes.json", "node_types")
+
+
+@functools.cache
+def instance_families() -> SizeTable:
+    return _size_table("node_types.json", "instance_families")
+
+
+@functools.cache
+def ami_types() -> SizeTable:
+    return _size_table("node_types.json", "ami_types")
+
+
+# --------------------------------------------------------------------------- quotas
+
+
+@attrs.frozen
+class Quota:
+    key: str
+    name: str
+    scope: str  # "region" or "zone": what one account's limit is counted over
+    default: int
+    quota_code: str | None
+    counts: str
+    source: str
+
+
+@attrs.frozen
+class QuotaTable:
+    as_of: datetime.date
+    quotas: dict[str, Quota]
+
+
+@functools.cache
+def quotas() -> QuotaTable:
+    data = _table("quotas.json")
+    sources = data["sources"]
+    return QuotaTable(
+        datetime.date.fromisoformat(data["as_of"]),
+        {
+            key: Quota(
+                key,
+                row["name"],
+                row["scope"],
+                row["default"],
+                row.get("quota_code"),
+                row["counts"],
+                sources[row["source"]],
+            )
+            for key, row in data["quotas"].items()
+        },
+    )

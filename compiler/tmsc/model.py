@@ -136,22 +136,27 @@ class Recovery(Strict):
 
 
 class ClusterSizing(Strict):
-    instance_types: list[Annotated[str, Field(pattern=r"^[a-z0-9]+\.[a-z0-9]+$")]] = Field(
-        ["m6i.large"], min_length=1, description="EC2 instance types of the managed node groups."
+    instance_types: list[Annotated[str, Field(pattern=r"^[a-z0-9]+\.[a-z0-9]+$")]] | None = Field(
+        None,
+        min_length=1,
+        description="EC2 instance types of the managed node groups, all of one architecture; omit to derive them from "
+        "the availability target (a highly available environment gets larger nodes).",
+    )
+    ami_type: Literal["AL2023_x86_64_STANDARD", "AL2023_ARM_64_STANDARD", "BOTTLEROCKET_x86_64", "BOTTLEROCKET_ARM_64"] | None = (
+        Field(
+            None,
+            description="AMI type of the node groups; it must match the instance types' architecture (ARM types need "
+            "AL2023_ARM_64_STANDARD or BOTTLEROCKET_ARM_64). Omit for Amazon Linux 2023 of that architecture.",
+        )
     )
     nodes_per_az_min: int = Field(1, ge=0, le=100, description="Minimum nodes in each AZ's node group.")
     nodes_per_az_max: int = Field(3, ge=1, le=100, description="Maximum nodes in each AZ's node group.")
     nodes_per_az_desired: int = Field(1, ge=0, le=100, description="Desired nodes in each AZ's node group at creation.")
     disk_gib: int = Field(50, ge=20, le=2000, description="Root volume size of each node in GiB.")
 
-    @property
-    def arm64(self) -> bool:
-        """Graviton types carry a 'g' right after the generation digit: m7g, c6gn, t4g."""
-        return is_graviton(self.instance_types[0])
-
     @model_validator(mode="after")
     def _one_architecture(self) -> ClusterSizing:
-        if len({is_graviton(t) for t in self.instance_types}) > 1:
+        if self.instance_types is not None and len({is_graviton(t) for t in self.instance_types}) > 1:
             raise ValueError(
                 f"instance_types mix Graviton (arm64) and x86_64 types ({', '.join(self.instance_types)}); "
                 "a node group runs one AMI architecture"
@@ -170,16 +175,23 @@ class ClusterSizing(Strict):
 
 class Sizing(Strict):
     cluster: ClusterSizing = Field(default_factory=ClusterSizing, description="EKS node group sizes.")
-    database_instance_class: str = Field(
-        "db.t4g.medium", pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$", description="RDS instance class."
+    database_instance_class: str | None = Field(
+        None,
+        pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$",
+        description="RDS instance class; omit to derive it from the availability target (checked against tmsc's class table).",
     )
     database_storage_gib: int = Field(50, ge=20, le=65536, description="Allocated RDS storage in GiB.")
     database_max_storage_gib: int = Field(200, ge=20, le=65536, description="Storage autoscaling ceiling in GiB.")
-    cache_node_type: str = Field(
-        "cache.t4g.small", pattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$", description="ElastiCache node type."
+    cache_node_type: str | None = Field(
+        None,
+        pattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$",
+        description="ElastiCache node type; omit to derive it from the availability target (checked against tmsc's node type table).",
     )
-    broker_instance_type: str = Field(
-        "mq.t3.micro", pattern=r"^mq\.[a-z0-9]+\.[a-z0-9]+$", description="Amazon MQ instance type."
+    broker_instance_type: str | None = Field(
+        None,
+        pattern=r"^mq\.[a-z0-9]+\.[a-z0-9]+$",
+        description="Amazon MQ instance type; omit to derive it from the deployment mode and engine version "
+        "(mq.t3.micro runs single-instance brokers only, RabbitMQ 4 runs on mq.m7g only).",
     )
 
     @model_validator(mode="after")
@@ -567,6 +579,29 @@ class Delivery(Strict):
     )
 
 
+QUOTA_NAMES = ("elastic_ips", "vpcs", "internet_gateways", "nat_gateways_per_az", "eks_clusters")
+
+
+class RaisedQuota(Strict):
+    """An AWS quota raised above its default for this platform's region (a reviewed change, like any other)."""
+
+    quota: Literal["elastic_ips", "vpcs", "internet_gateways", "nat_gateways_per_az", "eks_clusters"] = Field(
+        ..., description="Which quota: one of tmsc's quota table (compiler/tmsc/data/quotas.json)."
+    )
+    value: int = Field(..., ge=1, le=100000, description="The limit AWS applies to the account now (Service Quotas shows it).")
+    reason: str = Field(
+        ...,
+        min_length=10,
+        max_length=500,
+        description="The quota increase behind it, e.g. 'Service Quotas request 1234, approved 2026-11-30'.",
+    )
+    account_id: str | None = Field(
+        None,
+        pattern=r"^[0-9]{12}$",
+        description="The account whose quota was raised, when environments name their accounts; omit otherwise.",
+    )
+
+
 class Platform(Strict):
     model_config = ConfigDict(
         extra="forbid",
@@ -585,6 +620,11 @@ class Platform(Strict):
     )
     workloads: dict[Name, Workload] = Field(
         {}, description="Workloads by name: what runs in the cluster and which services it reads."
+    )
+    raised_quotas: list[RaisedQuota] = Field(
+        [],
+        description="AWS quotas raised above their defaults in the platform's region; tmsc refuses a platform whose "
+        "environments would exceed a quota (default or raised) of the account they share.",
     )
     delivery: Delivery | None = Field(
         None,

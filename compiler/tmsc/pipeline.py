@@ -6,6 +6,7 @@ from pathlib import Path
 
 import attrs
 
+from tmsc import quotas
 from tmsc.derive import EnvironmentPlan, Infeasible, plan_platform, version_findings
 from tmsc.diagnostics import Diagnostic, SpecError
 from tmsc.load import LoadedSpec, load_spec
@@ -26,6 +27,9 @@ def check(path: Path | str) -> Checked:
         plans = plan_platform(spec.platform)
     except Infeasible as exc:
         raise SpecError([spec.diagnostic(r.path, r.message, r.hint) for r in exc.refusals]) from None
+    over = quotas.refusals(spec.platform, plans)
+    if over:
+        raise SpecError([spec.diagnostic(r.path, r.message, r.hint) for r in over])
     _, found = version_findings(spec.platform)
     warnings = tuple(attrs.evolve(spec.diagnostic(w.path, w.message, w.hint), severity="warning") for w in found)
     return Checked(spec, plans, warnings)

@@ -73,7 +73,7 @@ def emit_cache(ctx: Context, name: str, service: Redis) -> dict[str, tuple[Block
         "description": f"Cache of {full_name}",
         "engine": service.engine,
         "engine_version": service.engine_version,
-        "node_type": ctx.environment.sizing.cache_node_type,
+        "node_type": plan.cache_node_type.value,
         "port": PORT,
         "num_cache_clusters": 1 + plan.cache_replicas.value,
         "automatic_failover_enabled": failover.value,

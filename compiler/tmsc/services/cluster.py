@@ -222,9 +222,9 @@ def node_groups(
                     "node_group_name": ctx.name(name, suffix),
                     "node_role_arn": node_role.ref("arn"),
                     "subnet_ids": [subnet],
-                    "ami_type": "AL2023_ARM_64_STANDARD" if sizing.arm64 else "AL2023_x86_64_STANDARD",
+                    "ami_type": ctx.plan.cluster_ami_type.value,
                     "capacity_type": "ON_DEMAND",
-                    "instance_types": list(sizing.instance_types),
+                    "instance_types": list(ctx.plan.cluster_instance_types.value),
                     "scaling_config": {
                         "min_size": sizing.nodes_per_az_min,
                         "max_size": sizing.nodes_per_az_max,

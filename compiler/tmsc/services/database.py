@@ -69,7 +69,7 @@ def emit_database(ctx: Context, name: str, service: Postgres) -> dict[str, tuple
         "identifier": full_name,
         "engine": "postgres",
         "engine_version": service.engine_version,
-        "instance_class": sizing.database_instance_class,
+        "instance_class": plan.database_instance_class.value,
         "allocated_storage": sizing.database_storage_gib,
         "max_allocated_storage": sizing.database_max_storage_gib,
         "storage_type": "gp3",

@@ -44,7 +44,7 @@ def emit_messaging(ctx: Context, name: str, service: RabbitMQ) -> dict[str, tupl
         "broker_name": full_name,
         "engine_type": "RabbitMQ",
         "engine_version": service.engine_version,
-        "host_instance_type": ctx.environment.sizing.broker_instance_type,
+        "host_instance_type": plan.broker_instance_type.value,
         "deployment_mode": mode.value,
         "publicly_accessible": False,
         # A single-instance broker takes exactly one subnet; a cluster spreads over the AZs.
