@@ -120,10 +120,16 @@ FIELD_RULES: dict[str, dict[str, dict[str, Any]]] = {
     },
     "ClusterSizing": {
         # model.ClusterSizing._one_architecture (model.is_graviton)
+        # (the field is optional: pydantic's own anyOf holds the array and null, so the rule goes under allOf)
         "instance_types": {
-            "anyOf": [
-                {"items": {"pattern": r"^[a-z]+[0-9]+[a-z]*g[a-z]*\."}},
-                {"items": {"not": {"pattern": r"^[a-z]+[0-9]+[a-z]*g[a-z]*\."}}},
+            "allOf": [
+                {
+                    "anyOf": [
+                        {"type": "null"},
+                        {"items": {"pattern": r"^[a-z]+[0-9]+[a-z]*g[a-z]*\."}},
+                        {"items": {"not": {"pattern": r"^[a-z]+[0-9]+[a-z]*g[a-z]*\."}}},
+                    ]
+                }
             ]
         },
     },
