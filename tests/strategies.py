@@ -12,8 +12,10 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from tmsc.derive import SINGLE_AZ_SLA_PERCENT
 from tmsc.model import MAX_LOAD_BALANCER_NAME, MAX_RESOURCE_NAME, NAME_MAX_LENGTH, RESERVED_PLATFORM_PREFIXES, Platform
 
+DEFAULT_ELASTIC_IPS = 5  # compiler/tmsc/data/quotas.json
 REGIONS = ["eu-west-1", "eu-central-1", "us-east-1", "ap-southeast-2", "ap-northeast-3"]
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 ALPHANUMERIC = LETTERS + "0123456789"
@@ -185,6 +187,20 @@ def spec_documents(draw: st.DrawFn, max_environments: int = 4, delivery: bool = 
         "services": services,
         "workloads": workloads,
     }
+    # One Elastic IP per NAT gateway: three in a highly available environment, one otherwise. Beyond AWS's default
+    # of 5 per account and region, a spec declares the raised quota (tmsc refuses it otherwise: tests/test_quotas.py).
+    elastic_ips = sum(
+        3 if env["availability"]["target_percent"] > SINGLE_AZ_SLA_PERCENT else 1
+        for env in document["environments"].values()
+    )
+    if elastic_ips > DEFAULT_ELASTIC_IPS:
+        document["raised_quotas"] = [
+            {
+                "quota": "elastic_ips",
+                "value": draw(st.integers(elastic_ips, elastic_ips + 20)),
+                "reason": "Service Quotas request approved for this account",
+            }
+        ]
     if with_delivery:
         document["delivery"] = {
             "github_repository": f"example-org/{platform}",
