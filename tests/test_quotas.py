@@ -69,7 +69,9 @@ def _zone(nat: dict[str, Any], resources: dict[str, dict[str, Any]]) -> str:
 
 
 def test_the_example_fills_the_elastic_ip_quota_exactly() -> None:
-    (eips,) = [u for u in quotas.budget(check(EXAMPLE).spec.platform, check(EXAMPLE).plans) if u.quota.key == "elastic_ips"]
+    (eips,) = [
+        u for u in quotas.budget(check(EXAMPLE).spec.platform, check(EXAMPLE).plans) if u.quota.key == "elastic_ips"
+    ]
     assert (eips.count, eips.limit, eips.raised) == (5, 5, None)
     assert eips.by_environment == (("dev", 1), ("prod", 3), ("staging", 1))
 
@@ -102,7 +104,8 @@ def test_nat_gateways_are_counted_per_zone(tmp_path: Path) -> None:
     doc = example_doc()
     base = doc["environments"]["prod"]
     doc["environments"] = {
-        f"env{i}": {**base, "network": {"cidr": f"10.{40 + i}.0.0/16"}, "recovery": {**base["recovery"]}} for i in range(6)
+        f"env{i}": {**base, "network": {"cidr": f"10.{40 + i}.0.0/16"}, "recovery": {**base["recovery"]}}
+        for i in range(6)
     }
     doc["raised_quotas"] = [
         {"quota": "elastic_ips", "value": 18, "reason": REASON},
@@ -111,7 +114,10 @@ def test_nat_gateways_are_counted_per_zone(tmp_path: Path) -> None:
     ]
     text = refusal(tmp_path, doc)
     for zone in ("euw1-az1", "euw1-az2", "euw1-az3"):
-        assert f"NAT gateways per Availability Zone: the environments in the platform's account, eu-west-1 zone {zone} would use 6" in text
+        assert (
+            f"NAT gateways per Availability Zone: the environments in the platform's account, eu-west-1 zone {zone} would use 6"
+            in text
+        )
     assert "error: environments.env5:" in text  # the sixth environment takes each zone past 5
 
 
@@ -126,7 +132,9 @@ def test_raised_quota_declarations_that_cannot_apply_are_refused(tmp_path: Path)
     assert "no environment is in account 123456789012" in refusal(tmp_path, doc)
 
 
-def test_environments_of_other_accounts_count_against_their_own(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_environments_of_other_accounts_count_against_their_own(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """The account key slots in: with prod in an account of its own, staging at 99.9% fits the default quotas."""
     doc = example_doc()
     doc["environments"]["staging"]["availability"]["target_percent"] = 99.9
@@ -135,7 +143,11 @@ def test_environments_of_other_accounts_count_against_their_own(monkeypatch: pyt
         check(path)
     monkeypatch.setattr(quotas, "account_of", lambda env: "222222222222" if env.purpose == "production" else None)
     checked = check(path)
-    accounts = {(u.account, u.count) for u in quotas.budget(checked.spec.platform, checked.plans) if u.quota.key == "elastic_ips"}
+    accounts = {
+        (u.account, u.count)
+        for u in quotas.budget(checked.spec.platform, checked.plans)
+        if u.quota.key == "elastic_ips"
+    }
     assert accounts == {(None, 4), ("222222222222", 3)}
 
 

@@ -142,12 +142,12 @@ class ClusterSizing(Strict):
         description="EC2 instance types of the managed node groups, all of one architecture; omit to derive them from "
         "the availability target (a highly available environment gets larger nodes).",
     )
-    ami_type: Literal["AL2023_x86_64_STANDARD", "AL2023_ARM_64_STANDARD", "BOTTLEROCKET_x86_64", "BOTTLEROCKET_ARM_64"] | None = (
-        Field(
-            None,
-            description="AMI type of the node groups; it must match the instance types' architecture (ARM types need "
-            "AL2023_ARM_64_STANDARD or BOTTLEROCKET_ARM_64). Omit for Amazon Linux 2023 of that architecture.",
-        )
+    ami_type: (
+        Literal["AL2023_x86_64_STANDARD", "AL2023_ARM_64_STANDARD", "BOTTLEROCKET_x86_64", "BOTTLEROCKET_ARM_64"] | None
+    ) = Field(
+        None,
+        description="AMI type of the node groups; it must match the instance types' architecture (ARM types need "
+        "AL2023_ARM_64_STANDARD or BOTTLEROCKET_ARM_64). Omit for Amazon Linux 2023 of that architecture.",
     )
     nodes_per_az_min: int = Field(1, ge=0, le=100, description="Minimum nodes in each AZ's node group.")
     nodes_per_az_max: int = Field(3, ge=1, le=100, description="Maximum nodes in each AZ's node group.")
@@ -588,7 +588,9 @@ class RaisedQuota(Strict):
     quota: Literal["elastic_ips", "vpcs", "internet_gateways", "nat_gateways_per_az", "eks_clusters"] = Field(
         ..., description="Which quota: one of tmsc's quota table (compiler/tmsc/data/quotas.json)."
     )
-    value: int = Field(..., ge=1, le=100000, description="The limit AWS applies to the account now (Service Quotas shows it).")
+    value: int = Field(
+        ..., ge=1, le=100000, description="The limit AWS applies to the account now (Service Quotas shows it)."
+    )
     reason: str = Field(
         ...,
         min_length=10,

@@ -71,9 +71,13 @@ def budget(platform: Platform, plans: dict[str, EnvironmentPlan]) -> list[Usage]
         account = account_of(plans[name].environment)
         for (quota, zone), n in consumption(plans[name]).items():
             sums[(quota, account, zone)].append((name, n))
-    declared = {(q.quota, q.account_id): i for i, q in enumerate(platform.raised_quotas)}
+    declared: dict[tuple[str, str | None], int] = {
+        (q.quota, q.account_id): i for i, q in enumerate(platform.raised_quotas)
+    }
     usages = []
-    for (quota, account, zone), users in sorted(sums.items(), key=lambda kv: (kv[0][0], kv[0][1] or "", kv[0][2] or "")):
+    for (quota, account, zone), users in sorted(
+        sums.items(), key=lambda kv: (kv[0][0], kv[0][1] or "", kv[0][2] or "")
+    ):
         raised = declared.get((quota, account))
         limit = platform.raised_quotas[raised].value if raised is not None else table.quotas[quota].default
         usages.append(Usage(table.quotas[quota], account, platform.region, zone, tuple(users), limit, raised))

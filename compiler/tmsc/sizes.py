@@ -90,7 +90,9 @@ def broker_instance_type(
         )
     known_versions = {v for r in table.rows.values() for v in r.fields["engines"]}
     if version in known_versions and version not in row.fields["engines"]:
-        runs = [k for k, r in table.rows.items() if version in r.fields["engines"] and mode in r.fields["deployment_modes"]]
+        runs = [
+            k for k, r in table.rows.items() if version in r.fields["engines"] and mode in r.fields["deployment_modes"]
+        ]
         return SizeRefusal(
             path,
             f"Amazon MQ runs RabbitMQ {version} on {', '.join(sorted({k.rsplit('.', 1)[0] for k in runs}))} only, "
@@ -175,8 +177,8 @@ def cache_node_type(
             f"ElastiCache creates no new clusters on {requested} ({row.cite()})",
             f"use {default}, or remove the key to derive it",
         )
-    least = row.fields["engines"][engine]
-    if facts.version_key(engine_version) < facts.version_key(least):
+    least = row.fields["engines"][engine]  # None: the table's source states no least version
+    if least is not None and facts.version_key(engine_version) < facts.version_key(least):
         return SizeRefusal(
             path,
             f"{requested} runs {label} {least} and later, not {engine_version} ({row.cite()})",
@@ -214,14 +216,15 @@ def node_instance_types(requested: list[str] | None, ha: bool, ha_reason: str) -
         mixed = ", ".join(f"{t}: {r.fields['architecture']}" for t, r in zip(types, rows, strict=True))
         return SizeRefusal(
             ("sizing", "cluster", "instance_types"),
-            f"instance_types mix architectures ({mixed}); "
-            "a node group runs one AMI of one architecture",
+            f"instance_types mix architectures ({mixed}); a node group runs one AMI of one architecture",
             "list instance types of one architecture",
         )
     arch = architectures.pop()
     cites = "; ".join(dict.fromkeys(row.cite() for row in rows))
     if requested is None:
-        return Sized(types, f"{ha_reason}: {'a production-capable' if ha else 'the least-cost'} default ({cites})"), arch
+        return Sized(
+            types, f"{ha_reason}: {'a production-capable' if ha else 'the least-cost'} default ({cites})"
+        ), arch
     return Sized(types, f"set in the spec; {arch} ({cites})"), arch
 
 
@@ -232,7 +235,11 @@ def node_ami_type(requested: str | None, architecture: str, kubernetes_version: 
     row = table.rows[chosen]
     path = ("sizing", "cluster", "ami_type")
     if row.fields["architecture"] != architecture:
-        fitting = [k for k, r in table.rows.items() if r.fields["architecture"] == architecture and "last_kubernetes_version" not in r.fields]
+        fitting = [
+            k
+            for k, r in table.rows.items()
+            if r.fields["architecture"] == architecture and "last_kubernetes_version" not in r.fields
+        ]
         return SizeRefusal(
             path,
             f"{chosen} is an AMI for {row.fields['architecture']}, and the instance types are {architecture} ({row.cite()})",
