@@ -344,3 +344,47 @@ def test_the_example_compiles_to_compatible_rows() -> None:
             or s.split(".")[0] in facts.instance_families().rows
             for s in _sizes_of(plan)
         )
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    target=st.sampled_from([95.0, 99.0, 99.5, 99.51, 99.9]),
+    broker=st.sampled_from(sorted(facts.broker_types().rows)),
+    rabbitmq=st.sampled_from(["3.13", "4.2"]),
+    database=st.sampled_from(sorted(facts.database_classes().rows)),
+    cache=st.sampled_from(sorted(facts.cache_nodes().rows)),
+)
+def test_a_pinned_size_is_accepted_if_and_only_if_its_row_fits_the_derived_deployment(
+    target: float, broker: str, rabbitmq: str, database: str, cache: str
+) -> None:
+    doc = _env_doc(target, broker)
+    doc["environments"]["dev"]["sizing"]["database_instance_class"] = database
+    doc["environments"]["dev"]["sizing"]["cache_node_type"] = cache
+    doc["services"]["messaging"]["engine_version"] = rabbitmq
+    ha = target > 99.5
+    mode = "CLUSTER_MULTI_AZ" if ha else "SINGLE_INSTANCE"
+    b = facts.broker_types().rows[broker].fields
+    d = facts.database_classes().rows[database].fields
+    c = facts.cache_nodes().rows[cache].fields
+    least = c["engines"]["redis"]
+    fits = {
+        "broker_instance_type": mode in b["deployment_modes"] and rabbitmq in b["engines"],
+        "database_instance_class": "16" in d["postgres_majors"]
+        and d["performance_insights"]
+        and (d["multi_az"] or not ha),
+        "cache_node_type": c["creatable"]
+        and (least is None or facts.version_key("7.1") >= facts.version_key(least))
+        and (c["automatic_failover"] or not ha),
+    }
+    try:
+        plan = plan_environment(Platform.model_validate(doc), "dev")
+    except Infeasible as exc:
+        refused = {r.path[-1] for r in exc.refusals}
+        assert refused == {key for key, ok in fits.items() if not ok}
+        return
+    assert all(fits.values())
+    assert (plan.broker_instance_type.value, plan.database_instance_class.value, plan.cache_node_type.value) == (
+        broker,
+        database,
+        cache,
+    )
