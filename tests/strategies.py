@@ -180,10 +180,11 @@ def spec_documents(draw: st.DrawFn, max_environments: int = 4, delivery: bool = 
         }
         for name in workload_names
     }
-    document = {
+    drawn = {name: draw(environments(octet)) for name, octet in zip(env_names, octets, strict=True)}
+    document: dict[str, Any] = {
         "platform": platform,
         "region": draw(st.sampled_from(REGIONS)),
-        "environments": {name: draw(environments(octet)) for name, octet in zip(env_names, octets, strict=True)},
+        "environments": drawn,
         "services": services,
         "workloads": workloads,
     }
@@ -191,7 +192,7 @@ def spec_documents(draw: st.DrawFn, max_environments: int = 4, delivery: bool = 
     # of 5 per account and region, a spec declares the raised quota (tmsc refuses it otherwise: tests/test_quotas.py).
     elastic_ips = sum(
         3 if env["availability"]["target_percent"] > SINGLE_AZ_SLA_PERCENT else 1
-        for env in document["environments"].values()
+        for env in drawn.values()
     )
     if elastic_ips > DEFAULT_ELASTIC_IPS:
         document["raised_quotas"] = [
