@@ -191,8 +191,7 @@ def spec_documents(draw: st.DrawFn, max_environments: int = 4, delivery: bool = 
     # One Elastic IP per NAT gateway: three in a highly available environment, one otherwise. Beyond AWS's default
     # of 5 per account and region, a spec declares the raised quota (tmsc refuses it otherwise: tests/test_quotas.py).
     elastic_ips = sum(
-        3 if env["availability"]["target_percent"] > SINGLE_AZ_SLA_PERCENT else 1
-        for env in drawn.values()
+        3 if env["availability"]["target_percent"] > SINGLE_AZ_SLA_PERCENT else 1 for env in drawn.values()
     )
     if elastic_ips > DEFAULT_ELASTIC_IPS:
         document["raised_quotas"] = [
