@@ -55,6 +55,8 @@ REQUIREMENTS: dict[str, tuple[tuple[str, ...], tuple[Any, ...]]] = {
     "regional DR": (("recovery", "cross_region_backup_region"), (None, "eu-central-1", "us-east-1")),
     # Prefix lengths, applied to the environment's own network (VPC ranges must not overlap).
     "VPC CIDR": (("network", "cidr"), (16, 20, 22)),
+    # A size the spec may pin (None: derived); the AMI type follows the instance types' architecture.
+    "node instance types": (("sizing", "cluster", "instance_types"), (None, ["m6i.large"], ["m7g.large"])),
 }
 
 
@@ -118,6 +120,7 @@ def refusals(platform: Platform) -> list[tuple[str, str, str]]:
         ("RTO 30 minutes", ("recovery", "rto_hours"), 0.5),
         ("a /24 VPC", ("network", "cidr"), _value(platform, env, "VPC CIDR", 24)),
         (f"regional DR in {platform.region}", ("recovery", "cross_region_backup_region"), platform.region),
+        ("an mq.t3.micro broker", ("sizing", "broker_instance_type"), "mq.t3.micro"),
     ]
     rows = []
     for asked, path, value in asks:
