@@ -20,7 +20,7 @@ from tmsc.diff import (
     text_report,
 )
 
-from .conftest import EXAMPLE_SPEC, REPO
+from .conftest import EXAMPLE_SPEC, REPO, raised
 
 TMSC = [sys.executable, "-m", "tmsc.cli"]
 
@@ -30,6 +30,13 @@ def edited(tmp_path: Path, old: str, new: str, name: str = "head.yaml") -> Path:
     assert old in text, old
     path = tmp_path / name
     path.write_text(text.replace(old, new, 1))
+    return path
+
+
+def dev_raised(tmp_path: Path, name: str = "head.yaml") -> Path:
+    """dev raised to 99.9%, with what that takes (conftest.raised)."""
+    path = tmp_path / name
+    path.write_text(raised(EXAMPLE_SPEC.read_text()))
     return path
 
 
@@ -46,7 +53,7 @@ def test_the_same_spec_changes_nothing() -> None:
 
 
 def test_raising_dev_to_999_names_the_broker_replacement_before_any_plan(tmp_path: Path) -> None:
-    head = edited(tmp_path, "target_percent: 99.0", "target_percent: 99.9")
+    head = dev_raised(tmp_path)
     diff = diff_specs(read_side(str(EXAMPLE_SPEC)), read_side(str(head)))
     (dev,) = [s for s in diff.stacks if not s.empty]
     assert dev.name == "dev"
@@ -145,7 +152,7 @@ def test_diff_of_git_revisions(tmp_path: Path) -> None:
     subprocess.run([*git, "init", "-q"], cwd=tmp_path, check=True)
     subprocess.run([*git, "add", "."], cwd=tmp_path, check=True)
     subprocess.run([*git, "commit", "-q", "-m", "base"], cwd=tmp_path, check=True)
-    spec.write_text(EXAMPLE_SPEC.read_text().replace("target_percent: 99.0", "target_percent: 99.9"))
+    spec.write_text(raised(EXAMPLE_SPEC.read_text()))
     result = run("diff", "git:HEAD:spec/platform.yaml", "spec/platform.yaml", "--markdown", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "#### dev" in result.stdout and "aws_mq_broker.messaging" in result.stdout
@@ -176,7 +183,7 @@ def test_compile_does_not_import_diff() -> None:
 
 @pytest.mark.parametrize("markdown", [False, True])
 def test_the_command_prints_the_report(tmp_path: Path, markdown: bool) -> None:
-    head = edited(tmp_path, "target_percent: 99.0", "target_percent: 99.9")
+    head = dev_raised(tmp_path)
     result = run("diff", str(EXAMPLE_SPEC), str(head), *(["--markdown"] if markdown else []))
     assert result.returncode == 0, result.stderr
     assert ("### `tmsc diff`" in result.stdout) == markdown
@@ -193,7 +200,7 @@ def test_the_pull_request_workflow_posts_the_diff(tmp_path: Path) -> None:
     subprocess.run([*git, "add", "."], cwd=tmp_path, check=True)
     subprocess.run([*git, "commit", "-q", "-m", "base"], cwd=tmp_path, check=True)
     base = subprocess.run(["git", "rev-parse", "HEAD"], cwd=tmp_path, capture_output=True, text=True).stdout.strip()
-    spec.write_text(EXAMPLE_SPEC.read_text().replace("target_percent: 99.0", "target_percent: 99.9"))
+    spec.write_text(raised(EXAMPLE_SPEC.read_text()))
     (tmp_path / "spec" / "new.yaml").write_text(EXAMPLE_SPEC.read_text())
     out = tmp_path / "00-tmsc-diff.md"
     script = REPO / ".github" / "scripts" / "ci.py"
@@ -228,7 +235,7 @@ def test_the_readme_shows_what_diff_prints_and_the_acknowledgement(tmp_path: Pat
     section = readme[readme.index("## Editing the spec") :]
     start = section.index("   $ tmsc diff git:main:spec/platform.yaml spec/platform.yaml --env dev\n")
     block = section[start : section.index("   ```", start)].splitlines()[1:]
-    head = edited(tmp_path, "target_percent: 99.0", "target_percent: 99.9")
+    head = dev_raised(tmp_path)
     printed = text_report(diff_specs(read_side(str(EXAMPLE_SPEC)), read_side(str(head)), "dev")).splitlines()
     shown = [line.removeprefix("   ") for line in block if line.strip() != "…"]
     assert len(shown) >= 10

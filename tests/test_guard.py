@@ -18,7 +18,7 @@ from tmsc.diff import DATA_HOLDING
 from tmsc.load import load_spec_text
 from tmsc.model import STATEFUL_RESOURCE_TYPES
 
-from .conftest import EXAMPLE_SPEC, REPO
+from .conftest import EXAMPLE_SPEC, REPO, raised
 
 TMSC = [sys.executable, "-m", "tmsc.cli"]
 
@@ -266,7 +266,7 @@ def test_an_acknowledged_protected_broker_can_be_replaced(tmp_path: Path) -> Non
     from tmsc.diff import diff_specs, read_side
     from tmsc.pipeline import build
 
-    text = EXAMPLE_SPEC.read_text().replace("target_percent: 99.5", "target_percent: 99.9", 1)
+    text = raised(EXAMPLE_SPEC.read_text(), "target_percent: 99.5")
     plain = tmp_path / "plain.yaml"
     plain.write_text(text)
     acknowledged = tmp_path / "acknowledged.yaml"

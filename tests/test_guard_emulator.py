@@ -28,7 +28,7 @@ from tmsc.guard import findings, guard
 from tmsc.load import load_spec
 from tmsc.pipeline import build
 
-from .conftest import EXAMPLE_SPEC
+from .conftest import EXAMPLE_SPEC, raised
 
 pytestmark = [pytest.mark.emulator, pytest.mark.terraform]
 
@@ -41,7 +41,8 @@ ACKNOWLEDGEMENT = """    acknowledged_replacements:
 
 
 def write_spec(path: Path, *, target: str, acknowledged: bool = False) -> Path:
-    text = EXAMPLE_SPEC.read_text().replace("target_percent: 99.0", f"target_percent: {target}", 1)
+    text = EXAMPLE_SPEC.read_text()
+    text = raised(text) if target == "99.9" else text.replace("target_percent: 99.0", f"target_percent: {target}", 1)
     if acknowledged:
         text = text.replace("      cidr: 10.10.0.0/16\n", "      cidr: 10.10.0.0/16\n" + ACKNOWLEDGEMENT, 1)
     path.write_text(text)
