@@ -128,27 +128,33 @@ def test_raised_quota_declarations_that_cannot_apply_are_refused(tmp_path: Path)
         {"quota": "vpcs", "value": 12, "reason": REASON},
     ]
     assert "error: raised_quotas[1]: vpcs is declared twice" in refusal(tmp_path, doc)
-    doc["raised_quotas"] = [{"quota": "vpcs", "value": 10, "reason": REASON, "account_id": "123456789012"}]
+    doc["raised_quotas"] = [{"quota": "vpcs", "value": 10, "reason": REASON, "aws_account_id": "123456789012"}]
     assert "no environment is in account 123456789012" in refusal(tmp_path, doc)
 
 
-def test_environments_of_other_accounts_count_against_their_own(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    """The account key slots in: with prod in an account of its own, staging at 99.9% fits the default quotas."""
+def test_environments_of_other_accounts_count_against_their_own(tmp_path: Path) -> None:
+    """With prod in an account of its own, staging at 99.9% fits the default quotas of dev's and staging's account."""
     doc = example_doc()
     doc["environments"]["staging"]["availability"]["target_percent"] = 99.9
-    path = write(tmp_path, doc)
-    with pytest.raises(SpecError):
-        check(path)
-    monkeypatch.setattr(quotas, "account_of", lambda env: "222222222222" if env.purpose == "production" else None)
-    checked = check(path)
-    accounts = {
+    assert "would use 7" in refusal(tmp_path, doc)
+    for name, account in (("dev", "111111111111"), ("staging", "111111111111"), ("prod", "222222222222")):
+        doc["environments"][name]["aws_account_id"] = account
+    checked = check(write(tmp_path, doc))
+    used = {
         (u.account, u.count)
         for u in quotas.budget(checked.spec.platform, checked.plans)
         if u.quota.key == "elastic_ips"
     }
-    assert accounts == {(None, 4), ("222222222222", 3)}
+    assert used == {("111111111111", 4), ("222222222222", 3)}
+    doc["raised_quotas"] = [{"quota": "vpcs", "value": 10, "reason": REASON}]
+    text = refusal(tmp_path, doc)
+    assert "every environment names its account, so a raised quota without aws_account_id applies to none" in text
+    doc["raised_quotas"] = [{"quota": "elastic_ips", "value": 3, "reason": REASON, "aws_account_id": "111111111111"}]
+    text = refusal(tmp_path, doc)
+    assert (
+        "error: raised_quotas[0].value: Elastic IP addresses per Region: the environments in account 111111111111"
+        in text
+    )
 
 
 def test_explain_prints_the_budget(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:

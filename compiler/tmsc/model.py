@@ -597,10 +597,10 @@ class RaisedQuota(Strict):
         max_length=500,
         description="The quota increase behind it, e.g. 'Service Quotas request 1234, approved 2026-11-30'.",
     )
-    account_id: str | None = Field(
+    aws_account_id: str | None = Field(
         None,
-        pattern=r"^[0-9]{12}$",
-        description="The account whose quota was raised, when environments name their accounts; omit otherwise.",
+        pattern=AWS_ACCOUNT_ID_PATTERN,
+        description="The account whose quota was raised, when environments name their accounts (aws_account_id); omit otherwise.",
     )
 
 

@@ -6,8 +6,8 @@ for the quotas AWS counts per Availability Zone) and compared with the quota: AW
 spec declares under raised_quotas (a reviewed change, like any other). Counts come from the plans, which the
 emitters follow one for one (tests/test_quotas.py holds the counts to the compiled blocks).
 
-Accounts: an environment that names its AWS account (an `account_id`, once the model has one) is summed with the
-environments of that account; environments that name none share one account, the platform's.
+Accounts: an environment that names its AWS account (aws_account_id) is summed with the environments of that
+account; environments that name none share one account, the platform's.
 """
 
 from __future__ import annotations
@@ -27,8 +27,7 @@ PER_ENVIRONMENT = {"vpcs": 1, "internet_gateways": 1, "eks_clusters": 1}
 
 def account_of(env: Environment) -> str | None:
     """The AWS account an environment names, or None: environments naming none share the platform's account."""
-    account: str | None = getattr(env, "account_id", None)
-    return account
+    return env.aws_account_id
 
 
 @attrs.frozen
@@ -72,7 +71,7 @@ def budget(platform: Platform, plans: dict[str, EnvironmentPlan]) -> list[Usage]
         for (quota, zone), n in consumption(plans[name]).items():
             sums[(quota, account, zone)].append((name, n))
     declared: dict[tuple[str, str | None], int] = {
-        (q.quota, q.account_id): i for i, q in enumerate(platform.raised_quotas)
+        (q.quota, q.aws_account_id): i for i, q in enumerate(platform.raised_quotas)
     }
     usages = []
     for (quota, account, zone), users in sorted(
@@ -131,20 +130,20 @@ def _declaration_problems(declared: list[RaisedQuota], accounts: Iterable[str | 
     known = set(accounts)
     seen: set[tuple[str, str | None]] = set()
     for i, entry in enumerate(declared):
-        key = (entry.quota, entry.account_id)
+        key = (entry.quota, entry.aws_account_id)
         if key in seen:
             yield Refusal(
                 ("raised_quotas", i),
-                f"{entry.quota} is declared twice for {entry.account_id or 'the platform account'}",
+                f"{entry.quota} is declared twice for {entry.aws_account_id or 'the platform account'}",
                 "keep one entry, with the quota AWS applies now",
             )
         seen.add(key)
-        if entry.account_id not in known:
+        if entry.aws_account_id not in known:
             yield Refusal(
-                ("raised_quotas", i, "account_id"),
-                f"no environment is in account {entry.account_id}, so this raised quota applies to none"
-                if entry.account_id
-                else "every environment names its account, so a raised quota without account_id applies to none",
+                ("raised_quotas", i, "aws_account_id"),
+                f"no environment is in account {entry.aws_account_id}, so this raised quota applies to none"
+                if entry.aws_account_id
+                else "every environment names its account, so a raised quota without aws_account_id applies to none",
                 "name the account of the environments it is for, or remove the entry",
             )
 
