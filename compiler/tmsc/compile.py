@@ -19,12 +19,23 @@ from tmsc.services.cache import emit_cache
 from tmsc.services.cluster import cluster_name, emit_cluster
 from tmsc.services.context import Context
 from tmsc.services.database import emit_database
-from tmsc.services.identity import emit_identities, secrets_controller_role_arn, workload_role_arn
+from tmsc.services.controllers import (
+    cluster_autoscaler_role_arn,
+    emit_controllers,
+    load_balancer_controller_role_arn,
+)
+from tmsc.services.identity import (
+    broker_readers,
+    emit_identities,
+    migration_role_arn,
+    secrets_controller_role_arn,
+    workload_role_arn,
+)
 from tmsc.services.keys import logs_key
 from tmsc.services.messaging import emit_messaging
-from tmsc.services.network import emit_network
+from tmsc.services.network import VPC_ID, emit_network
 from tmsc.services.providers import emit_providers
-from tmsc.services.secrets import connection_secret_arn, emit_secrets_key
+from tmsc.services.secrets import broker_user_secret_arn, connection_secret_arn, emit_secrets_key, password_secret_arn
 from tmsc.services.state import emit_bootstraps
 from tmsc.services.storage import emit_service_bucket
 
@@ -50,7 +61,7 @@ def compile_environment(platform: Platform, plan: EnvironmentPlan) -> Stack:
         "keys": [*logs_key(ctx)],
         "network": list(emit_network(ctx)),
         "secrets": list(emit_secrets_key(ctx)),
-        "identity": list(emit_identities(ctx)),
+        "identity": [*emit_identities(ctx), *emit_controllers(ctx)],
     }
     for name, service in sorted(platform.services.items()):
         for family, blocks in SERVICE_EMITTERS[type(service)](ctx, name, service).items():
@@ -155,7 +166,55 @@ def helpful_outputs(platform: Platform) -> tuple[Output, ...]:
         ),
         Output("secrets_kms_key_arn", Ref("aws_kms_key.secrets", "arn"), "KMS key encrypting the connection secrets."),
     ]
-    return tuple(outputs)
+    return tuple(outputs) + kubernetes_outputs(platform)
+
+
+def kubernetes_outputs(platform: Platform) -> tuple[Output, ...]:
+    """What `tmsc kubernetes` reads besides the contract: the controllers' and the migration identity's roles,
+    the secrets only the migration identity reads, each workload's broker user secret, the VPC."""
+    cluster = cluster_name(platform)
+    database, _ = platform.service_of_kind("postgres")
+    broker, _ = platform.service_of_kind("rabbitmq")
+    return (
+        Output("vpc_id", VPC_ID, "VPC of the cluster (AWS Load Balancer Controller Helm value vpcId)."),
+        Output(
+            "migration_role_arn",
+            migration_role_arn(),
+            "IAM role of the migration identity (service account tmsc-migration/migration): the only reader of the "
+            "database master credential and the broker administrator password; runs the user bootstrap Jobs.",
+        ),
+        Output(
+            "load_balancer_controller_role_arn",
+            load_balancer_controller_role_arn(),
+            "IAM role of the AWS Load Balancer Controller (kube-system/aws-load-balancer-controller).",
+        ),
+        Output(
+            "cluster_autoscaler_role_arn",
+            cluster_autoscaler_role_arn(),
+            "IAM role of the Cluster Autoscaler (kube-system/cluster-autoscaler).",
+        ),
+        Output(
+            "ebs_csi_driver_role_arn",
+            Ref(f"aws_iam_role.irsa_{cluster}_aws_ebs_csi_driver", "arn"),
+            "IAM role of the EBS CSI driver add-on (kube-system/ebs-csi-controller-sa).",
+        ),
+        Output(
+            "rds_master_secret_arn",
+            Ref(f"aws_db_instance.{database}", "master_user_secret[0].secret_arn"),
+            "ARN of the RDS-managed master credential: readable by the migration identity only.",
+        ),
+        Output(
+            "rabbitmq_admin_password_secret_arn",
+            password_secret_arn(broker),
+            "ARN of the secret holding the broker administrator's password: readable by Terraform and the "
+            "migration identity only.",
+        ),
+        Output(
+            "rabbitmq_user_secret_arns",
+            {w: broker_user_secret_arn(broker, w) for w in broker_readers(platform, broker)},
+            "ARN of each workload's own broker user secret (username, password), by workload.",
+        ),
+    )
 
 
 def compile_platform(platform: Platform, only: str | None = None) -> list[Stack]:

@@ -397,6 +397,12 @@ class Postgres(Strict):
         description="Master user name; its password is generated and kept by RDS in Secrets Manager.",
     )
     log_min_duration_ms: int = Field(500, ge=-1, description="Log statements slower than this (ms); -1 disables.")
+    application_schema: str = Field(
+        "tms",
+        pattern=r"^[a-z][a-z0-9_]{0,62}$",
+        description="Schema holding the application's tables; workloads get read-write or read-only on it "
+        "(workloads.<name>.database_access), the migration identity owns it.",
+    )
 
 
 VALKEY_DEFAULT_VERSION = "8.0"
@@ -532,6 +538,16 @@ class Workload(Strict):
         pattern=r"^[a-z0-9][a-z0-9/_-]*/$",
         description="Key prefix of the attachments bucket this workload may read and write (ends with '/').",
     )
+    database_access: Literal["read_write", "read_only"] = Field(
+        "read_write",
+        description="What the workload's own database user may do on the application schema, when it reads the "
+        "postgres service: read_write (SELECT, INSERT, UPDATE, DELETE) or read_only (SELECT).",
+    )
+    serves_api: bool = Field(
+        False,
+        description="The workload's Kubernetes Service (named like the workload, port api.target_port) receives "
+        "the API's traffic: tmsc kubernetes binds it to the API's target group (TargetGroupBinding).",
+    )
 
 
 class StateBackend(Strict):
@@ -602,6 +618,71 @@ class RaisedQuota(Strict):
         pattern=AWS_ACCOUNT_ID_PATTERN,
         description="The account whose quota was raised, when environments name their accounts (aws_account_id); omit otherwise.",
     )
+
+
+# Identities tmsc creates beside the workloads': names a workload may not take, since its IAM role
+# (<platform>-<env>-<workload>) and its database and broker users are named after it.
+PLATFORM_IDENTITY_NAMES = {
+    "migration": "the migration identity (database and broker user bootstrap)",
+    "secrets-controller": "the External Secrets Operator's role",
+    "load-balancer-controller": "the AWS Load Balancer Controller's role",
+    "cluster-autoscaler": "the Cluster Autoscaler's role",
+}
+# The namespace the migration Jobs run in: no workload may put a service account there.
+MIGRATION_NAMESPACE = "tmsc-migration"
+
+
+# PostgreSQL refuses to create roles named pg_*, and these names are keywords or special roles;
+# RDS keeps rds_* for its own roles (rds_iam, rds_superuser, ...).
+RESERVED_ROLE_PREFIXES = ("pg_", "rds_", "rdsadmin")
+RESERVED_ROLE_NAMES = frozenset({"public", "none", "current_user", "session_user", "current_role", "system_user"})
+
+
+def database_user(workload: str) -> str:
+    """PostgreSQL role of a workload: its name with '_' for '-' (no quoting needed in SQL)."""
+    return workload.replace("-", "_")
+
+
+def _platform_identities(platform: Platform) -> None:
+    """A workload's names must not collide with the identities tmsc creates or with the services' own users."""
+    broker_users = {s.username for s in platform.services.values() if isinstance(s, RabbitMQ)}
+    master_users = {s.master_username for s in platform.services.values() if isinstance(s, Postgres)}
+    api_servers = sorted(name for name, w in platform.workloads.items() if w.serves_api)
+    if len(api_servers) > 1:
+        raise SpecRuleError(
+            f"workloads {', '.join(api_servers)} all set serves_api, and the API has one target group",
+            ("workloads", api_servers[1], "serves_api"),
+            "set serves_api on the one workload whose Service receives the API's traffic",
+        )
+    for name, workload in sorted(platform.workloads.items()):
+        if name in PLATFORM_IDENTITY_NAMES:
+            raise SpecRuleError(
+                f"workload name {name!r} is taken by {PLATFORM_IDENTITY_NAMES[name]}",
+                ("workloads", name),
+                "rename the workload",
+            )
+        if workload.namespace == MIGRATION_NAMESPACE:
+            raise SpecRuleError(
+                f"namespace {MIGRATION_NAMESPACE!r} belongs to the migration identity, which may read the "
+                "database's master credential",
+                ("workloads", name, "namespace"),
+                "run the workload in a namespace of its own",
+            )
+        user = database_user(name)
+        if user.startswith(RESERVED_ROLE_PREFIXES) or user in RESERVED_ROLE_NAMES:
+            raise SpecRuleError(
+                f"workload {name!r} would get the database user {user!r}, which PostgreSQL or RDS reserves "
+                f"(role names starting with {' or '.join(RESERVED_ROLE_PREFIXES)}, and {', '.join(sorted(RESERVED_ROLE_NAMES))})",
+                ("workloads", name),
+                "rename the workload",
+            )
+        if user in master_users or name in broker_users:
+            raise SpecRuleError(
+                f"workload {name!r} would get the database or broker user of the administrator "
+                f"({', '.join(sorted(master_users | broker_users))})",
+                ("workloads", name),
+                "rename the workload, or choose another master_username / username for the service",
+            )
 
 
 class Platform(Strict):
@@ -720,6 +801,7 @@ class Platform(Strict):
                 "give each environment its own range so they can be peered or routed later",
             )
         sa_owner: dict[tuple[str, str], str] = {}
+        _platform_identities(self)
         for workload_name, workload in self.workloads.items():
             for i, read in enumerate(workload.reads):
                 if read not in self.services:

@@ -1,10 +1,15 @@
 """Amazon MQ for RabbitMQ: private, in the derived deployment mode, general logs on, maintenance from the spec.
 
+Each workload that reads the broker gets a user of its own, its password drawn into its own secret
+(secrets.generated_user_secret, never in state); the connection secret holds the endpoint only. Amazon MQ
+creates only the administrator through its API: the workloads' users are created through the broker's
+management API by the migration identity's bootstrap Job (tmsc kubernetes renders it).
+
 Amazon MQ takes the broker's one user and its password at creation and the
 provider has no write-only argument for it, so the password is drawn by
 Secrets Manager at apply time through an ephemeral block and kept in a secret
-of its own (secrets.generated_password); the broker and the connection secret
-(write-only) read it from there. It is never in the spec, out/ or a Terraform
+of its own (secrets.generated_password), which the broker and the migration
+identity read. It is never in the spec, out/ or a Terraform
 log, and — unavoidably — it is in the state: in the broker's entry and in the
 data source's that reads it back. The state bucket is KMS-encrypted and
 readable by the deployers only; see the README's "Secrets and state". Amazon
@@ -20,12 +25,14 @@ from tmsc.ir import Block, Resource, Template
 from tmsc.model import RabbitMQ
 from tmsc.services.cluster import cluster_security_group
 from tmsc.services.context import Context
-from tmsc.services.identity import readers_of
+from tmsc.services.identity import broker_readers, migration_role_arn, readers_of, workload_role_arn
 from tmsc.services.network import subnet_ids
-from tmsc.services.secrets import connection_secret, generated_password
+from tmsc.services.secrets import connection_secret, generated_password, generated_user_secret
 from tmsc.services.security import ingress_from_group, security_group
 
 AMQPS_PORT = 5671
+# Letters and digits only: Amazon MQ refuses commas, colons and equals signs, and JSON and URLs need no escaping.
+PASSWORD_DRAW = {"password_length": 32, "exclude_punctuation": True, "require_each_included_type": True}
 
 
 def emit_messaging(ctx: Context, name: str, service: RabbitMQ) -> dict[str, tuple[Block, ...]]:
@@ -36,8 +43,9 @@ def emit_messaging(ctx: Context, name: str, service: RabbitMQ) -> dict[str, tupl
     password_blocks, password = generated_password(
         ctx,
         name,
-        # Letters and digits only: Amazon MQ refuses commas, colons and equals signs, and JSON needs no escaping.
-        {"password_length": 32, "exclude_punctuation": True, "require_each_included_type": True},
+        PASSWORD_DRAW,
+        # The migration identity logs in as the administrator to create the workloads' users.
+        readers=(migration_role_arn(),),
     )
     private = subnet_ids(ctx, "private")
     body: dict[str, Any] = {
@@ -90,9 +98,14 @@ def emit_messaging(ctx: Context, name: str, service: RabbitMQ) -> dict[str, tupl
             "host": Template((broker.ref("id"), f".mq.{ctx.region}.amazonaws.com")),
             "port": AMQPS_PORT,
             "vhost": "/",
-            "username": service.username,
-            "password": password,
         },
-        write_only=True,
+        # The endpoint only: each workload reads its own user (below), the administrator's password stays in
+        # its own secret for Terraform and the migration identity.
+        write_only=False,
     )
-    return {"messaging": blocks, "secrets": (*password_blocks, *secret)}
+    users: list[Block] = []
+    for workload in broker_readers(ctx.platform, name):
+        users += generated_user_secret(
+            ctx, name, workload, PASSWORD_DRAW, [workload_role_arn(workload), migration_role_arn()]
+        )
+    return {"messaging": blocks, "secrets": (*password_blocks, *secret, *users)}

@@ -29,6 +29,16 @@ def connection_secret_arn(service: str) -> Ref:
     return Ref(f"aws_secretsmanager_secret.{service}", "arn")
 
 
+def password_secret_arn(service: str) -> Ref:
+    """The secret holding a generated administrator password (generated_password)."""
+    return Ref(f"aws_secretsmanager_secret.{service}_password", "arn")
+
+
+def broker_user_secret_arn(service: str, workload: str) -> Ref:
+    """The secret holding a workload's own user of a broker (username, password)."""
+    return Ref(f"aws_secretsmanager_secret.{service}_user_{workload}", "arn")
+
+
 def secret_name(ctx: Context, service: str, what: str = "connection") -> str:
     return f"{ctx.platform.platform}/{ctx.env_name}/{service}/{what}"
 
@@ -119,7 +129,41 @@ def connection_secret(
     return (secret, version, secret_policy)
 
 
-def generated_password(ctx: Context, service: str, draw: dict[str, Any]) -> tuple[tuple[Block, ...], Ref]:
+def generated_user_secret(
+    ctx: Context, service: str, user: str, draw: dict[str, Any], readers: list[Any]
+) -> tuple[Block, ...]:
+    """A user of a service whose password tmsc draws and nobody but its readers ever sees: {"username", "password"}.
+
+    The password comes from an `ephemeral "aws_secretsmanager_random_password"` and goes, inside the JSON
+    document, only into the write-only `secret_string_wo`: it is in no plan, state, log or out/ file at all
+    (unlike the administrator's, which the broker's own argument needs). Whoever creates the user in the
+    service (the migration identity's bootstrap Job) reads it from the secret, as the workload does.
+    """
+    address = f"{service}_user_{user}"
+    generator = EphemeralResource("aws_secretsmanager_random_password", address, draw)
+    secret, secret_policy = _secret(
+        ctx,
+        address,
+        secret_name(ctx, service, f"users/{user}"),
+        f"The {ctx.name(service)} user of workload {user}",
+        [*readers, *terraform_readers(ctx)],
+    )
+    version = Resource(
+        "aws_secretsmanager_secret_version",
+        address,
+        # Written once: a new version_wo would draw a new password, which the bootstrap Job then sets (PUT users).
+        {
+            "secret_id": secret.ref(),
+            "secret_string_wo": JsonDocument({"username": user, "password": generator.ref("random_password")}),
+            "secret_string_wo_version": 1,
+        },
+    )
+    return (generator, secret, version, secret_policy)
+
+
+def generated_password(
+    ctx: Context, service: str, draw: dict[str, Any], readers: tuple[Any, ...] = ()
+) -> tuple[tuple[Block, ...], Ref]:
     """A password drawn at apply time for an argument that has no write-only twin; (blocks, the value to give it).
 
     No Terraform log, plan or out/ file ever holds it:
@@ -148,8 +192,8 @@ def generated_password(ctx: Context, service: str, draw: dict[str, Any]) -> tupl
         ctx,
         address,
         secret_name(ctx, service, "password"),
-        f"The generated password of {ctx.name(service)}, read by Terraform only",
-        terraform_readers(ctx),
+        f"The generated password of {ctx.name(service)}, read by Terraform and the migration identity only",
+        [*readers, *terraform_readers(ctx)],
     )
     version = Resource(
         "aws_secretsmanager_secret_version",
