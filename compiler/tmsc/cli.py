@@ -191,6 +191,57 @@ def _build_app() -> Any:
         if errors:
             raise typer.Exit(EXIT_SPEC_ERROR)
 
+    @app.command()
+    def kubernetes(
+        spec: SpecArg,
+        env: Annotated[str, typer.Option("--env", help="The environment the outputs are of.", show_default=False)],
+        outputs: Annotated[
+            Path,
+            typer.Option(
+                "--outputs",
+                help="`terraform output -json` of the applied environment (a file, or - for standard input).",
+                show_default=False,
+            ),
+        ],
+        out: Annotated[
+            Path | None, typer.Option("--out", help="Directory for the manifests (default build/kubernetes/<env>).")
+        ] = None,
+    ) -> None:
+        """Render the Kubernetes manifests of an applied environment: service accounts with their IRSA roles, SecretStores and ExternalSecrets, the API's TargetGroupBinding, the user bootstrap Jobs, the controllers' Helm values. Exit 2 when the spec or the outputs are wrong; the directory is then left as it was."""
+        import json
+
+        from tmsc.kubernetes import OutputsError, output_values, render
+        from tmsc.pipeline import check
+
+        try:
+            checked = check(spec)
+        except SpecError as error:
+            fail_spec(error)
+        source = "standard input" if str(outputs) == "-" else str(outputs)
+        try:
+            text = sys.stdin.read() if str(outputs) == "-" else outputs.read_text(encoding="utf-8")
+            raw = json.loads(text)
+            values = output_values(checked.spec.platform, env, raw, source)
+        except OSError as error:
+            typer.echo(
+                f"error: cannot read {source}: {error.strerror}; fix: cd out/{env} && terraform output -json > outputs.json",
+                err=True,
+            )
+            raise typer.Exit(EXIT_SPEC_ERROR) from None
+        except json.JSONDecodeError as error:
+            typer.echo(
+                f"error: {source}:{error.lineno}: not JSON ({error.msg}); fix: pass the output of `terraform output -json`",
+                err=True,
+            )
+            raise typer.Exit(EXIT_SPEC_ERROR) from None
+        except OutputsError as error:
+            typer.echo(f"error: {error}", err=True)
+            raise typer.Exit(EXIT_SPEC_ERROR) from None
+        target = out if out is not None else Path("build") / "kubernetes" / env
+        files = render(checked.spec.platform, env, values)
+        _replace_directory(target, files)
+        typer.echo(f"rendered {len(files)} files into {target}/")
+
     @app.command("dr-drill")
     def dr_drill(
         spec: SpecArg,
@@ -418,6 +469,31 @@ def _echo(message: str) -> None:
     elif sys.stdout is not None:
         sys.stdout.write(message + "\n")
         sys.stdout.flush()
+
+
+def _replace_directory(target: Path, files: dict[str, str]) -> None:
+    """Write the files into a new directory beside target, then swap it in: target holds all of them or is as before."""
+    import shutil
+    import tempfile
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        for relative, text in files.items():
+            path = staging / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        old = target.with_name(f".{target.name}-old")
+        if old.exists():
+            shutil.rmtree(old)
+        if target.exists():
+            target.rename(old)
+        staging.rename(target)
+        if old.exists():
+            shutil.rmtree(old)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
 
 
 def main() -> None:

@@ -18,12 +18,12 @@ from tmsc.services.api import emit_api
 from tmsc.services.cache import emit_cache
 from tmsc.services.cluster import cluster_name, emit_cluster
 from tmsc.services.context import Context
-from tmsc.services.database import emit_database
 from tmsc.services.controllers import (
     cluster_autoscaler_role_arn,
     emit_controllers,
     load_balancer_controller_role_arn,
 )
+from tmsc.services.database import emit_database
 from tmsc.services.identity import (
     broker_readers,
     emit_identities,

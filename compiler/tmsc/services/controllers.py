@@ -55,7 +55,13 @@ def load_balancer_controller_statements(ctx: Context) -> list[dict[str, Any]]:
     table = controller_policies()["aws_load_balancer_controller"]
     api, _ = ctx.platform.service_of_kind("api")
     return [
-        {"Sid": "Describe", "Effect": "Allow", "Action": table["describe"], "Resource": "*", "Condition": in_region(ctx)},
+        {
+            "Sid": "Describe",
+            "Effect": "Allow",
+            "Action": table["describe"],
+            "Resource": "*",
+            "Condition": in_region(ctx),
+        },
         {
             "Sid": "RegisterApiPods",
             "Effect": "Allow",
@@ -69,7 +75,13 @@ def cluster_autoscaler_statements(ctx: Context) -> list[dict[str, Any]]:
     table = controller_policies()["cluster_autoscaler"]
     cluster = ctx.name(cluster_name(ctx.platform))
     return [
-        {"Sid": "Describe", "Effect": "Allow", "Action": table["describe"], "Resource": "*", "Condition": in_region(ctx)},
+        {
+            "Sid": "Describe",
+            "Effect": "Allow",
+            "Action": table["describe"],
+            "Resource": "*",
+            "Condition": in_region(ctx),
+        },
         {
             "Sid": "ScaleThisClustersNodeGroups",
             "Effect": "Allow",

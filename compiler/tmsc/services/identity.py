@@ -58,7 +58,9 @@ def broker_readers(platform: Platform, service: str) -> list[str]:
 
 def dbuser_arn(ctx: Context, database: str, user: str) -> Template:
     """arn:<partition>:rds-db:<region>:<account>:dbuser:<DbiResourceId>/<user>: what rds-db:connect is granted on."""
-    return arn("rds-db", ctx.region, Template(("dbuser:", Ref(f"aws_db_instance.{database}", "resource_id"), f"/{user}")))
+    return arn(
+        "rds-db", ctx.region, Template(("dbuser:", Ref(f"aws_db_instance.{database}", "resource_id"), f"/{user}"))
+    )
 
 
 def secret_read_statements(ctx: Context, secret_arns: list[Any]) -> list[dict[str, Any]]:
@@ -184,7 +186,12 @@ def emit_identities(ctx: Context) -> tuple[Block, ...]:
     blocks: list[Block] = []
     for name, workload in sorted(platform.workloads.items()):
         blocks += role_with_policy(
-            ctx, f"irsa_{name}", name, workload.namespace, workload.service_account, workload_statements(ctx, name, workload)
+            ctx,
+            f"irsa_{name}",
+            name,
+            workload.namespace,
+            workload.service_account,
+            workload_statements(ctx, name, workload),
         )
     namespace, account = MIGRATION
     blocks += role_with_policy(
