@@ -13,7 +13,17 @@ from typing import Any
 from hypothesis import strategies as st
 
 from tmsc.derive import SINGLE_AZ_SLA_PERCENT
-from tmsc.model import MAX_LOAD_BALANCER_NAME, MAX_RESOURCE_NAME, NAME_MAX_LENGTH, RESERVED_PLATFORM_PREFIXES, Platform
+from tmsc.model import (
+    MAX_LOAD_BALANCER_NAME,
+    MAX_RESOURCE_NAME,
+    NAME_MAX_LENGTH,
+    PLATFORM_IDENTITY_NAMES,
+    RESERVED_PLATFORM_PREFIXES,
+    RESERVED_ROLE_NAMES,
+    RESERVED_ROLE_PREFIXES,
+    Platform,
+    database_user,
+)
 
 DEFAULT_ELASTIC_IPS = 5  # compiler/tmsc/data/quotas.json
 REGIONS = ["eu-west-1", "eu-central-1", "us-east-1", "ap-southeast-2", "ap-northeast-3"]
@@ -168,15 +178,31 @@ def spec_documents(draw: st.DrawFn, max_environments: int = 4, delivery: bool = 
     octets = draw(st.lists(st.integers(0, 255), min_size=len(env_names), max_size=len(env_names), unique=True))
     services = {name: draw(body) for name, body in zip(service_names, SERVICE_BODIES.values(), strict=True)}
     data_services = [n for n, s in services.items() if s["kind"] in ("postgres", "redis", "rabbitmq")]
+    administrators = {"tms_admin", "tms"}  # the master and broker user names SERVICE_BODIES keep at their defaults
     workload_names = draw(
-        st.lists(names(max_size=NAME_MAX_LENGTH).filter(lambda n: n not in env_names), max_size=4, unique=True)
+        st.lists(
+            names(max_size=NAME_MAX_LENGTH).filter(
+                lambda n: (
+                    n not in env_names
+                    and n not in PLATFORM_IDENTITY_NAMES
+                    and not database_user(n).startswith(RESERVED_ROLE_PREFIXES)
+                    and database_user(n) not in RESERVED_ROLE_NAMES | administrators
+                    and n not in administrators
+                )
+            ),
+            max_size=4,
+            unique=True,
+        )
     )
+    api_server = draw(st.sampled_from([None, *workload_names]))
     workloads = {
         name: {
             "namespace": "tms",
             "service_account": name,
             "reads": draw(st.lists(st.sampled_from(data_services), unique=True)),
             **({"attachments_prefix": f"{name}/"} if draw(st.booleans()) else {}),
+            "database_access": draw(st.sampled_from(["read_write", "read_only"])),
+            **({"serves_api": True} if name == api_server else {}),
         }
         for name in workload_names
     }
