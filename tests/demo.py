@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import logging
 import sys
 import time
@@ -28,7 +29,9 @@ from pathlib import Path
 from tests.emulator import TerraformError, TerraformWorkspace, start_emulator
 from tests.emulator.progress import ProgressLine, clock, follow, shown
 from tmsc.compile import CONTRACT_OUTPUTS
+from tmsc.kubernetes import output_values, render
 from tmsc.load import load_platform
+from tmsc.write import replace_directory
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -96,6 +99,18 @@ def main(argv: list[str] | None = None) -> int:
         replayed = len(emulator.replayed)
         print(f"\nlogs: terraform {shown(workspace.log_dir)}/, emulator {shown(emulator_log)}", end="")
         print(f" ({replayed} retried write{'s' if replayed != 1 else ''} replayed)" if replayed else "")
+        # The consumer's side: the manifests of this environment, from its terraform output -json.
+        outputs_file = run_dir / "outputs.json"
+        outputs_file.write_text(json.dumps(workspace.output(raw=True), indent=2, sort_keys=True) + "\n")
+        manifests = run_dir / "kubernetes"
+        files = render(
+            platform,
+            args.env,
+            output_values(platform, args.env, json.loads(outputs_file.read_text()), str(outputs_file)),
+        )
+        replace_directory(manifests, files)
+        print(f"\nKubernetes manifests ({len(files)} files, tmsc kubernetes): {shown(manifests)}/")
+        print(f"  from {shown(outputs_file)}; apply them in the order of the README's 'For the Kubernetes repository'")
     return 0
 
 

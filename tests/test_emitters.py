@@ -132,10 +132,17 @@ def test_workload_roles_read_exactly_what_they_declare(views: dict[str, StackVie
     assert sorted(read["Resource"]) == sorted(
         [
             "${aws_secretsmanager_secret.database.arn}",
-            "${aws_db_instance.database.master_user_secret[0].secret_arn}",
             "${aws_secretsmanager_secret.messaging.arn}",
+            "${aws_secretsmanager_secret.messaging_user_dispatch.arn}",
         ]
     )
+    # Its own database user through IAM authentication, on exactly its dbuser; never the master credential.
+    connect = next(s for s in statements(dispatch) if s["Sid"] == "ConnectToDatabaseAsItself")
+    assert connect["Action"] == "rds-db:connect" and connect["Resource"] == (
+        "arn:${data.aws_partition.current.partition}:rds-db:eu-west-1:${data.aws_caller_identity.current.account_id}"
+        ":dbuser:${aws_db_instance.database.resource_id}/dispatch"
+    )
+    assert "master_user_secret" not in prod.of("aws_iam_role_policy")["irsa_dispatch"]["policy"]
     decrypt = next(s for s in statements(dispatch) if s["Sid"] == "DecryptThroughSecretsManager")
     assert decrypt["Condition"] == {"StringEquals": {"kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com"}}
     assert not any("s3:" in str(s["Action"]) for s in statements(dispatch))
@@ -158,6 +165,7 @@ def test_connection_secrets_admit_only_their_readers(views: dict[str, StackView]
         [
             "${aws_iam_role.irsa_odoo.arn}",
             "${aws_iam_role.irsa_tracking.arn}",
+            "${aws_iam_role.irsa_migration.arn}",
             "${aws_iam_role.irsa_secrets_controller.arn}",
             "${data.aws_iam_session_context.current.issuer_arn}",
             # CI refreshes the secret version when it plans and applies (spec's delivery section); pull requests
@@ -167,7 +175,12 @@ def test_connection_secrets_admit_only_their_readers(views: dict[str, StackView]
         ]
     )
     versions = prod.of("aws_secretsmanager_secret_version")
-    assert "secret_string_wo" in versions["messaging"] and "secret_string" not in versions["messaging"]
+    # The broker's connection secret is its endpoint only; each workload's user is write-only in a secret of its own.
+    assert "password" not in versions["messaging"]["secret_string"]
+    assert (
+        "secret_string_wo" in versions["messaging_user_dispatch"]
+        and "secret_string" not in versions["messaging_user_dispatch"]
+    )
     assert json.loads(versions["database"]["secret_string"])["password_secret_arn"].startswith(
         "${aws_db_instance.database."
     )

@@ -129,7 +129,7 @@ def check_least_privilege(platform: Platform, view: StackView, raw: dict[str, An
         else:
             assert "rds-db:connect" not in policy_text
     # The migration identity reads what no workload does, from its own namespace.
-    namespace, account = MIGRATION
+    namespace = MIGRATION[0]
     migration_text = yaml.safe_dump([d for d in docs if d["metadata"].get("namespace") == namespace])
     assert master_secret in migration_text and admin_password in migration_text
     assert all(w.namespace != namespace for w in platform.workloads.values())

@@ -238,8 +238,10 @@ def _build_app() -> Any:
             typer.echo(f"error: {error}", err=True)
             raise typer.Exit(EXIT_SPEC_ERROR) from None
         target = out if out is not None else Path("build") / "kubernetes" / env
+        from tmsc.write import replace_directory
+
         files = render(checked.spec.platform, env, values)
-        _replace_directory(target, files)
+        replace_directory(target, files)
         typer.echo(f"rendered {len(files)} files into {target}/")
 
     @app.command("dr-drill")
@@ -469,31 +471,6 @@ def _echo(message: str) -> None:
     elif sys.stdout is not None:
         sys.stdout.write(message + "\n")
         sys.stdout.flush()
-
-
-def _replace_directory(target: Path, files: dict[str, str]) -> None:
-    """Write the files into a new directory beside target, then swap it in: target holds all of them or is as before."""
-    import shutil
-    import tempfile
-
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-    try:
-        for relative, text in files.items():
-            path = staging / relative
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-        old = target.with_name(f".{target.name}-old")
-        if old.exists():
-            shutil.rmtree(old)
-        if target.exists():
-            target.rename(old)
-        staging.rename(target)
-        if old.exists():
-            shutil.rmtree(old)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
 
 
 def main() -> None:

@@ -263,7 +263,9 @@ def database_bootstrap_sql(platform: Platform) -> str:
             "  END IF;",
             "END",
             "$$;",
-            f"ALTER ROLE {user} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD NULL;",
+            # SUPERUSER, REPLICATION and BYPASSRLS only a superuser may name (the RDS master is none); a role created
+            # here never has them. PASSWORD NULL: IAM tokens are the only way in.
+            f"ALTER ROLE {user} WITH LOGIN NOCREATEDB NOCREATEROLE PASSWORD NULL;",
             f"GRANT rds_iam TO {user};",
             f"GRANT CONNECT ON DATABASE {dbname} TO {user};",
             f"GRANT USAGE ON SCHEMA {schema} TO {user};",

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import tempfile
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -133,3 +135,25 @@ def _write_temporaries(writes: Mapping[Path, bytes], temps: dict[Path, Path]) ->
         raise
     if errors:
         raise errors[min(errors)]
+
+
+def replace_directory(target: Path, files: dict[str, str]) -> None:
+    """Write the files into a new directory beside target, then swap it in: target holds all of them or is as before."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        for relative, text in files.items():
+            path = staging / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        old = target.with_name(f".{target.name}-old")
+        if old.exists():
+            shutil.rmtree(old)
+        if target.exists():
+            target.rename(old)
+        staging.rename(target)
+        if old.exists():
+            shutil.rmtree(old)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
