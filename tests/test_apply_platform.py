@@ -16,6 +16,7 @@ tests/checkov/skips.yaml (0 failed checks).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -197,7 +198,9 @@ def test_cache_and_broker_follow_the_derived_modes(applied: Applied) -> None:
     assert broker["DeploymentMode"] == applied.plan.broker_deployment_mode.value
 
 
-def test_the_broker_password_is_one_value_in_its_secret_the_connection_secret_and_the_broker(applied: Applied) -> None:
+def test_the_broker_password_is_one_value_in_its_secret_and_the_broker_and_workloads_have_their_own(
+    applied: Applied,
+) -> None:
     secrets = applied.client("secretsmanager")
     stored = secrets.get_secret_value(SecretId=f"tms/{applied.env}/messaging/password")["SecretString"]
     connection = json.loads(
@@ -209,10 +212,14 @@ def test_the_broker_password_is_one_value_in_its_secret_the_connection_secret_an
         if r["mode"] == "managed" and r["type"] == "aws_mq_broker"
     ]
     (user,) = broker["instances"][0]["attributes"]["user"]
-    assert len(stored) == 32 and stored.isalnum()
-    assert (
-        connection["password"] == stored and user["password"] == stored and user["username"] == connection["username"]
-    )
+    assert len(stored) == 32 and stored.isalnum() and user["password"] == stored
+    # The connection secret is the endpoint only: no administrator, no password.
+    assert set(connection) == {"engine", "url", "host", "port", "vhost"}
+    users = applied.outputs["rabbitmq_user_secret_arns"]
+    assert sorted(users) == ["dispatch", "odoo", "tracking"]
+    for workload, arn in users.items():
+        value = json.loads(secrets.get_secret_value(SecretId=arn)["SecretString"])
+        assert value["username"] == workload and len(value["password"]) == 32 and value["password"] != stored
 
 
 # Where the RabbitMQ password may be, and nowhere else (README, "Secrets and state"): Amazon MQ
@@ -252,7 +259,14 @@ def test_no_secret_value_leaks_into_out_plan_state_or_logs(applied: Applied) -> 
     database = read(applied.outputs["rds_endpoint_secret_arn"])
     values = {
         "postgres master password": read(database["password_secret_arn"])["password"],
-        "rabbitmq password": read(applied.outputs["rabbitmq_endpoint_secret_arn"])["password"],
+        "rabbitmq password": secrets.get_secret_value(SecretId=applied.outputs["rabbitmq_admin_password_secret_arn"])[
+            "SecretString"
+        ],
+    }
+    # The workloads' broker passwords go only through write-only arguments: in no state, plan, log or file at all.
+    values |= {
+        f"rabbitmq password of {workload}": read(arn)["password"]
+        for workload, arn in applied.outputs["rabbitmq_user_secret_arns"].items()
     }
     plan_json = applied.plan_json()
     artifacts = {
@@ -360,3 +374,90 @@ def test_destroy_leaves_nothing(applied: Applied) -> None:
     assert not applied.client("ec2").describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [f"tms-{applied.env}"]}])[
         "Vpcs"
     ]
+
+
+# --------------------------------------------------------------------------- the Kubernetes side
+
+
+def test_rendered_manifests_validate_and_name_only_what_exists(applied: Applied, tmp_path: Path) -> None:
+    """terraform output -json → tmsc kubernetes → every manifest valid, every ARN and secret in it real."""
+    import kubernetes_validate  # type: ignore[import-untyped]
+    import yaml
+
+    from tmsc.kubernetes import documents, output_values
+
+    from .test_kubernetes import CUSTOM_KINDS, crd_validators
+
+    raw = applied.workspace.output(raw=True)
+    values = output_values(PLATFORM, applied.env, raw, "terraform output -json")
+    docs = documents(PLATFORM, applied.env, values)
+    version = f"{PLATFORM.services['cluster'].version}.0"  # type: ignore[union-attr]
+    validators = crd_validators()
+    for doc in docs:
+        if doc["kind"] in CUSTOM_KINDS:
+            if validators:
+                errors = list(validators[(doc["apiVersion"], doc["kind"])].iter_errors(doc))
+                assert not errors, f"{doc['kind']} {doc['metadata']['name']}: {errors[0].message}"
+        else:
+            kubernetes_validate.validate(doc, version, strict=True)
+    text = yaml.safe_dump(docs)
+    iam, secrets = applied.client("iam"), applied.client("secretsmanager")
+    role_arns = {
+        d["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] for d in docs if d["kind"] == "ServiceAccount"
+    }
+    assert len(role_arns) == len(PLATFORM.workloads) + 4
+    for arn in sorted(role_arns):
+        role = iam.get_role(RoleName=arn.rsplit("/", 1)[1])["Role"]
+        assert role["Arn"] == arn
+    secret_refs = {
+        d["remoteRef"]["key"] for doc in docs if doc["kind"] == "ExternalSecret" for d in doc["spec"]["data"]
+    }
+    for arn in sorted(secret_refs):
+        assert secrets.describe_secret(SecretId=arn)["ARN"] == arn
+    (binding,) = [d for d in docs if d["kind"] == "TargetGroupBinding"]
+    groups = applied.client("elbv2").describe_target_groups(TargetGroupArns=[binding["spec"]["targetGroupARN"]])
+    assert groups["TargetGroups"][0]["TargetType"] == "ip"
+    assert applied.client("ec2").describe_vpcs(VpcIds=[values["vpc_id"]])["Vpcs"]
+    # Every ARN-looking string in the manifests is one of those checked above.
+    arns = set(re.findall(r"arn:aws:[a-z0-9-]+:[^\s'\"]*", text))
+    assert arns <= role_arns | secret_refs | {binding["spec"]["targetGroupARN"]}, arns - role_arns - secret_refs
+
+
+def test_workload_roles_name_their_own_secrets_and_dbuser_only(applied: Applied) -> None:
+    """What the emulator can say about the roles as applied: each workload's inline policy names exactly the
+    secrets its ExternalSecret reads, rds-db:connect on its own dbuser of this instance's resource ID, and
+    never the master credential or the broker administrator's password (moto does not evaluate IAM policies:
+    who may actually read what is the plan-level property of tests/test_kubernetes.py)."""
+    from tmsc.kubernetes import documents, output_values
+    from tmsc.model import database_user
+
+    values = output_values(PLATFORM, applied.env, applied.workspace.output(raw=True), "terraform output -json")
+    docs = documents(PLATFORM, applied.env, values)
+    iam, rds = applied.client("iam"), applied.client("rds")
+    (instance,) = rds.describe_db_instances(DBInstanceIdentifier=f"tms-{applied.env}-database")["DBInstances"]
+    for name in PLATFORM.workloads:
+        role = f"tms-{applied.env}-{name}"
+        document = iam.get_role_policy(RoleName=role, PolicyName="least-privilege")["PolicyDocument"]
+        document = json.loads(document) if isinstance(document, str) else document
+        readable = {
+            r
+            for s in document["Statement"]
+            if "secretsmanager:GetSecretValue" in s["Action"]
+            for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])
+        }
+        (external,) = [
+            d for d in docs if d["kind"] == "ExternalSecret" and d["metadata"]["name"] == f"{name}-connection"
+        ]
+        assert readable == {d["remoteRef"]["key"] for d in external["spec"]["data"]}, name
+        assert (
+            values["rds_master_secret_arn"] not in readable
+            and values["rabbitmq_admin_password_secret_arn"] not in readable
+        )
+        connects = [s["Resource"] for s in document["Statement"] if s["Action"] == "rds-db:connect"]
+        if "database" in PLATFORM.workloads[name].reads:
+            assert connects == [
+                f"arn:aws:rds-db:{PLATFORM.region}:{instance['DBInstanceArn'].split(':')[4]}:dbuser:"
+                f"{instance['DbiResourceId']}/{database_user(name)}"
+            ]
+        else:
+            assert connects == []

@@ -229,12 +229,22 @@ def test_messaging(views: dict[str, StackView]) -> None:
     # Amazon MQ has no deletion protection of its own: prod-grade brokers get Terraform's guard, dev's none.
     assert broker["lifecycle"] == {"ignore_changes": ["user"], "prevent_destroy": True}
     assert views["dev"].of("aws_mq_broker")["messaging"]["lifecycle"] == {"ignore_changes": ["user"]}
-    (draw,) = [
-        d
+    draws = {
+        name: d
         for f in prod.documents.values()
-        for d in f.get("ephemeral", {}).get("aws_secretsmanager_random_password", {}).values()
-    ]
-    assert draw["exclude_punctuation"] is True and draw["password_length"] >= 12
+        for name, d in f.get("ephemeral", {}).get("aws_secretsmanager_random_password", {}).items()
+    }
+    # The administrator's, and one per workload that reads the broker (its own user).
+    assert sorted(draws) == ["messaging", "messaging_user_dispatch", "messaging_user_odoo", "messaging_user_tracking"]
+    for draw in draws.values():
+        assert draw["exclude_punctuation"] is True and draw["password_length"] >= 12
+    user = prod.of("aws_secretsmanager_secret_version")["messaging_user_odoo"]
+    assert (
+        "ephemeral.aws_secretsmanager_random_password.messaging_user_odoo.random_password" in user["secret_string_wo"]
+    )
+    assert "secret_string" not in user and prod.of("aws_secretsmanager_secret")["messaging_user_odoo"]["name"] == (
+        "tms/prod/messaging/users/odoo"
+    )
     stored = prod.of("aws_secretsmanager_secret_version")["messaging_password"]
     assert stored["secret_string_wo"] == "${ephemeral.aws_secretsmanager_random_password.messaging.random_password}"
     assert "secret_string" not in stored and stored["secret_string_wo_version"] == 1

@@ -46,22 +46,29 @@ def cluster_autoscaler_role_arn() -> Ref:
     return Ref(f"aws_iam_role.{CLUSTER_AUTOSCALER_ROLE}", "arn")
 
 
-def in_region(ctx: Context) -> dict[str, Any]:
-    """Describe calls authorize on no resource: keep them to the platform's region at least."""
-    return {"StringEquals": {"aws:RequestedRegion": ctx.region}}
+def resourceless_actions() -> dict[str, str]:
+    """Actions AWS authorizes on no resource, each with why: the only ones a controller role gets on "*"."""
+    return {k: v for k, v in controller_policies()["resourceless"].items() if k != "//"}
+
+
+def describe(ctx: Context, actions: list[str]) -> dict[str, Any]:
+    """Describe calls authorize on no resource: "*", kept to the platform's region."""
+    unknown = [a for a in actions if a not in resourceless_actions()]
+    assert not unknown, f"{unknown} are not documented as resourceless in data/controller_policies.json"
+    return {
+        "Sid": "Describe",
+        "Effect": "Allow",
+        "Action": actions,
+        "Resource": "*",
+        "Condition": {"StringEquals": {"aws:RequestedRegion": ctx.region}},
+    }
 
 
 def load_balancer_controller_statements(ctx: Context) -> list[dict[str, Any]]:
     table = controller_policies()["aws_load_balancer_controller"]
     api, _ = ctx.platform.service_of_kind("api")
     return [
-        {
-            "Sid": "Describe",
-            "Effect": "Allow",
-            "Action": table["describe"],
-            "Resource": "*",
-            "Condition": in_region(ctx),
-        },
+        describe(ctx, table["describe"]),
         {
             "Sid": "RegisterApiPods",
             "Effect": "Allow",
@@ -75,18 +82,14 @@ def cluster_autoscaler_statements(ctx: Context) -> list[dict[str, Any]]:
     table = controller_policies()["cluster_autoscaler"]
     cluster = ctx.name(cluster_name(ctx.platform))
     return [
+        describe(ctx, table["describe"]),
         {
-            "Sid": "Describe",
-            "Effect": "Allow",
-            "Action": table["describe"],
-            "Resource": "*",
-            "Condition": in_region(ctx),
-        },
-        {
+            # Auto Scaling group ARNs carry an id AWS assigns: any group of the account and region, narrowed to
+            # this cluster's by the tag EKS puts on its managed node groups' groups.
             "Sid": "ScaleThisClustersNodeGroups",
             "Effect": "Allow",
             "Action": table["scale"],
-            "Resource": "*",
+            "Resource": arn("autoscaling", ctx.region, Template(("autoScalingGroup:*:autoScalingGroupName/*",))),
             "Condition": {"StringEquals": {f"aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster}": "owned"}},
         },
         {
