@@ -305,78 +305,7 @@ def test_no_secret_value_leaks_into_out_plan_state_or_logs(applied: Applied) -> 
     assert not leaks, "\n".join(leaks)
 
 
-def test_checkov_finds_nothing_in_the_plan_json(
-    applied: Applied, request: pytest.FixtureRequest, tmp_path: Path
-) -> None:
-    """checkov --framework terraform_plan over the plan JSON: 0 failed checks with the reviewed skips.
-
-    As for out/ (tests/test_checkov.py): unskipped, the failures must be exactly
-    the reviewed ones for this environment (skips.yaml, after its
-    plan_differences); with --skip-check of their ids, nothing fails and
-    everything else is as before.
-    """
-    require_checkov()
-    plan = tmp_path / f"{applied.env}.plan.json"
-    plan.write_text(applied.plan_json())
-    skip = plan_skip_checks(applied.env)
-    unskipped, skipped = scan_twice(plan, skip, framework="terraform_plan")
-    before, after = unskipped["summary"], skipped["summary"]
-    expected = plan_expected_failures(applied.env)
-    write_line(request, "")
-    write_line(
-        request,
-        f"checkov {pinned_version()} --framework terraform_plan, plan JSON of {applied.env} on the emulator: "
-        f"passed {before['passed']} failed {before['failed']}  →  with the skips: passed {after['passed']} failed {after['failed']} "
-        f"skipped {len(expected)} (resource findings of {len(skip)} skipped check ids); parse errors {after['parsing_errors']}",
-    )
-    assert before["checkov_version"] == pinned_version()
-    assert before["parsing_errors"] == 0 and after["parsing_errors"] == 0
-    names = {r["check_id"]: r["check_name"] for r in unskipped["results"]["failed_checks"]}
-    problems = mismatch(failures(unskipped, tmp_path), expected, names, f"plan JSON of {applied.env}")
-    assert not problems, "\n".join(problems)
-    failed = [(r["check_id"], r["resource"]) for r in skipped["results"]["failed_checks"]]
-    assert after["failed"] == 0 and not failed, failed
-    assert after["passed"] > 100, f"only {after['passed']} checks passed; did checkov read the plan?"
-    assert results_by_check(skipped) == {x for x in results_by_check(unskipped) if x[0] not in set(skip)}
-
-
-def test_a_second_plan_shows_no_changes(applied: Applied) -> None:
-    assert applied.workspace.plan() == 0, applied.workspace.plan_text()
-
-
-def test_destroy_leaves_nothing(applied: Applied) -> None:
-    s3 = applied.client("s3")
-    bucket = applied.outputs["s3_bucket_name"]
-    try:
-        applied.workspace.destroy()
-    except TerraformError as error:
-        # Emulator gap seen once in four destroys: moto answered RevokeSecurityGroupEgress with
-        # InvalidPermission.NotFound for a rule it still listed. A second destroy refreshes the
-        # rule away and converges; anything else is a real failure.
-        if "InvalidPermission.NotFound" not in str(error):
-            raise
-        applied.workspace.destroy()
-    assert applied.workspace.resource_addresses() == []
-    assert bucket not in {b["Name"] for b in s3.list_buckets()["Buckets"]}
-    assert not applied.client("rds").describe_db_instances()["DBInstances"]
-    assert not applied.client("eks").list_clusters()["clusters"]
-    assert not [
-        s
-        for s in applied.client("secretsmanager").list_secrets()["SecretList"]
-        if s["Name"].startswith(f"tms/{applied.env}/")
-    ]
-    assert not applied.client("elasticache").describe_replication_groups()["ReplicationGroups"]
-    assert not [
-        b
-        for b in applied.client("mq").list_brokers()["BrokerSummaries"]
-        if b["BrokerName"].startswith(f"tms-{applied.env}-")
-    ]
-    assert not applied.client("ec2").describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [f"tms-{applied.env}"]}])[
-        "Vpcs"
-    ]
-
-
-# --------------------------------------------------------------------------- the Kubernetes side
+# The Kubernetes side: before the re-plan and destroy tests below, while the stack is applied.
 
 
 def test_rendered_manifests_validate_and_name_only_what_exists(applied: Applied, tmp_path: Path) -> None:
@@ -461,3 +390,74 @@ def test_workload_roles_name_their_own_secrets_and_dbuser_only(applied: Applied)
             ]
         else:
             assert connects == []
+
+
+def test_checkov_finds_nothing_in_the_plan_json(
+    applied: Applied, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """checkov --framework terraform_plan over the plan JSON: 0 failed checks with the reviewed skips.
+
+    As for out/ (tests/test_checkov.py): unskipped, the failures must be exactly
+    the reviewed ones for this environment (skips.yaml, after its
+    plan_differences); with --skip-check of their ids, nothing fails and
+    everything else is as before.
+    """
+    require_checkov()
+    plan = tmp_path / f"{applied.env}.plan.json"
+    plan.write_text(applied.plan_json())
+    skip = plan_skip_checks(applied.env)
+    unskipped, skipped = scan_twice(plan, skip, framework="terraform_plan")
+    before, after = unskipped["summary"], skipped["summary"]
+    expected = plan_expected_failures(applied.env)
+    write_line(request, "")
+    write_line(
+        request,
+        f"checkov {pinned_version()} --framework terraform_plan, plan JSON of {applied.env} on the emulator: "
+        f"passed {before['passed']} failed {before['failed']}  →  with the skips: passed {after['passed']} failed {after['failed']} "
+        f"skipped {len(expected)} (resource findings of {len(skip)} skipped check ids); parse errors {after['parsing_errors']}",
+    )
+    assert before["checkov_version"] == pinned_version()
+    assert before["parsing_errors"] == 0 and after["parsing_errors"] == 0
+    names = {r["check_id"]: r["check_name"] for r in unskipped["results"]["failed_checks"]}
+    problems = mismatch(failures(unskipped, tmp_path), expected, names, f"plan JSON of {applied.env}")
+    assert not problems, "\n".join(problems)
+    failed = [(r["check_id"], r["resource"]) for r in skipped["results"]["failed_checks"]]
+    assert after["failed"] == 0 and not failed, failed
+    assert after["passed"] > 100, f"only {after['passed']} checks passed; did checkov read the plan?"
+    assert results_by_check(skipped) == {x for x in results_by_check(unskipped) if x[0] not in set(skip)}
+
+
+def test_a_second_plan_shows_no_changes(applied: Applied) -> None:
+    assert applied.workspace.plan() == 0, applied.workspace.plan_text()
+
+
+def test_destroy_leaves_nothing(applied: Applied) -> None:
+    s3 = applied.client("s3")
+    bucket = applied.outputs["s3_bucket_name"]
+    try:
+        applied.workspace.destroy()
+    except TerraformError as error:
+        # Emulator gap seen once in four destroys: moto answered RevokeSecurityGroupEgress with
+        # InvalidPermission.NotFound for a rule it still listed. A second destroy refreshes the
+        # rule away and converges; anything else is a real failure.
+        if "InvalidPermission.NotFound" not in str(error):
+            raise
+        applied.workspace.destroy()
+    assert applied.workspace.resource_addresses() == []
+    assert bucket not in {b["Name"] for b in s3.list_buckets()["Buckets"]}
+    assert not applied.client("rds").describe_db_instances()["DBInstances"]
+    assert not applied.client("eks").list_clusters()["clusters"]
+    assert not [
+        s
+        for s in applied.client("secretsmanager").list_secrets()["SecretList"]
+        if s["Name"].startswith(f"tms/{applied.env}/")
+    ]
+    assert not applied.client("elasticache").describe_replication_groups()["ReplicationGroups"]
+    assert not [
+        b
+        for b in applied.client("mq").list_brokers()["BrokerSummaries"]
+        if b["BrokerName"].startswith(f"tms-{applied.env}-")
+    ]
+    assert not applied.client("ec2").describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [f"tms-{applied.env}"]}])[
+        "Vpcs"
+    ]
