@@ -16,8 +16,8 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
-from tmsc import facts, sizes
-from tmsc.model import Environment, Platform
+from tmsc import facts, sizes, windows
+from tmsc.model import Environment, Platform, RabbitMQ
 
 T = TypeVar("T")
 
@@ -49,11 +49,13 @@ class Decision(Generic[T]):
 
 @attrs.frozen
 class Refusal:
-    """A requirement that cannot be met; path is the spec key to change."""
+    """A requirement that cannot be met; path is the spec key to change (below the environment's key, unless
+    absolute: a service's key that one environment's requirements refuse)."""
 
     path: tuple[str | int, ...]
     message: str
     hint: str
+    absolute: bool = False
 
 
 class Infeasible(Exception):
@@ -77,7 +79,11 @@ class EnvironmentPlan:
 
     name: str
     environment: Environment = attrs.field(repr=False)
+    schedule: windows.Schedule = attrs.field(repr=False)  # the windows the *_window decisions show
     high_availability: Decision[bool] = attrs.field(metadata={"setting": "availability.high_availability"})
+    downtime_budget: Decision[float] = attrs.field(
+        metadata={"setting": "availability.downtime_budget_minutes_per_week"}
+    )
     az_count: Decision[int] = attrs.field(metadata={"setting": "network.az_count"})
     availability_zone_ids: Decision[tuple[str, ...]] = attrs.field(
         metadata={"setting": "network.availability_zone_ids"}
@@ -95,11 +101,16 @@ class EnvironmentPlan:
         metadata={"setting": "database.cross_region_backup_region"}
     )
     database_instance_class: Decision[str] = attrs.field(metadata={"setting": "database.instance_class"})
+    database_backup_window: Decision[str] = attrs.field(metadata={"setting": "database.backup_window"})
+    database_maintenance_window: Decision[str] = attrs.field(metadata={"setting": "database.maintenance_window"})
     cache_automatic_failover: Decision[bool] = attrs.field(metadata={"setting": "cache.automatic_failover"})
     cache_replicas: Decision[int] = attrs.field(metadata={"setting": "cache.replicas"})
     cache_node_type: Decision[str] = attrs.field(metadata={"setting": "cache.node_type"})
+    cache_snapshot_window: Decision[str] = attrs.field(metadata={"setting": "cache.snapshot_window"})
+    cache_maintenance_window: Decision[str] = attrs.field(metadata={"setting": "cache.maintenance_window"})
     broker_deployment_mode: Decision[str] = attrs.field(metadata={"setting": "broker.deployment_mode"})
     broker_instance_type: Decision[str] = attrs.field(metadata={"setting": "broker.instance_type"})
+    broker_maintenance_window: Decision[str] = attrs.field(metadata={"setting": "broker.maintenance_window"})
     deletion_protection: Decision[bool] = attrs.field(metadata={"setting": "data.deletion_protection"})
     log_retention_days: Decision[int] = attrs.field(metadata={"setting": "logs.retention_days"})
     pull_request_plans: Decision[bool] = attrs.field(metadata={"setting": "delivery.pull_request_plans"})
@@ -335,6 +346,125 @@ def log_retention_days(env: Environment) -> Decision[int]:
     return Decision(days, f"{env.purpose}: logs kept {days} days")
 
 
+# --------------------------------------------------------------------------- business hours and windows
+
+
+def business_hours(env: Environment) -> windows.Hours:
+    hours = env.availability.business_hours
+    return windows.Hours.parse(hours.days, hours.start, hours.end, hours.timezone)
+
+
+def downtime_budget(env: Environment) -> Decision[float]:
+    """The downtime the target allows in a week of business hours (maintenance runs outside them: it spends none)."""
+    hours = business_hours(env)
+    target = env.availability.target_percent
+    minutes = (100 - target) / 100 * hours.minutes_per_week
+    return Decision(
+        round(minutes, 1),
+        f"{100 - target:.4g}% of {hours.minutes_per_week / 60:g} business hours a week ({hours.text}): "
+        f"{minutes:.1f} minutes of unplanned downtime a week; every backup and maintenance window lies outside "
+        "business hours, so none of it goes to maintenance",
+    )
+
+
+def _broker_override(service: RabbitMQ) -> int | None:
+    """The spec's fixed broker maintenance start, as a minute of the UTC week (None: derive it)."""
+    if service.maintenance_day is None or service.maintenance_time is None:
+        return None
+    day = windows.BROKER_DAY_NAMES.index(service.maintenance_day)
+    return day * windows.DAY + windows.clock_minutes(service.maintenance_time)
+
+
+def maintenance_schedule(platform: Platform, env: Environment) -> windows.Schedule | Refusal:
+    """Every window outside the business hours on every date of the table's check year; refused when they
+    leave no room, or when the spec's fixed broker window meets them."""
+    table = facts.maintenance()
+    hours = business_hours(env)
+    year = table.check_year
+    broker_name, broker = platform.service_of_kind("rabbitmq")
+    assert isinstance(broker, RabbitMQ)
+    fixed = _broker_override(broker)
+    if fixed is not None:
+        minutes = table.windows["broker_maintenance"].min_minutes
+        met = windows.clash(hours, year, fixed, minutes)
+        if met is not None:
+            window = windows.Window("broker_maintenance", fixed, minutes, False)
+            others = [business_hours(e) for e in platform.environments.values()]
+            start = windows.common_start(others, year, minutes)
+            instead = (
+                f", or start it where no environment has business hours, e.g. maintenance_day: "
+                f'{windows.BROKER_DAY_NAMES[start // windows.DAY]}, maintenance_time: "{windows.clock_text(start)}"'
+                if start is not None
+                else ""
+            )
+            return Refusal(
+                ("services", broker_name, "maintenance_time"),
+                f"the broker's maintenance ({window.utc_text()}: Amazon MQ's maintenance can last two hours from its "
+                f"start) meets business hours {hours.text} on {met.date.isoformat()} (business hours ran "
+                f"{met.local} that day)",
+                "remove maintenance_day and maintenance_time, so tmsc derives the window from each environment's "
+                f"business hours{instead}",
+                absolute=True,
+            )
+    schedule = windows.plan(hours, table, fixed)
+    if isinstance(schedule, windows.NoRoom):
+        rule = table.windows[schedule.key]
+        where = "a day, every day," if schedule.daily else "in one stretch of the week"
+        return Refusal(
+            ("availability", "business_hours"),
+            f"business hours {hours.text} leave no room for the {rule.service} {schedule.key.split('_')[1]} window "
+            f"({rule.argument}): it needs {schedule.needed} minutes {where} outside business hours in both the "
+            f"winter and the summer offset of {year} and clear of the other windows, and {schedule.longest} are left"
+            " (tmsc never puts maintenance inside business hours: the target counts every minute of them)",
+            _room_fix(env, table, fixed),
+        )
+    return schedule
+
+
+def _room_fix(env: Environment, table: facts.MaintenanceTable, fixed: int | None) -> str:
+    """Business hours that leave room, found by asking the planner: an earlier end, or fewer days."""
+    hours = env.availability.business_hours
+    start = windows.clock_minutes(hours.start)
+    for end in range(windows.clock_minutes(hours.end) - 30, start, -30):
+        trial = windows.Hours.parse(hours.days, hours.start, windows.clock_text(end), hours.timezone)
+        if isinstance(windows.plan(trial, table, fixed), windows.Schedule):
+            return (
+                f'end business hours earlier, e.g. end: "{windows.clock_text(end)}" '
+                "(backups need room every night, maintenance once a week)"
+            )
+    return "shorten the business hours or the business days; maintenance needs room outside them"
+
+
+def _window_reason(
+    window: windows.Window, hours: windows.Hours, table: facts.MaintenanceTable, pinned: bool = False
+) -> str:
+    rule = table.windows[window.key]
+    local = " / ".join(windows.local_views(window, hours.timezone, table.check_year))
+    if window.key == "broker_maintenance":
+        what = (
+            f"Amazon MQ takes a start (time_zone UTC) and maintains for up to two hours: {window.utc_text()}, "
+            f"local {local}"
+        )
+    else:
+        what = f"{window.utc_text()}, local {local}; AWS takes {rule.format} in UTC, at least {rule.min_minutes} min"
+    how = "pinned in the spec (maintenance_day, maintenance_time), checked" if pinned else "derived"
+    return (
+        f"{what}; {how}: outside business hours {hours.text} on every date of {table.check_year}, clear of every "
+        f"other data store's windows (AWS window table as of {table.as_of.isoformat()})"
+    )
+
+
+def window_decisions(schedule: windows.Schedule, env: Environment, pinned_broker: bool) -> dict[str, Decision[str]]:
+    table = facts.maintenance()
+    hours = business_hours(env)
+    return {
+        window.key: Decision(
+            window.aws(), _window_reason(window, hours, table, pinned_broker and window.key == "broker_maintenance")
+        )
+        for window in schedule.windows()
+    }
+
+
 # --------------------------------------------------------------------------- assembly
 
 
@@ -352,19 +482,25 @@ def plan_environment(platform: Platform, name: str) -> EnvironmentPlan:
     subnets = subnet_layout(env, count)
     pitr = database_pitr(env)
     cross_region = cross_region_backup(env, platform)
-    for outcome in (zone_ids, subnets, pitr, cross_region):
+    schedule = maintenance_schedule(platform, env)
+    for outcome in (zone_ids, subnets, pitr, cross_region, schedule):
         if isinstance(outcome, Refusal):
             refusals.append(outcome)
     sized = size_environment(platform, env, ha)
     refusals.extend(r for r in sized.values() if isinstance(r, Refusal))
     if refusals:
-        raise Infeasible([attrs.evolve(r, path=("environments", name, *r.path)) for r in refusals])
+        raise Infeasible([r if r.absolute else attrs.evolve(r, path=("environments", name, *r.path)) for r in refusals])
     assert isinstance(subnets, Decision) and isinstance(pitr, Decision) and isinstance(cross_region, Decision)
-    assert isinstance(zone_ids, Decision)
+    assert isinstance(zone_ids, Decision) and isinstance(schedule, windows.Schedule)
+    _, broker = platform.service_of_kind("rabbitmq")
+    assert isinstance(broker, RabbitMQ)
+    window = window_decisions(schedule, env, _broker_override(broker) is not None)
     return EnvironmentPlan(
         name=name,
         environment=env,
+        schedule=schedule,
         high_availability=ha,
+        downtime_budget=downtime_budget(env),
         az_count=count,
         availability_zone_ids=zone_ids,
         nat_gateways=nat_gateways(ha, count),
@@ -378,11 +514,16 @@ def plan_environment(platform: Platform, name: str) -> EnvironmentPlan:
         database_backup_retention_days=backup_retention_days(env, ha),
         database_cross_region_backup=cross_region,
         database_instance_class=_decided(sized["database_instance_class"]),
+        database_backup_window=window["database_backup"],
+        database_maintenance_window=window["database_maintenance"],
         cache_automatic_failover=cache_automatic_failover(ha),
         cache_replicas=cache_replicas(ha, count),
         cache_node_type=_decided(sized["cache_node_type"]),
+        cache_snapshot_window=window["cache_snapshot"],
+        cache_maintenance_window=window["cache_maintenance"],
         broker_deployment_mode=broker_deployment_mode(ha),
         broker_instance_type=_decided(sized["broker_instance_type"]),
+        broker_maintenance_window=window["broker_maintenance"],
         deletion_protection=deletion_protection(env),
         log_retention_days=log_retention_days(env),
         pull_request_plans=pull_request_plans(env),

@@ -315,3 +315,49 @@ def quotas() -> QuotaTable:
             for key, row in data["quotas"].items()
         },
     )
+
+
+# --------------------------------------------------------------------------- maintenance windows
+
+
+@attrs.frozen
+class WindowRule:
+    """What AWS accepts for one backup or maintenance window (maintenance.json, one row)."""
+
+    key: str
+    service: str
+    argument: str
+    period: str  # "daily" or "weekly"
+    format: str
+    min_minutes: int
+    must_not_overlap: tuple[str, ...]
+    source: str
+
+
+@attrs.frozen
+class MaintenanceTable:
+    as_of: datetime.date
+    check_year: int  # the year whose every date the windows are checked on
+    windows: dict[str, WindowRule]
+
+
+@functools.cache
+def maintenance() -> MaintenanceTable:
+    data = _table("maintenance.json")
+    return MaintenanceTable(
+        as_of=datetime.date.fromisoformat(data["as_of"]),
+        check_year=int(data["check_year"]),
+        windows={
+            key: WindowRule(
+                key=key,
+                service=row["service"],
+                argument=row["argument"],
+                period=row["period"],
+                format=row["format"],
+                min_minutes=int(row["min_minutes"]),
+                must_not_overlap=tuple(row["must_not_overlap"]),
+                source=row["source"],
+            )
+            for key, row in data["windows"].items()
+        },
+    )

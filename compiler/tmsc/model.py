@@ -440,14 +440,34 @@ class RabbitMQ(Strict):
         pattern=r"^[A-Za-z0-9_.~-]{2,100}$",
         description="The broker's one user; its password is generated, never written in the spec.",
     )
-    maintenance_day: Literal["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"] = Field(
-        "SUNDAY", description="Day of the weekly maintenance window."
+    maintenance_day: Literal["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"] | None = (
+        Field(
+            None,
+            description="Day (UTC) the weekly maintenance starts, overriding the window tmsc derives from each "
+            "environment's business hours; give maintenance_time with it.",
+        )
     )
-    maintenance_time: str = Field(
-        "03:00",
+    maintenance_time: str | None = Field(
+        None,
         pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
-        description="Start of the maintenance window, HH:MM in UTC.",
+        description="Start of the maintenance, HH:MM in UTC, overriding the derived window; the two hours from it "
+        "must lie outside every environment's business hours.",
     )
+
+    @model_validator(mode="after")
+    def _maintenance_both_or_neither(self) -> RabbitMQ:
+        if (self.maintenance_day is None) != (self.maintenance_time is None):
+            given, missing = (
+                ("maintenance_day", "maintenance_time")
+                if self.maintenance_time is None
+                else ("maintenance_time", "maintenance_day")
+            )
+            raise SpecRuleError(
+                f"{given} is given without {missing}: a fixed broker maintenance window needs both",
+                (given,),
+                f"add {missing}, or remove {given} so tmsc derives the window from the business hours",
+            )
+        return self
 
 
 class Bucket(Strict):

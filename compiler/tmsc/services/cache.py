@@ -20,8 +20,6 @@ from tmsc.services.secrets import connection_secret
 from tmsc.services.security import ingress_from_group, security_group
 
 PORT = 6379
-SNAPSHOT_WINDOW = "01:00-02:00"
-MAINTENANCE_WINDOW = "sun:03:00-sun:04:00"
 
 
 def emit_cache(ctx: Context, name: str, service: Redis) -> dict[str, tuple[Block, ...]]:
@@ -86,8 +84,9 @@ def emit_cache(ctx: Context, name: str, service: Redis) -> dict[str, tuple[Block
         "subnet_group_name": subnets.ref("name"),
         "security_group_ids": [group.ref()],
         "snapshot_retention_limit": service.snapshot_retention_days,
-        "snapshot_window": SNAPSHOT_WINDOW,
-        "maintenance_window": MAINTENANCE_WINDOW,
+        # Both derived from the business hours (tmsc.windows): outside them in winter and summer, apart.
+        "snapshot_window": plan.cache_snapshot_window.value,
+        "maintenance_window": plan.cache_maintenance_window.value,
         "auto_minor_version_upgrade": True,
         "apply_immediately": False,
         "log_delivery_configuration": [

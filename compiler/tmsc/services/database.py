@@ -21,8 +21,6 @@ from tmsc.services.secrets import SECRETS_KEY, connection_secret
 from tmsc.services.security import ingress_from_group, security_group
 
 PORT = 5432
-BACKUP_WINDOW = "01:00-02:00"  # UTC, before the maintenance window and outside business hours
-MAINTENANCE_WINDOW = "sun:02:30-sun:03:30"
 LOG_EXPORTS = ("postgresql", "upgrade")
 
 
@@ -82,8 +80,9 @@ def emit_database(ctx: Context, name: str, service: Postgres) -> dict[str, tuple
         "iam_database_authentication_enabled": True,
         "multi_az": plan.database_multi_az.value,
         "backup_retention_period": plan.database_backup_retention_days.value,
-        "backup_window": BACKUP_WINDOW,
-        "maintenance_window": MAINTENANCE_WINDOW,
+        # Both derived from the business hours (tmsc.windows): outside them in winter and summer, apart.
+        "backup_window": plan.database_backup_window.value,
+        "maintenance_window": plan.database_maintenance_window.value,
         "copy_tags_to_snapshot": True,
         "deletion_protection": protect.value,
         "skip_final_snapshot": not protect.value,

@@ -1,4 +1,4 @@
-"""Amazon MQ for RabbitMQ: private, in the derived deployment mode, general logs on, maintenance from the spec.
+"""Amazon MQ for RabbitMQ: private, in the derived deployment mode, general logs on, maintenance outside business hours.
 
 Each workload that reads the broker gets a user of its own, its password drawn into its own secret
 (secrets.generated_user_secret, never in state); the connection secret holds the endpoint only. Amazon MQ
@@ -60,11 +60,8 @@ def emit_messaging(ctx: Context, name: str, service: RabbitMQ) -> dict[str, tupl
         "security_groups": [group.ref()],
         "auto_minor_version_upgrade": True,
         "logs": {"general": True},
-        "maintenance_window_start_time": {
-            "day_of_week": service.maintenance_day,
-            "time_of_day": service.maintenance_time,
-            "time_zone": "UTC",
-        },
+        # In UTC, like the RDS and ElastiCache windows it is staggered against (tmsc.windows).
+        "maintenance_window_start_time": plan.schedule.broker_maintenance.broker_start(),
         "encryption_options": {"use_aws_owned_key": True},
         "user": [{"username": service.username, "password": password}],
         # Amazon MQ for RabbitMQ takes its one user at creation only: later users and passwords live in
