@@ -12,9 +12,9 @@ and in the summer offset, and on the transition days themselves.
 
 Windows are placed largest first (two hours for the broker, an hour for the
 cache, half an hour for the database), each in the middle of the longest
-stretch still free, on the half hour when there is room; then no two data
-stores are maintained at the same time and no backup overlaps a maintenance
-window. When centring leaves no room, the windows are packed from the start
+stretch still free, on the half hour when there is room, and GAP minutes
+apart: no two data stores are maintained at the same time and no backup
+overlaps a maintenance window. When centring leaves no room, the windows are packed from the start
 of each stretch instead; when that fails too, there is no room and the caller
 refuses the business hours. Pure functions: the same hours give the same
 windows on every machine that has the same tz database.
@@ -39,6 +39,10 @@ BROKER_DAY_NAMES = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SAT
 BUSINESS_DAYS = {"mon-fri": 5, "mon-sat": 6, "mon-sun": 7}  # the first N weekdays, Monday first
 # Start times on the half hour read best; finer steps are tried only when the hours leave no aligned room.
 STEPS = (30, 15, 5, 1)
+# Minutes kept free between any two windows: RDS refuses a backup window that touches the maintenance window
+# ("must not conflict"; the emulator refuses touching windows as overlapping), and a backup that runs past its
+# window's end (RDS lets it) then still does not run into another store's maintenance.
+GAP = 15
 # Largest first, so that a long window is not left without a stretch long enough for it.
 WEEKLY_ORDER = ("broker_maintenance", "cache_maintenance", "database_maintenance")
 DAILY_ORDER = ("cache_snapshot", "database_backup")
@@ -286,7 +290,7 @@ def plan(
         placed["broker_maintenance"] = Window(
             "broker_maintenance", broker_start, rules["broker_maintenance"].min_minutes, False
         )
-        _mark(taken, broker_start, rules["broker_maintenance"].min_minutes)
+        _mark(taken, broker_start - GAP, rules["broker_maintenance"].min_minutes + 2 * GAP)
     for key in DAILY_ORDER:
         minutes = rules[key].min_minutes
         daily = _daily(taken)
@@ -296,8 +300,8 @@ def plan(
                 key, minutes, longest_free(daily, DAY), True
             )
         placed[key] = Window(key, start, minutes, True)
-        for interval in placed[key].intervals():
-            _mark(taken, *interval)
+        for first, length in placed[key].intervals():
+            _mark(taken, first - GAP, length + 2 * GAP)
     for key in WEEKLY_ORDER:
         if key in placed:
             continue
@@ -308,7 +312,7 @@ def plan(
                 key, minutes, longest_free(taken, WEEK), False
             )
         placed[key] = Window(key, start, minutes, False)
-        _mark(taken, start, minutes)
+        _mark(taken, start - GAP, minutes + 2 * GAP)
     return Schedule(**placed)
 
 
