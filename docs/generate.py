@@ -57,6 +57,13 @@ REQUIREMENTS: dict[str, tuple[tuple[str, ...], tuple[Any, ...]]] = {
     "VPC CIDR": (("network", "cidr"), (16, 20, 22)),
     # A size the spec may pin (None: derived); the AMI type follows the instance types' architecture.
     "node instance types": (("sizing", "cluster", "instance_types"), (None, ["m6i.large"], ["m7g.large"])),
+    "business hours": (
+        ("availability", "business_hours"),
+        (
+            {"days": "mon-fri", "start": "08:00", "end": "18:00", "timezone": "America/New_York"},
+            {"days": "mon-sun", "start": "06:00", "end": "22:00", "timezone": "Asia/Kolkata"},
+        ),
+    ),
 }
 
 
@@ -121,6 +128,11 @@ def refusals(platform: Platform) -> list[tuple[str, str, str]]:
         ("a /24 VPC", ("network", "cidr"), _value(platform, env, "VPC CIDR", 24)),
         (f"regional DR in {platform.region}", ("recovery", "cross_region_backup_region"), platform.region),
         ("an mq.t3.micro broker", ("sizing", "broker_instance_type"), "mq.t3.micro"),
+        (
+            "business hours round the clock",
+            ("availability", "business_hours"),
+            {"days": "mon-sun", "start": "00:00", "end": "23:59", "timezone": "Europe/Berlin"},
+        ),
     ]
     rows = []
     for asked, path, value in asks:

@@ -57,6 +57,9 @@ def test_the_drivers_are_what_the_rules_say() -> None:
     assert drivers["database.cross_region_backup_region"] == ["regional DR"]
     assert "VPC CIDR" in drivers["network.subnets"]
     assert not any("RTO" in d for d in drivers.values())  # RTO only refuses: it shapes no setting
+    assert drivers["database.backup_window"] == ["business hours"]
+    assert drivers["broker.maintenance_window"] == ["business hours"]
+    assert drivers["availability.downtime_budget_minutes_per_week"] == ["availability", "business hours"]
 
 
 def test_every_limit_of_the_rules_is_listed_as_a_refusal() -> None:
@@ -68,6 +71,7 @@ def test_every_limit_of_the_rules_is_listed_as_a_refusal() -> None:
         "a /24 VPC",
         "regional DR in eu-west-1",
         "an mq.t3.micro broker",
+        "business hours round the clock",
     ]
     assert all(why and fix for _, why, fix in rows)
 

@@ -134,6 +134,8 @@ def _strength(value: object) -> int:
         return 0
     if isinstance(value, str):
         return 1
+    if isinstance(value, float):
+        return -round(value * 10)  # the downtime budget: a stricter target allows less
     if isinstance(value, tuple):
         return len(value)
     if isinstance(value, derive.SubnetLayout):

@@ -266,9 +266,7 @@ def test_the_example_windows_are_apart_and_in_the_night_or_on_sunday() -> None:
     for plan in plans.values():
         schedule = plan.schedule
         hours = plan.environment.availability.business_hours
-        assert_schedule_holds(
-            schedule, windows.BUSINESS_DAYS[hours.days], hours.start, hours.end, hours.timezone
-        )
+        assert_schedule_holds(schedule, windows.BUSINESS_DAYS[hours.days], hours.start, hours.end, hours.timezone)
         taken = [(first, length) for w in schedule.windows() for first, length in w.intervals()]
         for i, (a, la) in enumerate(taken):
             for b, lb in taken[i + 1 :]:
@@ -346,8 +344,8 @@ def test_a_fixed_broker_window_in_business_hours_is_refused_at_its_key() -> None
     paths = {r.path for r in refused.value.refusals}
     assert paths == {("services", "messaging", "maintenance_time")}
     messages = [r.message for r in refused.value.refusals]
-    assert any("mon-fri 06:00-20:00 UTC" in m for m in messages)
-    assert any("mon-sat 06:00-22:00 Europe/Berlin" in m for m in messages)
+    assert any("dev's business hours mon-fri 06:00-20:00 UTC" in m for m in messages)
+    assert any("prod's business hours mon-sat 06:00-22:00 Europe/Berlin" in m for m in messages)
     hint = refused.value.refusals[0].hint
     suggested = re.search(r"maintenance_day: (\w+), maintenance_time: \"(\d\d:\d\d)\"", hint)
     assert suggested is not None

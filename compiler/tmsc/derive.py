@@ -375,9 +375,10 @@ def _broker_override(service: RabbitMQ) -> int | None:
     return day * windows.DAY + windows.clock_minutes(service.maintenance_time)
 
 
-def maintenance_schedule(platform: Platform, env: Environment) -> windows.Schedule | Refusal:
+def maintenance_schedule(platform: Platform, name: str) -> windows.Schedule | Refusal:
     """Every window outside the business hours on every date of the table's check year; refused when they
     leave no room, or when the spec's fixed broker window meets them."""
+    env = platform.environments[name]
     table = facts.maintenance()
     hours = business_hours(env)
     year = table.check_year
@@ -400,7 +401,7 @@ def maintenance_schedule(platform: Platform, env: Environment) -> windows.Schedu
             return Refusal(
                 ("services", broker_name, "maintenance_time"),
                 f"the broker's maintenance ({window.utc_text()}: Amazon MQ's maintenance can last two hours from its "
-                f"start) meets business hours {hours.text} on {met.date.isoformat()} (business hours ran "
+                f"start) meets {name}'s business hours {hours.text} on {met.date.isoformat()} (business hours ran "
                 f"{met.local} that day)",
                 "remove maintenance_day and maintenance_time, so tmsc derives the window from each environment's "
                 f"business hours{instead}",
@@ -413,8 +414,9 @@ def maintenance_schedule(platform: Platform, env: Environment) -> windows.Schedu
         return Refusal(
             ("availability", "business_hours"),
             f"business hours {hours.text} leave no room for the {rule.service} {schedule.key.split('_')[1]} window "
-            f"({rule.argument}): it needs {schedule.needed} minutes {where} outside business hours in both the "
-            f"winter and the summer offset of {year} and clear of the other windows, and {schedule.longest} are left"
+            f"({rule.argument}): it needs {schedule.needed} minutes {where} outside business hours on every date "
+            f"of {year} (in each UTC offset of {hours.timezone}) and clear of the other windows, and "
+            f"{schedule.longest} are left"
             " (tmsc never puts maintenance inside business hours: the target counts every minute of them)",
             _room_fix(env, table, fixed),
         )
@@ -425,7 +427,7 @@ def _room_fix(env: Environment, table: facts.MaintenanceTable, fixed: int | None
     """Business hours that leave room, found by asking the planner: an earlier end, or fewer days."""
     hours = env.availability.business_hours
     start = windows.clock_minutes(hours.start)
-    for end in range(windows.clock_minutes(hours.end) - 30, start, -30):
+    for end in range((windows.clock_minutes(hours.end) - 1) // 30 * 30, start, -30):  # on the half hour
         trial = windows.Hours.parse(hours.days, hours.start, windows.clock_text(end), hours.timezone)
         if isinstance(windows.plan(trial, table, fixed), windows.Schedule):
             return (
@@ -482,7 +484,7 @@ def plan_environment(platform: Platform, name: str) -> EnvironmentPlan:
     subnets = subnet_layout(env, count)
     pitr = database_pitr(env)
     cross_region = cross_region_backup(env, platform)
-    schedule = maintenance_schedule(platform, env)
+    schedule = maintenance_schedule(platform, name)
     for outcome in (zone_ids, subnets, pitr, cross_region, schedule):
         if isinstance(outcome, Refusal):
             refusals.append(outcome)

@@ -316,12 +316,12 @@ def plan(
     return Schedule(**placed)
 
 
-def _retry_packed(hours: Hours, table: MaintenanceTable, broker_start: int | None, centre: bool) -> Schedule | None:
-    """Centring can split a stretch that packing would fill: try packing before saying there is no room."""
-    if not centre:
-        return None
-    packed = plan(hours, table, broker_start, centre=False)
-    return packed if isinstance(packed, Schedule) else None
+def _retry_packed(
+    hours: Hours, table: MaintenanceTable, broker_start: int | None, centre: bool
+) -> Schedule | NoRoom | None:
+    """Centring can split a stretch that packing would fill: pack before saying there is no room (and then name
+    the window packing could not place: it got further)."""
+    return plan(hours, table, broker_start, centre=False) if centre else None
 
 
 def clash(hours: Hours, year: int, start: int, minutes: int) -> Clash | None:

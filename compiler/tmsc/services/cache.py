@@ -104,7 +104,12 @@ def emit_cache(ctx: Context, name: str, service: Redis) -> dict[str, tuple[Block
         "aws_elasticache_replication_group",
         name,
         body,
-        because=(failover.reason, plan.cache_replicas.reason),
+        because=(
+            failover.reason,
+            plan.cache_replicas.reason,
+            f"snapshot_window: {plan.cache_snapshot_window.reason}",
+            f"maintenance_window: {plan.cache_maintenance_window.reason}",
+        ),
     )
     blocks: tuple[Block, ...] = (
         key,

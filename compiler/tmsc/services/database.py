@@ -112,6 +112,8 @@ def emit_database(ctx: Context, name: str, service: Postgres) -> dict[str, tuple
             plan.database_backup_retention_days.reason,
             plan.database_pitr.reason,
             protect.reason,
+            f"backup_window: {plan.database_backup_window.reason}",
+            f"maintenance_window: {plan.database_maintenance_window.reason}",
         ),
     )
     blocks: list[Block] = [

@@ -73,7 +73,12 @@ def emit_messaging(ctx: Context, name: str, service: RabbitMQ) -> dict[str, tupl
     if plan.deletion_protection.value:
         # Amazon MQ has no deletion-protection setting: Terraform's own guard is the only one there is.
         body["lifecycle"]["prevent_destroy"] = True
-    broker = Resource("aws_mq_broker", name, body, because=(mode.reason,))
+    broker = Resource(
+        "aws_mq_broker",
+        name,
+        body,
+        because=(mode.reason, f"maintenance_window_start_time: {plan.broker_maintenance_window.reason}"),
+    )
     blocks: tuple[Block, ...] = (
         group,
         ingress_from_group(
