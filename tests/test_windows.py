@@ -296,9 +296,13 @@ def test_business_hours_round_the_clock_are_refused_with_the_reason_and_a_fix() 
         "end": "23:59",
         "timezone": "Europe/Berlin",
     }
+    document["services"]["messaging"].update({"maintenance_day": "SUNDAY", "maintenance_time": "02:00"})
     with pytest.raises(Infeasible) as refused:
         plan_environment(Platform.model_validate(document), "prod")
-    (refusal,) = refused.value.refusals
+    # Both said: the fixed broker window meets the hours, and the hours leave the backups no room.
+    clash, refusal = refused.value.refusals
+    assert clash.path == ("services", "messaging", "maintenance_time")
+    del document["services"]["messaging"]["maintenance_day"], document["services"]["messaging"]["maintenance_time"]
     assert refusal.path == ("environments", "prod", "availability", "business_hours")
     assert "leave no room" in refusal.message and "60 minutes" in refusal.message
     assert "end business hours earlier" in refusal.hint

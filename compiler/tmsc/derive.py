@@ -375,9 +375,9 @@ def _broker_override(service: RabbitMQ) -> int | None:
     return day * windows.DAY + windows.clock_minutes(service.maintenance_time)
 
 
-def maintenance_schedule(platform: Platform, name: str) -> windows.Schedule | Refusal:
+def maintenance_schedule(platform: Platform, name: str) -> windows.Schedule | list[Refusal]:
     """Every window outside the business hours on every date of the table's check year; refused when they
-    leave no room, or when the spec's fixed broker window meets them."""
+    leave no room, or when the spec's fixed broker window meets them (both said, when both hold)."""
     env = platform.environments[name]
     table = facts.maintenance()
     hours = business_hours(env)
@@ -385,6 +385,7 @@ def maintenance_schedule(platform: Platform, name: str) -> windows.Schedule | Re
     broker_name, broker = platform.service_of_kind("rabbitmq")
     assert isinstance(broker, RabbitMQ)
     fixed = _broker_override(broker)
+    refusals: list[Refusal] = []
     if fixed is not None:
         minutes = table.windows["broker_maintenance"].min_minutes
         met = windows.clash(hours, year, fixed, minutes)
@@ -398,28 +399,36 @@ def maintenance_schedule(platform: Platform, name: str) -> windows.Schedule | Re
                 if start is not None
                 else ""
             )
-            return Refusal(
-                ("services", broker_name, "maintenance_time"),
-                f"the broker's maintenance ({window.utc_text()}: Amazon MQ's maintenance can last two hours from its "
-                f"start) meets {name}'s business hours {hours.text} on {met.date.isoformat()} (business hours ran "
-                f"{met.local} that day)",
-                "remove maintenance_day and maintenance_time, so tmsc derives the window from each environment's "
-                f"business hours{instead}",
-                absolute=True,
+            refusals.append(
+                Refusal(
+                    ("services", broker_name, "maintenance_time"),
+                    f"the broker's maintenance ({window.utc_text()}: Amazon MQ's maintenance can last two hours from its "
+                    f"start) meets {name}'s business hours {hours.text} on {met.date.isoformat()} (business hours ran "
+                    f"{met.local} that day)",
+                    "remove maintenance_day and maintenance_time, so tmsc derives the window from each environment's "
+                    f"business hours{instead}",
+                    absolute=True,
+                )
             )
+            fixed = None  # plan the rest as if derived: the hours may leave no room either
     schedule = windows.plan(hours, table, fixed)
     if isinstance(schedule, windows.NoRoom):
         rule = table.windows[schedule.key]
         where = "a day, every day," if schedule.daily else "in one stretch of the week"
-        return Refusal(
-            ("availability", "business_hours"),
-            f"business hours {hours.text} leave no room for the {rule.service} {schedule.key.split('_')[1]} window "
-            f"({rule.argument}): it needs {schedule.needed} minutes {where} outside business hours on every date "
-            f"of {year} (in each UTC offset of {hours.timezone}) and clear of the other windows, and "
-            f"{schedule.longest} are left"
-            " (tmsc never puts maintenance inside business hours: the target counts every minute of them)",
-            _room_fix(env, table, fixed),
+        refusals.append(
+            Refusal(
+                ("availability", "business_hours"),
+                f"business hours {hours.text} leave no room for the {rule.service} {schedule.key.split('_')[1]} window "
+                f"({rule.argument}): it needs {schedule.needed} minutes {where} outside business hours on every date "
+                f"of {year} (in each UTC offset of {hours.timezone}) and clear of the other windows, and "
+                f"{schedule.longest} are left"
+                " (tmsc never puts maintenance inside business hours: the target counts every minute of them)",
+                _room_fix(env, table, fixed),
+            )
         )
+    if refusals:
+        return refusals
+    assert isinstance(schedule, windows.Schedule)
     return schedule
 
 
@@ -485,11 +494,13 @@ def plan_environment(platform: Platform, name: str) -> EnvironmentPlan:
     pitr = database_pitr(env)
     cross_region = cross_region_backup(env, platform)
     schedule = maintenance_schedule(platform, name)
-    for outcome in (zone_ids, subnets, pitr, cross_region, schedule):
+    for outcome in (zone_ids, subnets, pitr, cross_region):
         if isinstance(outcome, Refusal):
             refusals.append(outcome)
     sized = size_environment(platform, env, ha)
     refusals.extend(r for r in sized.values() if isinstance(r, Refusal))
+    if isinstance(schedule, list):
+        refusals.extend(schedule)
     if refusals:
         raise Infeasible([r if r.absolute else attrs.evolve(r, path=("environments", name, *r.path)) for r in refusals])
     assert isinstance(subnets, Decision) and isinstance(pitr, Decision) and isinstance(cross_region, Decision)
