@@ -95,8 +95,14 @@ def test_a_missing_key_and_an_unrelated_unknown_one_are_two_errors_in_line_order
             "jwt_audience: [tms-api]",
         ),
         (
-            "maintenance_day: SUNDAY",
-            "maintenance_day: Sunday",
+            "days: mon-sat",
+            "days: Mon-Sat",
+            "'Mon-Sat' is not one of 'mon-fri', 'mon-sat' or 'mon-sun'",
+            "days: mon-sat",
+        ),
+        (
+            '    engine_version: "3.13"\n',
+            '    engine_version: "3.13"\n    maintenance_day: Sunday\n    maintenance_time: "02:00"\n',
             "'Sunday' is not one of 'MONDAY'",
             "maintenance_day: SUNDAY",
         ),
