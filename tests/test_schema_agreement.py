@@ -370,6 +370,14 @@ def mixed_architectures(draw: st.DrawFn, doc: Doc) -> str:
 
 
 @mutation
+def broker_maintenance_half_given(draw: st.DrawFn, doc: Doc) -> str:
+    broker = _service(doc, "rabbitmq")
+    key = draw(st.sampled_from(["maintenance_day", "maintenance_time"]))
+    broker[key] = "SUNDAY" if key == "maintenance_day" else "02:00"
+    return f"broker {key} without the other"
+
+
+@mutation
 def empty_mapping(draw: st.DrawFn, doc: Doc) -> str:
     section = draw(st.sampled_from(["environments", "services"]))
     doc[section] = {}

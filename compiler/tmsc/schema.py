@@ -14,8 +14,9 @@ start < end, node counts in order, storage ceiling, the DR region differing
 from the platform's), overlapping VPC ranges, AWS name lengths built from
 several keys, exactly one service of each contract kind, reads of declared
 services, one workload per service account, IANA zone names beyond their
-shape, the coverage of public CIDRs taken together, and environment names
-nested in another's CI scope.
+shape, the coverage of public CIDRs taken together, environment names
+nested in another's CI scope, and whether business hours leave room for the
+backup and maintenance windows (or a fixed broker window misses them).
 """
 
 from __future__ import annotations
@@ -147,6 +148,10 @@ OBJECT_RULES: dict[str, dict[str, Any]] = {
                 "environments": {"propertyNames": {"not": {"enum": list(DELIVERY_RESERVED_ENVIRONMENT_NAMES)}}}
             }
         },
+    },
+    "RabbitMQ": {
+        # model.RabbitMQ._maintenance_both_or_neither: a fixed broker maintenance start is a day and a time
+        "dependentRequired": {"maintenance_day": ["maintenance_time"], "maintenance_time": ["maintenance_day"]},
     },
     "Api": {
         # model.Api._jwt: authorization jwt (the default) needs an issuer and an audience
