@@ -75,8 +75,9 @@ def public_cidr_pattern() -> str:
 
 
 def _not_prefixed(prefixes: tuple[str, ...]) -> str:
-    """A name P such that P + '-' starts with none of prefixes (each ends with '-')."""
-    return "^(?:" + "|".join(p.rstrip("-").replace(".", r"\.") for p in prefixes) + ")(?:-|$)"
+    """A name P such that P + '-' starts with none of prefixes (each ends with '-'; only that last '-' is P's
+    appended one: 'xn--' refuses 'xn-…', not 'xn')."""
+    return "^(?:" + "|".join(p[:-1].replace(".", r"\.") for p in prefixes) + ")(?:-|$)"
 
 
 # Property-level rules: $defs model → property → keywords added to its schema.
