@@ -361,3 +361,48 @@ def maintenance() -> MaintenanceTable:
             for key, row in data["windows"].items()
         },
     )
+
+
+# --------------------------------------------------------------------------- regional disaster recovery
+
+
+@attrs.frozen
+class Fact:
+    """One published fact, its text and where AWS says it."""
+
+    note: str
+    source: str
+
+
+@attrs.frozen
+class DisasterRecoveryTable:
+    as_of: datetime.date
+    rtc_minutes: int  # S3 Replication Time Control's objective, the only value its API accepts
+    rtc_percent: float  # the share of objects the objective covers
+    s3_rtc: Fact
+    rds_backup_replication: Fact
+    secrets_manager_replication: Fact
+    amazon_mq_cross_region: Fact
+    mq_cross_region_engines: tuple[str, ...]
+
+
+@functools.cache
+def disaster_recovery() -> DisasterRecoveryTable:
+    data = _table("disaster_recovery.json")
+    sources = data["sources"]
+
+    def fact(key: str) -> Fact:
+        row = data[key]
+        return Fact(row["note"], sources[row["source"]])
+
+    rtc = data["s3_replication_time_control"]
+    return DisasterRecoveryTable(
+        as_of=datetime.date.fromisoformat(data["as_of"]),
+        rtc_minutes=rtc["minutes"],
+        rtc_percent=rtc["percent_of_objects"],
+        s3_rtc=fact("s3_replication_time_control"),
+        rds_backup_replication=fact("rds_backup_replication"),
+        secrets_manager_replication=fact("secrets_manager_replication"),
+        amazon_mq_cross_region=fact("amazon_mq_cross_region"),
+        mq_cross_region_engines=tuple(data["amazon_mq_cross_region"]["engines"]),
+    )
