@@ -114,12 +114,24 @@ class EnvironmentPlan:
     deletion_protection: Decision[bool] = attrs.field(metadata={"setting": "data.deletion_protection"})
     log_retention_days: Decision[int] = attrs.field(metadata={"setting": "logs.retention_days"})
     pull_request_plans: Decision[bool] = attrs.field(metadata={"setting": "delivery.pull_request_plans"})
+    # Regional disaster recovery (regional_dr section below): what is copied to the DR region, and for each
+    # data store whether its RPO holds when the whole region is lost.
+    attachments_replication: Decision[str | None] = attrs.field(
+        default=Decision(None, "no regional DR asked"), metadata={"setting": "storage.replication_region"}
+    )
+    secrets_replica_region: Decision[str | None] = attrs.field(
+        default=Decision(None, "no regional DR asked"), metadata={"setting": "secrets.replica_region"}
+    )
+    regional_rpo: tuple[tuple[str, Decision[str]], ...] = attrs.field(default=(), metadata={"settings": "regional_rpo"})
 
     def decisions(self) -> Iterator[tuple[str, Decision[object]]]:
         """(setting name as `explain` shows it, decision), in field order."""
         for field in attrs.fields(type(self)):
             if "setting" in field.metadata:
                 yield field.metadata["setting"], getattr(self, field.name)
+            elif "settings" in field.metadata:  # a family of decisions, one per member (e.g. per data store)
+                for member, decision in getattr(self, field.name):
+                    yield f"{field.metadata['settings']}.{member}", decision
 
 
 # --------------------------------------------------------------------------- rules
@@ -475,6 +487,124 @@ def window_decisions(schedule: windows.Schedule, env: Environment, pinned_broker
         for window in schedule.windows()
     }
 
+# --------------------------------------------------------------------------- regional disaster recovery
+#
+# The DR region (recovery.cross_region_backup_region) receives a copy of every data store that can be
+# copied: the database's automated backups, the attachments (S3 replication under Replication Time
+# Control) and the secrets (Secrets Manager replicas). What cannot be copied is said plainly.
+
+
+def regional_rpo_bound(env: Environment, dr: Decision[str | None] | Refusal) -> Refusal | None:
+    """An RPO shorter than S3 RTC's objective cannot be promised for the attachments in a regional disaster."""
+    if not isinstance(dr, Decision) or dr.value is None:
+        return None
+    table = facts.disaster_recovery()
+    rpo = env.recovery.rpo_minutes
+    if rpo >= table.rtc_minutes:
+        return None
+    return Refusal(
+        ("recovery", "rpo_minutes"),
+        f"RPO {rpo} min cannot be promised in a regional disaster: the attachments reach {dr.value} through S3 "
+        f"Replication Time Control, whose objective is {table.rtc_percent:g}% of objects within {table.rtc_minutes} "
+        f"minutes (the only replication with a published bound; {table.s3_rtc.source})",
+        f"set rpo_minutes to {table.rtc_minutes} or more, or remove cross_region_backup_region "
+        "(then a regional disaster loses the environment's data)",
+    )
+
+
+def attachments_replication(env: Environment, dr: Decision[str | None]) -> Decision[str | None]:
+    if dr.value is None:
+        return Decision(None, "no regional DR asked: the attachments stay in the region (S3 keeps them in 3+ AZs)")
+    table = facts.disaster_recovery()
+    return Decision(
+        dr.value,
+        f"regional DR asked: replicated to a bucket in {dr.value} under S3 Replication Time Control "
+        f"({table.rtc_percent:g}% of objects within {table.rtc_minutes} min ≤ RPO {env.recovery.rpo_minutes} min; "
+        "replication without RTC has no published bound)",
+    )
+
+
+def secrets_replica_region(dr: Decision[str | None]) -> Decision[str | None]:
+    if dr.value is None:
+        return Decision(None, "no regional DR asked: the secrets stay in the region")
+    return Decision(dr.value, f"regional DR asked: every secret replicated to {dr.value} under a key of that region")
+
+
+def regional_rpo(env: Environment, platform: Platform, dr: Decision[str | None]) -> tuple[tuple[str, Decision[str]], ...]:
+    """For each data store: is its RPO met when the platform's whole region is lost, and how (or why not)."""
+    table = facts.disaster_recovery()
+    rpo = env.recovery.rpo_minutes
+    region = platform.region
+    if dr.value is None:
+        lost = "no regional DR asked (recovery.cross_region_backup_region): a loss of {region} loses {what}"
+        return tuple(
+            (store, Decision("not covered", lost.format(region=region, what=what)))
+            for store, what in (
+                ("database", "the database and its backups"),
+                ("attachments", "the attachments"),
+                ("secrets", "the connection secrets (rebuilt by an apply elsewhere)"),
+                ("cache", "the cache (rebuilt empty, as it would be anyway)"),
+                ("broker", "the queued messages"),
+                ("state", "the Terraform state of the lost resources (a rebuild elsewhere starts a new state)"),
+            )
+        )
+    target = dr.value
+    return (
+        (
+            "database",
+            Decision(
+                "best effort",
+                f"transaction logs every {RDS_LOG_SHIPPING_MINUTES} min, copied with the snapshots to {target} as soon "
+                f"as each is ready; AWS publishes no bound on that copy, so RPO {rpo} min holds only while the copy "
+                f"keeps up: the replicated backup's RestoreWindow (DescribeDBInstanceAutomatedBackups in {target}) shows "
+                f"how far behind it is ({table.rds_backup_replication.source})",
+            ),
+        ),
+        (
+            "attachments",
+            Decision(
+                "met",
+                f"S3 Replication Time Control copies {table.rtc_percent:g}% of objects to {target} within "
+                f"{table.rtc_minutes} min ≤ RPO {rpo} min; replication metrics show any object later than that "
+                f"({table.s3_rtc.source})",
+            ),
+        ),
+        (
+            "secrets",
+            Decision(
+                "met",
+                f"replicated to {target} on every write, and written only by an apply; the replicas still name "
+                f"{region}'s endpoints, so a rebuild in {target} rewrites them, and the RDS-managed master secret "
+                f"is not replicated: a restore in {target} creates its own ({table.secrets_manager_replication.source})",
+            ),
+        ),
+        (
+            "cache",
+            Decision(
+                "not met: rebuilt empty",
+                f"no copy in {target} (tmsc builds no ElastiCache Global Datastore): the cache holds copies of "
+                "database records and is refilled from the restored database",
+            ),
+        ),
+        (
+            "broker",
+            Decision(
+                "not met: messages lost",
+                f"Amazon MQ replicates across regions for {', '.join(table.mq_cross_region_engines)} only: the "
+                f"messages queued in {region} are lost, a broker is rebuilt in {target}, and producers must resend "
+                f"what was not consumed ({table.amazon_mq_cross_region.source})",
+            ),
+        ),
+        (
+            "state",
+            Decision(
+                "not replicated",
+                f"the Terraform state bucket stays in {region}: it describes resources of {region}, lost with it; "
+                f"a rebuild in {target} applies the spec there with a new state (bootstrap stack first)",
+            ),
+        ),
+    )
+
 
 # --------------------------------------------------------------------------- assembly
 
@@ -494,6 +624,10 @@ def plan_environment(platform: Platform, name: str) -> EnvironmentPlan:
     pitr = database_pitr(env)
     cross_region = cross_region_backup(env, platform)
     schedule = maintenance_schedule(platform, name)
+
+    regional_refusal = regional_rpo_bound(env, cross_region)
+    if regional_refusal is not None:
+        refusals.append(regional_refusal)
     for outcome in (zone_ids, subnets, pitr, cross_region):
         if isinstance(outcome, Refusal):
             refusals.append(outcome)
@@ -540,6 +674,9 @@ def plan_environment(platform: Platform, name: str) -> EnvironmentPlan:
         deletion_protection=deletion_protection(env),
         log_retention_days=log_retention_days(env),
         pull_request_plans=pull_request_plans(env),
+        attachments_replication=attachments_replication(env, cross_region),
+        secrets_replica_region=secrets_replica_region(cross_region),
+        regional_rpo=regional_rpo(env, platform, cross_region),
     )
 
 

@@ -380,6 +380,7 @@ class DisasterRecoveryTable:
     rtc_minutes: int  # S3 Replication Time Control's objective, the only value its API accepts
     rtc_percent: float  # the share of objects the objective covers
     s3_rtc: Fact
+    s3_kms_replication: Fact
     rds_backup_replication: Fact
     secrets_manager_replication: Fact
     amazon_mq_cross_region: Fact
@@ -401,6 +402,7 @@ def disaster_recovery() -> DisasterRecoveryTable:
         rtc_minutes=rtc["minutes"],
         rtc_percent=rtc["percent_of_objects"],
         s3_rtc=fact("s3_replication_time_control"),
+        s3_kms_replication=fact("s3_replication_of_kms_objects"),
         rds_backup_replication=fact("rds_backup_replication"),
         secrets_manager_replication=fact("secrets_manager_replication"),
         amazon_mq_cross_region=fact("amazon_mq_cross_region"),
