@@ -488,6 +488,7 @@ GRANTS = {
     "aws_s3_bucket_ownership_controls": "OwnBuckets",
     "aws_s3_bucket_policy": "OwnBuckets",
     "aws_s3_bucket_public_access_block": "OwnBuckets",
+    "aws_s3_bucket_replication_configuration": "OwnBuckets",
     "aws_s3_bucket_server_side_encryption_configuration": "OwnBuckets",
     "aws_s3_bucket_versioning": "OwnBuckets",
     "aws_secretsmanager_secret": "OwnConnectionSecrets",

@@ -99,8 +99,13 @@ ATTACHABLE_MANAGED_POLICIES = (
     "service-role/AmazonRDSEnhancedMonitoringRole",
 )
 # Services the stacks hand a role to (iam:PassRole): EKS (cluster, node and
-# add-on roles), VPC flow logs, RDS enhanced monitoring.
-PASSED_TO_SERVICES = ("eks.amazonaws.com", "vpc-flow-logs.amazonaws.com", "monitoring.rds.amazonaws.com")
+# add-on roles), VPC flow logs, RDS enhanced monitoring, S3 replication (regional DR).
+PASSED_TO_SERVICES = (
+    "eks.amazonaws.com",
+    "vpc-flow-logs.amazonaws.com",
+    "monitoring.rds.amazonaws.com",
+    "s3.amazonaws.com",
+)
 # Service-linked roles a fresh account lacks until the first resource of the service exists.
 SERVICE_LINKED_ROLES = (
     "eks.amazonaws.com",
@@ -873,6 +878,9 @@ def data_statements(platform: Platform, plan: EnvironmentPlan, regions: Sequence
                 "secretsmanager:GetSecretValue",
                 "secretsmanager:PutResourcePolicy",
                 "secretsmanager:PutSecretValue",
+                # Replicas in the DR region are made and removed through the primary secret.
+                "secretsmanager:RemoveRegionsFromReplication",
+                "secretsmanager:ReplicateSecretToRegions",
                 "secretsmanager:RestoreSecret",
                 "secretsmanager:TagResource",
                 "secretsmanager:UntagResource",
@@ -896,6 +904,7 @@ def data_statements(platform: Platform, plan: EnvironmentPlan, regions: Sequence
                 "s3:PutBucketVersioning",
                 "s3:PutEncryptionConfiguration",
                 "s3:PutLifecycleConfiguration",
+                "s3:PutReplicationConfiguration",
             ],
             _s3(name),
         ),

@@ -18,8 +18,10 @@ from tmsc.ir import Block, DataSource, EphemeralResource, JsonDocument, Ref, Res
 from tmsc.services.context import Context, policy
 from tmsc.services.delivery import ci_secret_readers
 from tmsc.services.keys import customer_key
+from tmsc.services.providers import DR_PROVIDER
 
 SECRETS_KEY = Ref("aws_kms_key.secrets", "arn")
+DR_SECRETS_KEY = Ref("aws_kms_key.secrets_dr", "arn")  # the replicas' key, in the DR region
 SESSION_CONTEXT = DataSource(
     "aws_iam_session_context", "current", {"arn": Ref("data.aws_caller_identity.current", "arn")}
 )
@@ -54,7 +56,17 @@ def emit_secrets_key(ctx: Context) -> tuple[Block, ...]:
         ctx.name("secrets"),
         f"Secrets Manager secrets of {ctx.name()}",
     )
-    return (key, alias, SESSION_CONTEXT)
+    replica_region = ctx.plan.secrets_replica_region.value
+    if replica_region is None:
+        return (key, alias, SESSION_CONTEXT)
+    # A KMS key never leaves its region: the replicas are encrypted under a key of the DR region.
+    dr_key, dr_alias = customer_key(
+        "secrets_dr",
+        ctx.name("secrets", "dr"),
+        f"Replicas in {replica_region} of the Secrets Manager secrets of {ctx.name()}",
+        provider=DR_PROVIDER,
+    )
+    return (key, alias, dr_key, dr_alias, SESSION_CONTEXT)
 
 
 def _secret(
@@ -62,17 +74,18 @@ def _secret(
 ) -> tuple[Resource, Resource]:
     """A secret under the secrets CMK and its resource policy: GetSecretValue denied to every principal not in `allowed`."""
     protect = ctx.plan.deletion_protection.value
-    secret = Resource(
-        "aws_secretsmanager_secret",
-        address,
-        {
-            "name": name,
-            "description": description,
-            "kms_key_id": SECRETS_KEY,
-            "recovery_window_in_days": 30 if protect else 7,
-        },
-        because=because,
-    )
+    body: dict[str, Any] = {
+        "name": name,
+        "description": description,
+        "kms_key_id": SECRETS_KEY,
+        "recovery_window_in_days": 30 if protect else 7,
+    }
+    replica = ctx.plan.secrets_replica_region
+    if replica.value is not None:
+        # Secrets Manager copies the value, tags and resource policy to the replica on every write.
+        body["replica"] = [{"region": replica.value, "kms_key_id": DR_SECRETS_KEY}]
+        because = (*because, replica.reason)
+    secret = Resource("aws_secretsmanager_secret", address, body, because=because)
     secret_policy = Resource(
         "aws_secretsmanager_secret_policy",
         address,

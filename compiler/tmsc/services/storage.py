@@ -1,7 +1,10 @@
 """S3 buckets: versioned, KMS-encrypted with a bucket key, private, owner-enforced, TLS-only, with lifecycle.
 
-The same hardening serves the attachments bucket of each environment and the
-Terraform state bucket of the bootstrap stack.
+The same hardening serves the attachments bucket of each environment, its
+replica in the DR region when the environment asks for regional DR, and the
+Terraform state bucket of the bootstrap stack. The replica is emitted from the
+source's own BucketSpec (another name, key and region), so it carries every
+protection the source has, by construction.
 """
 
 from __future__ import annotations
@@ -10,10 +13,12 @@ from typing import Any
 
 import attrs
 
+from tmsc import facts
 from tmsc.ir import Block, JsonDocument, Ref, Resource, Template
 from tmsc.model import Bucket
-from tmsc.services.context import ACCOUNT_ID, Context, deny_insecure_transport, policy
+from tmsc.services.context import ACCOUNT_ID, Context, deny_insecure_transport, join, policy
 from tmsc.services.keys import customer_key
+from tmsc.services.providers import DR_PROVIDER
 
 
 @attrs.frozen
@@ -26,9 +31,17 @@ class BucketSpec:
     noncurrent_version_days: int
     protect: bool  # data worth keeping: no force_destroy, prevent_destroy
     because: tuple[str, ...] = ()
+    provider: str | None = None  # an aliased provider (the DR region), or the stack's own region
 
 
 def emit_bucket(spec: BucketSpec) -> tuple[Resource, ...]:
+    resources = _bucket_resources(spec)
+    if spec.provider is None:
+        return resources
+    return tuple(attrs.evolve(r, body={"provider": spec.provider, **r.body}) for r in resources)
+
+
+def _bucket_resources(spec: BucketSpec) -> tuple[Resource, ...]:
     lifecycle: dict[str, Any] = {"prevent_destroy": True} if spec.protect else {}
     bucket_body: dict[str, Any] = {"bucket": spec.name, "force_destroy": not spec.protect}
     if lifecycle:
@@ -126,4 +139,159 @@ def emit_service_bucket(ctx: Context, name: str, service: Bucket) -> dict[str, t
         protect=protect.value,
         because=(protect.reason,),
     )
-    return {"storage": (key, alias, *emit_bucket(bucket))}
+    return {"storage": (key, alias, *emit_bucket(bucket), *replication(ctx, bucket, key))}
+
+
+# --------------------------------------------------------------------------- regional DR
+
+
+def replica_spec(ctx: Context, source: BucketSpec, key: Resource) -> BucketSpec:
+    """The replica in the DR region: the source's spec with its own name, CMK and region."""
+    decision = ctx.plan.attachments_replication
+    return attrs.evolve(
+        source,
+        address=f"{source.address}_dr",
+        name=Template((ctx.name(source.address, "dr") + "-", ACCOUNT_ID)),
+        key_arn=key.ref("arn"),
+        provider=DR_PROVIDER,
+        because=(decision.reason, *source.because),
+    )
+
+
+def replication(ctx: Context, source: BucketSpec, source_key: Resource) -> tuple[Resource, ...]:
+    """The replica bucket, its CMK, the replication role and the replication rule (S3 RTC); nothing without DR."""
+    decision = ctx.plan.attachments_replication
+    if decision.value is None:
+        return ()
+    table = facts.disaster_recovery()
+    name = source.address
+    key, alias = customer_key(
+        f"{name}_dr",
+        ctx.name(name, "dr"),
+        f"S3 bucket {ctx.name(name, 'dr')} in {decision.value}: the replica of {ctx.name(name)}",
+        provider=DR_PROVIDER,
+    )
+    replica = replica_spec(ctx, source, key)
+    replica_blocks = emit_bucket(replica)
+    source_arn = Ref(f"aws_s3_bucket.{name}", "arn")
+    replica_arn = replica_blocks[0].ref("arn")
+    role = Resource(
+        "aws_iam_role",
+        f"{name}_replication",
+        {
+            "name": ctx.name(name, "replication"),
+            "assume_role_policy": JsonDocument(
+                policy(
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "s3.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                        # S3 of this account only: no other account's bucket can make S3 act as this role.
+                        "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT_ID}},
+                    }
+                )
+            ),
+        },
+    )
+    role_policy = Resource(
+        "aws_iam_role_policy",
+        f"{name}_replication",
+        {
+            "name": "least-privilege",
+            "role": role.ref(),
+            "policy": JsonDocument(
+                policy(*replication_statements(ctx, source_arn, source_key, replica_arn, key, decision.value))
+            ),
+        },
+    )
+    rule = Resource(
+        "aws_s3_bucket_replication_configuration",
+        name,
+        {
+            "bucket": Ref(f"aws_s3_bucket.{name}", "id"),
+            "role": role.ref("arn"),
+            "rule": [
+                {
+                    "id": "regional-dr",
+                    "status": "Enabled",
+                    "priority": 1,
+                    "filter": {},
+                    # A delete in the primary stays there: the replica keeps what a mistaken or malicious
+                    # delete removed (versioning keeps it in the source too, until noncurrent_version_days).
+                    "delete_marker_replication": {"status": "Disabled"},
+                    # Every object is SSE-KMS under the bucket's CMK: S3 replicates such objects only when asked.
+                    "source_selection_criteria": {"sse_kms_encrypted_objects": {"status": "Enabled"}},
+                    "destination": {
+                        "bucket": replica_arn,
+                        "storage_class": "STANDARD",
+                        "encryption_configuration": {"replica_kms_key_id": key.ref("arn")},
+                        # RTC: the only replication with a published time bound; its API takes 15 minutes only.
+                        "replication_time": {"status": "Enabled", "time": {"minutes": table.rtc_minutes}},
+                        "metrics": {"status": "Enabled", "event_threshold": {"minutes": table.rtc_minutes}},
+                    },
+                }
+            ],
+            # Both buckets must be versioned before S3 accepts a replication configuration.
+            "depends_on": [
+                Ref(f"aws_s3_bucket_versioning.{name}"),
+                Ref(f"aws_s3_bucket_versioning.{replica.address}"),
+                Ref(f"aws_iam_role_policy.{name}_replication"),
+            ],
+        },
+        because=(decision.reason,),
+    )
+    return (key, alias, *replica_blocks, role, role_policy, rule)
+
+
+def replication_statements(
+    ctx: Context, source_arn: Ref, source_key: Resource, replica_arn: Ref, replica_key: Resource, dr_region: str
+) -> list[dict[str, Any]]:
+    """What S3 needs to replicate SSE-KMS objects, and nothing more (facts: s3_replication_of_kms_objects).
+
+    With S3 Bucket Keys on, the KMS encryption context is the bucket's ARN (not the object's): both are allowed.
+    No s3:ReplicateDelete: delete markers are not replicated.
+    """
+    return [
+        {
+            "Sid": "SourceBucketConfiguration",
+            "Effect": "Allow",
+            "Action": ["s3:GetReplicationConfiguration", "s3:ListBucket"],
+            "Resource": source_arn,
+        },
+        {
+            "Sid": "ReadSourceVersions",
+            "Effect": "Allow",
+            "Action": [
+                "s3:GetObjectVersionAcl",
+                "s3:GetObjectVersionForReplication",
+                "s3:GetObjectVersionTagging",
+            ],
+            "Resource": join(source_arn, "/*"),
+        },
+        {
+            "Sid": "WriteReplicas",
+            "Effect": "Allow",
+            "Action": ["s3:ReplicateObject", "s3:ReplicateTags"],
+            "Resource": join(replica_arn, "/*"),
+        },
+        {
+            "Sid": "DecryptSourceObjects",
+            "Effect": "Allow",
+            "Action": "kms:Decrypt",
+            "Resource": source_key.ref("arn"),
+            "Condition": {
+                "StringEquals": {"kms:ViaService": f"s3.{ctx.region}.amazonaws.com"},
+                "StringLike": {"kms:EncryptionContext:aws:s3:arn": [source_arn, join(source_arn, "/*")]},
+            },
+        },
+        {
+            "Sid": "EncryptReplicas",
+            "Effect": "Allow",
+            "Action": ["kms:Encrypt", "kms:GenerateDataKey"],
+            "Resource": replica_key.ref("arn"),
+            "Condition": {
+                "StringEquals": {"kms:ViaService": f"s3.{dr_region}.amazonaws.com"},
+                "StringLike": {"kms:EncryptionContext:aws:s3:arn": [replica_arn, join(replica_arn, "/*")]},
+            },
+        },
+    ]
