@@ -12,6 +12,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from tmsc import facts
 from tmsc.derive import SINGLE_AZ_SLA_PERCENT
 from tmsc.model import (
     MAX_LOAD_BALANCER_NAME,
@@ -103,7 +104,8 @@ def environments(draw: st.DrawFn, second_octet: int) -> dict[str, Any]:
                 "nodes_per_az_max": high,
             }
         }
-    if draw(st.booleans()):
+    # Regional DR promises the RPO for the attachments through S3 RTC: an RPO under its objective is refused.
+    if env["recovery"]["rpo_minutes"] >= facts.disaster_recovery().rtc_minutes and draw(st.booleans()):
         env["recovery"]["cross_region_backup_region"] = "us-west-2"
     if draw(st.integers(0, 3)) == 0:
         env["cluster_public_access_cidrs"] = draw(st.lists(public_cidrs, min_size=1, max_size=3, unique=True))
