@@ -530,7 +530,9 @@ def secrets_replica_region(dr: Decision[str | None]) -> Decision[str | None]:
     return Decision(dr.value, f"regional DR asked: every secret replicated to {dr.value} under a key of that region")
 
 
-def regional_rpo(env: Environment, platform: Platform, dr: Decision[str | None]) -> tuple[tuple[str, Decision[str]], ...]:
+def regional_rpo(
+    env: Environment, platform: Platform, dr: Decision[str | None]
+) -> tuple[tuple[str, Decision[str]], ...]:
     """For each data store: is its RPO met when the platform's whole region is lost, and how (or why not)."""
     table = facts.disaster_recovery()
     rpo = env.recovery.rpo_minutes

@@ -1931,8 +1931,10 @@ def apply_patches() -> None:
         for patch in PATCHES:
             patch()
         from .patches_rds_dr import apply_rds_backup_replication_patch
+        from .patches_replication import apply_replication_patches
 
         apply_rds_backup_replication_patch()
+        apply_replication_patches()
         _applied = True
 
 
