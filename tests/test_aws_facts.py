@@ -12,7 +12,7 @@ from typing import Any
 import attrs
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from tmsc import derive, facts
@@ -21,6 +21,7 @@ from tmsc.explain import explain_lines
 from tmsc.model import Platform
 
 from .stackview import compile_views
+from .strategies import spec_documents
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = yaml.safe_load((REPO / "spec" / "platform.yaml").read_text())
@@ -212,3 +213,79 @@ def test_a_platform_compiles_iff_its_region_has_the_zones_its_targets_derive(reg
             assert zone in ZONES.regions[region].zone_ids, f"{name}: {address} in {zone}, not a zone of {region}"
             assert zone not in ZONES.regions[region].eks_refused, f"{name}: {address} in {zone}, which EKS refuses"
             assert "availability_zone" not in subnet
+
+
+def test_every_subnet_in_out_uses_a_zone_id_of_its_region_that_eks_accepts() -> None:
+    """The committed out/: every subnet sits in a zone ID of the spec's region from the table, never one EKS refuses."""
+    region = ZONES.regions[EXAMPLE["region"]]
+    seen = 0
+    for path in sorted((REPO / "out").glob("*/network.tf.json")):
+        for address, subnet in json.loads(path.read_text()).get("resource", {}).get("aws_subnet", {}).items():
+            seen += 1
+            zone = subnet["availability_zone_id"]
+            assert zone in region.eks_zone_ids, f"{path}: aws_subnet.{address} in {zone}"
+            assert "availability_zone" not in subnet, f"{path}: aws_subnet.{address} names an AZ"
+    assert seen >= 3 * 3, "every environment has subnets"
+
+
+@st.composite
+def platforms_anywhere(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, list[str] | None]]:
+    """A generated platform (tests/strategies.py) moved to any region of the zone table, each environment
+    with zone IDs pinned half of the time: drawn from the region's zones (EKS-refused ones included), in any
+    order and count (2 or 3, what the model takes), or now and then from another region."""
+    doc = draw(spec_documents(max_environments=3))
+    region = draw(st.sampled_from(sorted(ZONES.regions)))
+    doc["region"] = region
+    pins: dict[str, list[str] | None] = {}
+    for name, env in doc["environments"].items():
+        if env["recovery"].get("cross_region_backup_region") == region:
+            env["recovery"]["cross_region_backup_region"] = "eu-west-1" if region != "eu-west-1" else "eu-central-1"
+        pinned: list[str] | None = None
+        if draw(st.booleans()):
+            pool = list(ZONES.regions[region].zone_ids) + list(ZONES.regions[region].eks_refused)
+            if draw(st.integers(0, 5)) == 0:
+                pool.append(draw(st.sampled_from(ZONES.regions[draw(st.sampled_from(sorted(ZONES.regions)))].zone_ids)))
+            pinned = draw(st.lists(st.sampled_from(pool), min_size=2, max_size=3))  # the model takes 2 or 3
+            env["availability_zone_ids"] = pinned
+        pins[name] = pinned
+    return doc, pins
+
+
+def _zones_feasible(region: facts.Region, target: float, pinned: list[str] | None) -> bool:
+    """What the zone table says of one environment, independently of derive.py: does it get its zones?"""
+    needed = _required_zones(target)
+    if pinned is None:
+        return len(region.eks_zone_ids) >= needed
+    return len(pinned) == needed and len(set(pinned)) == needed and all(z in region.eks_zone_ids for z in pinned)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=platforms_anywhere())
+def test_any_platform_compiles_iff_its_region_has_the_zones_it_derives_and_uses_only_those(
+    case: tuple[dict[str, Any], dict[str, list[str] | None]],
+) -> None:
+    doc, pins = case
+    platform = Platform.model_validate(doc)
+    region = ZONES.regions[platform.region]
+    feasible = {
+        name: _zones_feasible(region, env.availability.target_percent, pins[name])
+        for name, env in platform.environments.items()
+    }
+    event("pinned" if any(pins.values()) else "derived")
+    try:
+        views = compile_views(platform)
+    except Infeasible as exc:
+        event("refused")
+        refused = {str(r.path[1]) for r in exc.refusals}
+        assert refused == {name for name, ok in feasible.items() if not ok}, exc
+        for refusal in exc.refusals:
+            assert refusal.path[2] in ("availability_zone_ids", "availability"), refusal
+            assert refusal.hint, refusal
+        return
+    assert all(feasible.values()), feasible
+    event("compiled")
+    for name, env in platform.environments.items():
+        zones = [subnet["availability_zone_id"] for subnet in views[name].of("aws_subnet").values()]
+        assert zones and all(zone in region.eks_zone_ids for zone in zones), (name, zones)
+        expected = pins[name] or list(region.eks_zone_ids[: _required_zones(env.availability.target_percent)])
+        assert sorted(set(zones)) == sorted(expected), (name, zones, expected)
