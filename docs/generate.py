@@ -124,6 +124,7 @@ def refusals(platform: Platform) -> list[tuple[str, str, str]]:
     asks = [
         ("availability 99.95%", ("availability", "target_percent"), 99.95),
         ("RPO 1 minute", ("recovery", "rpo_minutes"), 1),
+        ("RPO 10 minutes with regional DR", ("recovery", "rpo_minutes"), 10),
         ("RTO 30 minutes", ("recovery", "rto_hours"), 0.5),
         ("a /24 VPC", ("network", "cidr"), _value(platform, env, "VPC CIDR", 24)),
         (f"regional DR in {platform.region}", ("recovery", "cross_region_backup_region"), platform.region),

@@ -166,6 +166,40 @@ def test_an_uploaded_attachment_lands_in_the_bucket(applied: Applied) -> None:
     assert stored["Body"].read() == b"%PDF-1.7 proof of delivery" and stored["ServerSideEncryption"] == "aws:kms"
 
 
+def test_regional_dr_copies_the_attachments_and_the_secrets_to_the_dr_region(applied: Applied) -> None:
+    """prod names a DR region: the attachments replicate there under S3 RTC into a versioned bucket under a key of
+    that region, and every secret has a replica there under the DR secrets key. dev names none: nothing of either."""
+    s3 = applied.client("s3")
+    bucket = applied.outputs["s3_bucket_name"]
+    secrets = applied.client("secretsmanager")
+    connection = [applied.outputs[o] for o in ("rds_endpoint_secret_arn", "redis_endpoint_secret_arn")]
+    dr_region = applied.plan.attachments_replication.value
+    if dr_region is None:
+        with pytest.raises(s3.exceptions.ClientError, match="ReplicationConfigurationNotFoundError"):
+            s3.get_bucket_replication(Bucket=bucket)
+        assert all("ReplicationStatus" not in secrets.describe_secret(SecretId=arn) for arn in connection)
+        return
+    (rule,) = s3.get_bucket_replication(Bucket=bucket)["ReplicationConfiguration"]["Rules"]
+    assert rule["Status"] == "Enabled"
+    assert rule["SourceSelectionCriteria"] == {"SseKmsEncryptedObjects": {"Status": "Enabled"}}
+    destination = rule["Destination"]
+    assert destination["ReplicationTime"] == {"Status": "Enabled", "Time": {"Minutes": 15}}
+    assert destination["Metrics"] == {"Status": "Enabled", "EventThreshold": {"Minutes": 15}}
+    replica = destination["Bucket"].removeprefix("arn:aws:s3:::")
+    assert replica.startswith("tms-prod-attachments-dr-") and replica != bucket
+    dr_s3 = applied.emulator.client("s3", dr_region)
+    assert dr_s3.get_bucket_location(Bucket=replica)["LocationConstraint"] == dr_region
+    assert dr_s3.get_bucket_versioning(Bucket=replica)["Status"] == "Enabled"
+    (sse,) = dr_s3.get_bucket_encryption(Bucket=replica)["ServerSideEncryptionConfiguration"]["Rules"]
+    replica_key = sse["ApplyServerSideEncryptionByDefault"]["KMSMasterKeyID"]
+    assert destination["EncryptionConfiguration"] == {"ReplicaKmsKeyID": replica_key}
+    assert replica_key.startswith(f"arn:aws:kms:{dr_region}:")
+    for arn in connection:
+        (status,) = secrets.describe_secret(SecretId=arn)["ReplicationStatus"]
+        assert status["Region"] == dr_region and status["Status"] == "InSync"
+        assert status["KmsKeyId"].startswith(f"arn:aws:kms:{dr_region}:")
+
+
 def test_secrets_manager_holds_the_three_connection_secrets(applied: Applied) -> None:
     secrets = applied.client("secretsmanager")
     for output, service in (

@@ -67,6 +67,8 @@ def test_every_limit_of_the_rules_is_listed_as_a_refusal() -> None:
     assert [asked for asked, _, _ in rows] == [
         "availability 99.95%",
         "RPO 1 minute",
+        "RPO 1 minute",  # prod asks for regional DR: PITR's 5 minutes, then S3 RTC's 15
+        "RPO 10 minutes with regional DR",
         "RTO 30 minutes",
         "a /24 VPC",
         "regional DR in eu-west-1",

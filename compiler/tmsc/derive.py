@@ -627,10 +627,7 @@ def plan_environment(platform: Platform, name: str) -> EnvironmentPlan:
     cross_region = cross_region_backup(env, platform)
     schedule = maintenance_schedule(platform, name)
 
-    regional_refusal = regional_rpo_bound(env, cross_region)
-    if regional_refusal is not None:
-        refusals.append(regional_refusal)
-    for outcome in (zone_ids, subnets, pitr, cross_region):
+    for outcome in (zone_ids, subnets, pitr, cross_region, regional_rpo_bound(env, cross_region)):
         if isinstance(outcome, Refusal):
             refusals.append(outcome)
     sized = size_environment(platform, env, ha)

@@ -128,7 +128,9 @@ class Recovery(Strict):
     cross_region_backup_region: str | None = Field(
         None,
         pattern=REGION_PATTERN,
-        description="Copy automated database backups to this region for regional disaster recovery (optional).",
+        description="Regional disaster recovery (optional): the database's automated backups, the attachments (S3 "
+        "replication under Replication Time Control, so rpo_minutes must be 15 or more) and the secrets are copied "
+        "to this region.",
     )
 
 
