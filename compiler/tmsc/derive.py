@@ -487,6 +487,7 @@ def window_decisions(schedule: windows.Schedule, env: Environment, pinned_broker
         for window in schedule.windows()
     }
 
+
 # --------------------------------------------------------------------------- regional disaster recovery
 #
 # The DR region (recovery.cross_region_backup_region) receives a copy of every data store that can be
