@@ -14,6 +14,16 @@ from tmsc.model import EksCluster, Platform
 from tmsc.services.context import ACCOUNT_ID, PARTITION, Context, join, policy
 from tmsc.services.keys import customer_key, encrypted_log_group
 from tmsc.services.network import subnet_ids
+from tmsc.services.permissions import (
+    ApplyScope,
+    CiPermissions,
+    Statement,
+    iam_arns,
+    merge,
+    regional,
+    statement,
+    untagged_until_now,
+)
 from tmsc.services.security import egress_anywhere, ingress_from_group, security_group
 
 LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
@@ -272,3 +282,104 @@ def addons(ctx: Context, name: str, service: EksCluster, cluster: Resource) -> l
             body["depends_on"] = [Ref(f"aws_eks_node_group.{name}_{suffix}") for suffix in ctx.zone_suffixes()]
         blocks.append(Resource("aws_eks_addon", address, body))
     return blocks
+
+
+# --------------------------------------------------------------------------- what CI needs to apply it
+
+
+def ci_cluster_statements(scope: ApplyScope) -> list[Statement]:
+    name = scope.names
+    return [
+        statement(
+            "OwnClusterNodeGroupsAddonsAccessEntries",
+            [
+                "eks:AssociateAccessPolicy",
+                "eks:AssociateEncryptionConfig",
+                "eks:CreateAccessEntry",
+                "eks:CreateAddon",
+                "eks:CreateCluster",
+                "eks:CreateNodegroup",
+                "eks:DeleteAccessEntry",
+                "eks:DeleteAddon",
+                "eks:DeleteCluster",
+                "eks:DeleteNodegroup",
+                "eks:DisassociateAccessPolicy",
+                "eks:TagResource",
+                "eks:UntagResource",
+                "eks:UpdateAccessEntry",
+                "eks:UpdateAddon",
+                "eks:UpdateClusterConfig",
+                "eks:UpdateClusterVersion",
+                "eks:UpdateNodegroupConfig",
+                "eks:UpdateNodegroupVersion",
+            ],
+            regional(
+                "eks",
+                scope.home,
+                f"cluster/{name}",
+                f"nodegroup/{name}/*/*",
+                f"addon/{name}/*/*",
+                f"access-entry/{name}/*",
+            ),
+        ),
+    ]
+
+
+def ci_cluster_oidc_statements(scope: ApplyScope) -> list[Statement]:
+    """The cluster's IAM OIDC provider (IRSA): its ARN holds an issuer id AWS assigns, so it is scoped by tag."""
+    eks_oidc = iam_arns(*(f"oidc-provider/oidc.eks.{r}.amazonaws.com/id/*" for r in scope.home))
+    return [
+        statement(
+            "CreateClusterOidcProvider",
+            ["iam:CreateOpenIDConnectProvider", "iam:TagOpenIDConnectProvider"],
+            eks_oidc,
+            merge(scope.request_tags(), untagged_until_now()),
+        ),
+        statement(
+            "ManageOwnClusterOidcProvider",
+            [
+                "iam:AddClientIDToOpenIDConnectProvider",
+                "iam:DeleteOpenIDConnectProvider",
+                "iam:RemoveClientIDFromOpenIDConnectProvider",
+                "iam:UntagOpenIDConnectProvider",
+                "iam:UpdateOpenIDConnectProviderThumbprint",
+            ],
+            eks_oidc,
+            scope.resource_tags(),
+        ),
+    ]
+
+
+CI_PERMISSIONS = CiPermissions(
+    family="cluster",
+    group="platform",
+    grants={
+        "aws_eks_cluster": "OwnClusterNodeGroupsAddonsAccessEntries",
+        "aws_eks_node_group": "OwnClusterNodeGroupsAddonsAccessEntries",
+        "aws_eks_addon": "OwnClusterNodeGroupsAddonsAccessEntries",
+        "aws_eks_access_entry": "OwnClusterNodeGroupsAddonsAccessEntries",
+        "aws_eks_access_policy_association": "OwnClusterNodeGroupsAddonsAccessEntries",
+    },
+    apply=ci_cluster_statements,
+    reads=("eks:Describe*", "eks:List*"),
+    resourceless={
+        "eks:Describe*": "DescribeAddonVersions and DescribeUpdate take no cluster ARN",
+        "eks:List*": "ListClusters takes no resource",
+    },
+    # The cluster, node and add-on roles.
+    passes_roles_to=("eks.amazonaws.com",),
+    attaches_managed_policies=(
+        "AmazonEKSClusterPolicy",
+        *NODE_MANAGED_POLICIES,
+        *ADDON_MANAGED_POLICIES.values(),
+    ),
+    service_linked_roles=("eks.amazonaws.com", "eks-nodegroup.amazonaws.com"),
+    keys_used_through=("eks",),
+)
+
+CLUSTER_OIDC_CI_PERMISSIONS = CiPermissions(
+    family="cluster-oidc",
+    group="identity",
+    grants={"aws_iam_openid_connect_provider": "CreateClusterOidcProvider"},
+    apply=ci_cluster_oidc_statements,
+)

@@ -16,6 +16,7 @@ from tmsc.services.context import Context
 from tmsc.services.identity import readers_of
 from tmsc.services.keys import customer_key, encrypted_log_group
 from tmsc.services.network import subnet_ids
+from tmsc.services.permissions import ApplyScope, CiPermissions, Statement, regional, statement
 from tmsc.services.providers import DR_PROVIDER
 from tmsc.services.secrets import SECRETS_KEY, connection_secret
 from tmsc.services.security import ingress_from_group, security_group
@@ -186,3 +187,74 @@ def cross_region_backups(ctx: Context, name: str, instance: Resource) -> list[Bl
             because=(decision.reason,),
         ),
     ]
+
+
+# --------------------------------------------------------------------------- what CI needs to apply it
+
+
+def ci_database_statements(scope: ApplyScope) -> list[Statement]:
+    name = scope.names
+    return [
+        statement(
+            "OwnDatabase",
+            [
+                "rds:AddTagsToResource",
+                "rds:CreateDBInstance",
+                "rds:CreateDBParameterGroup",
+                "rds:CreateDBSnapshot",
+                "rds:CreateDBSubnetGroup",
+                "rds:DeleteDBInstance",
+                "rds:DeleteDBInstanceAutomatedBackup",
+                "rds:DeleteDBParameterGroup",
+                "rds:DeleteDBSubnetGroup",
+                "rds:ModifyDBInstance",
+                "rds:ModifyDBParameterGroup",
+                "rds:ModifyDBSubnetGroup",
+                "rds:RebootDBInstance",
+                "rds:RemoveTagsFromResource",
+                "rds:ResetDBParameterGroup",
+                "rds:StartDBInstanceAutomatedBackupsReplication",
+                "rds:StopDBInstanceAutomatedBackupsReplication",
+            ],
+            # og:default:* is the engine's default option group every instance is created in;
+            # replicated backups get ids from AWS (auto-backup:ab-...).
+            regional(
+                "rds",
+                scope.regions,
+                f"db:{name}",
+                f"pg:{name}",
+                f"subgrp:{name}",
+                f"snapshot:{name}",
+                "og:default:*",
+                "auto-backup:*",
+            ),
+        ),
+        # manage_master_user_password: RDS creates its secret (rds!db-<id>) with the caller's rights.
+        statement(
+            "DatabaseManagedSecret",
+            ["secretsmanager:CreateSecret", "secretsmanager:TagResource"],
+            regional("secretsmanager", scope.home, "secret:rds!db-*"),
+        ),
+    ]
+
+
+CI_PERMISSIONS = CiPermissions(
+    family="database",
+    group="data",
+    grants={
+        "aws_db_instance": "OwnDatabase",
+        "aws_db_instance_automated_backups_replication": "OwnDatabase",
+        "aws_db_parameter_group": "OwnDatabase",
+        "aws_db_subnet_group": "OwnDatabase",
+    },
+    apply=ci_database_statements,
+    reads=("rds:Describe*", "rds:ListTagsForResource"),
+    resourceless={
+        "rds:Describe*": "the provider finds instances by resource-id filter, authorized on no single ARN",
+        "rds:ListTagsForResource": "follows the Describe calls",
+    },
+    passes_roles_to=("monitoring.rds.amazonaws.com",),
+    attaches_managed_policies=("service-role/AmazonRDSEnhancedMonitoringRole",),
+    service_linked_roles=("rds.amazonaws.com",),
+    keys_used_through=("rds",),
+)

@@ -16,8 +16,8 @@ from typing import Any
 
 from tmsc.ir import Block, DataSource, EphemeralResource, JsonDocument, Ref, Resource
 from tmsc.services.context import Context, policy
-from tmsc.services.delivery import ci_secret_readers
 from tmsc.services.keys import customer_key
+from tmsc.services.permissions import ApplyScope, CiPermissions, Statement, ci_secret_readers, regional, statement
 
 SECRETS_KEY = Ref("aws_kms_key.secrets", "arn")
 SESSION_CONTEXT = DataSource(
@@ -211,3 +211,55 @@ def generated_password(
         {"secret_id": secret.ref("arn"), "version_id": version.ref("version_id")},
     )
     return (generator, secret, version, secret_policy, stored), stored.ref("secret_string")
+
+
+# --------------------------------------------------------------------------- what CI needs to apply them
+
+
+def ci_secret_statements(scope: ApplyScope) -> list[Statement]:
+    return [
+        statement(
+            "OwnConnectionSecrets",
+            [
+                "secretsmanager:CreateSecret",
+                "secretsmanager:DeleteResourcePolicy",
+                "secretsmanager:DeleteSecret",
+                "secretsmanager:GetSecretValue",
+                "secretsmanager:PutResourcePolicy",
+                "secretsmanager:PutSecretValue",
+                "secretsmanager:RestoreSecret",
+                "secretsmanager:TagResource",
+                "secretsmanager:UntagResource",
+                "secretsmanager:UpdateSecret",
+                "secretsmanager:UpdateSecretVersionStage",
+                "secretsmanager:ValidateResourcePolicy",
+            ],
+            regional("secretsmanager", scope.home, f"secret:{scope.prefix}/{scope.env}/*"),
+        ),
+    ]
+
+
+CI_PERMISSIONS = CiPermissions(
+    family="secrets",
+    group="data",
+    grants={
+        "aws_secretsmanager_secret": "OwnConnectionSecrets",
+        "aws_secretsmanager_secret_policy": "OwnConnectionSecrets",
+        "aws_secretsmanager_secret_version": "OwnConnectionSecrets",
+    },
+    apply=ci_secret_statements,
+    reads=(
+        "secretsmanager:DescribeSecret",
+        "secretsmanager:GetRandomPassword",
+        "secretsmanager:GetResourcePolicy",
+        "secretsmanager:ListSecretVersionIds",
+    ),
+    resourceless={
+        "secretsmanager:DescribeSecret": "plan refreshes the RDS-managed secret, named rds!db-<id> by AWS",
+        "secretsmanager:GetResourcePolicy": "follows DescribeSecret",
+        "secretsmanager:ListSecretVersionIds": "follows DescribeSecret",
+        "secretsmanager:GetRandomPassword": "generates a password, touches no resource",
+    },
+    service_linked_roles=(),
+    keys_used_through=("secretsmanager",),
+)

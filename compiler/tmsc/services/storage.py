@@ -6,14 +6,16 @@ Terraform state bucket of the bootstrap stack.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import attrs
 
 from tmsc.ir import Block, JsonDocument, Ref, Resource, Template
-from tmsc.model import Bucket
+from tmsc.model import Bucket, Platform
 from tmsc.services.context import ACCOUNT_ID, Context, deny_insecure_transport, policy
 from tmsc.services.keys import customer_key
+from tmsc.services.permissions import ApplyScope, CiPermissions, Statement, s3_arns, statement
 
 
 @attrs.frozen
@@ -127,3 +129,70 @@ def emit_service_bucket(ctx: Context, name: str, service: Bucket) -> dict[str, t
         because=(protect.reason,),
     )
     return {"storage": (key, alias, *emit_bucket(bucket))}
+
+
+# --------------------------------------------------------------------------- what CI needs to apply it
+
+
+def ci_bucket_read_statements(platform: Platform, regions: Sequence[str]) -> list[Statement]:
+    return [
+        statement(
+            "ReadBucketConfiguration",
+            [
+                "s3:GetAccelerateConfiguration",
+                "s3:GetBucket*",
+                "s3:GetEncryptionConfiguration",
+                "s3:GetLifecycleConfiguration",
+                "s3:GetReplicationConfiguration",
+                "s3:ListBucket",
+            ],
+            s3_arns(f"{platform.platform}-*"),
+        )
+    ]
+
+
+def ci_bucket_statements(scope: ApplyScope) -> list[Statement]:
+    name = scope.names
+    statements = [
+        statement(
+            "OwnBuckets",
+            [
+                "s3:CreateBucket",
+                "s3:DeleteBucket",
+                "s3:DeleteBucketPolicy",
+                "s3:ListBucketVersions",
+                "s3:PutBucketOwnershipControls",
+                "s3:PutBucketPolicy",
+                "s3:PutBucketPublicAccessBlock",
+                "s3:PutBucketTagging",
+                "s3:PutBucketVersioning",
+                "s3:PutEncryptionConfiguration",
+                "s3:PutLifecycleConfiguration",
+            ],
+            s3_arns(name),
+        ),
+    ]
+    if not scope.plan.deletion_protection.value:
+        # force_destroy: a disposable environment's bucket is emptied before it is deleted.
+        statements.append(
+            statement("EmptyOwnDisposableBuckets", ["s3:DeleteObject", "s3:DeleteObjectVersion"], s3_arns(f"{name}/*"))
+        )
+    return statements
+
+
+CI_PERMISSIONS = CiPermissions(
+    family="storage",
+    group="data",
+    grants={
+        "aws_s3_bucket": "OwnBuckets",
+        "aws_s3_bucket_lifecycle_configuration": "OwnBuckets",
+        "aws_s3_bucket_ownership_controls": "OwnBuckets",
+        "aws_s3_bucket_policy": "OwnBuckets",
+        "aws_s3_bucket_public_access_block": "OwnBuckets",
+        "aws_s3_bucket_server_side_encryption_configuration": "OwnBuckets",
+        "aws_s3_bucket_versioning": "OwnBuckets",
+    },
+    apply=ci_bucket_statements,
+    read_statements=ci_bucket_read_statements,
+    keys_used_through=("s3",),
+)
