@@ -17,6 +17,7 @@ from tmsc.diagnostics import SpecError
 from tmsc.load import load_platform, load_spec_text
 from tmsc.model import GITHUB_REPOSITORY_PATTERN, Platform
 from tmsc.services import delivery
+from tmsc.services.boundary import BOUNDARY_PATH
 from tmsc.services.delivery import (
     ATTACHABLE_MANAGED_POLICIES,
     AUDIENCE_KEY,
@@ -286,7 +287,10 @@ def test_the_delivery_section_is_in_the_committed_schema() -> None:
 
 
 def managed_policies(view: StackView) -> dict[str, dict[str, Any]]:
-    return {name: json.loads(body["policy"]) for name, body in view.of("aws_iam_policy").items()}
+    """The CI roles' policies (the environments' permissions boundaries are tests/test_boundary.py's)."""
+    return {
+        name: json.loads(body["policy"]) for name, body in view.of("aws_iam_policy").items() if body["path"] == CI_PATH
+    }
 
 
 def attached(view: StackView, role: str) -> list[str]:
@@ -403,13 +407,14 @@ def test_no_ci_role_can_change_the_ci_identity(boot: StackView) -> None:
     assert set(deny["Resource"]) == {
         f"arn:{PARTITION}:iam::{ACCOUNT}:role{CI_PATH}*",
         f"arn:{PARTITION}:iam::{ACCOUNT}:policy{CI_PATH}*",
+        f"arn:{PARTITION}:iam::{ACCOUNT}:policy{BOUNDARY_PATH}*",
         f"arn:{PARTITION}:iam::{ACCOUNT}:oidc-provider/{GITHUB_OIDC_HOST}",
     }
-    assert {"iam:PassRole", "iam:Put*", "iam:Attach*", "iam:Update*", "iam:Create*", "iam:Delete*"} <= set(
+    assert {"iam:PassRole", "iam:Put*", "iam:Attach*", "iam:Update*", "iam:Create*", "iam:Delete*", "iam:Set*"} <= set(
         deny["Action"]
     )
     for body in boot.of("aws_iam_policy").values():
-        assert body["path"] == CI_PATH
+        assert body["path"] in (CI_PATH, BOUNDARY_PATH)
     # What any CI policy allows on the CI path is reading it (iam:GetRole for the session context).
     for name, document in managed_policies(boot).items():
         for statement in statements(document):
@@ -508,7 +513,7 @@ def test_resourceless_actions_are_documented_and_used() -> None:
     boot = compile_views(load_platform(EXAMPLE_SPEC))["bootstrap"]
     for document in managed_policies(boot).values():
         for statement in statements(document):
-            if statement["Resource"] == "*":
+            if statement["Resource"] == "*" and statement["Effect"] == "Allow":
                 emitted |= set(as_list(statement["Action"]))
     assert emitted == set(RESOURCELESS_ACTIONS)
     assert all(len(reason) > 15 for reason in RESOURCELESS_ACTIONS.values())

@@ -361,3 +361,27 @@ def maintenance() -> MaintenanceTable:
             for key, row in data["windows"].items()
         },
     )
+
+
+# --------------------------------------------------------------------------- IAM authorization
+
+
+@attrs.frozen
+class IamAuthorization:
+    as_of: datetime.date
+    # action → the service-specific condition keys AWS evaluates for it
+    condition_keys: dict[str, frozenset[str]]
+    facts: dict[str, dict[str, str]]
+
+    def keys_for(self, action: str) -> frozenset[str]:
+        return self.condition_keys.get(action, frozenset())
+
+
+@functools.cache
+def iam_authorization() -> IamAuthorization:
+    data = _table("iam_authorization.json")
+    return IamAuthorization(
+        as_of=datetime.date.fromisoformat(data["as_of"]),
+        condition_keys={action: frozenset(row["keys"]) for action, row in data["condition_keys"].items()},
+        facts=data["facts"],
+    )

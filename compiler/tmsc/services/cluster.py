@@ -21,6 +21,7 @@ from tmsc.services.permissions import (
     iam_arns,
     merge,
     regional,
+    resourceless,
     statement,
     untagged_until_now,
 )
@@ -38,6 +39,7 @@ ADDON_MANAGED_POLICIES = {
     "aws-ebs-csi-driver": "service-role/AmazonEBSCSIDriverPolicy",
 }
 NODE_MANAGED_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly")
+CLUSTER_ADMIN_ACCESS_POLICY = join("arn:", PARTITION, ":eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy")
 
 
 def cluster_name(platform: Platform) -> str:
@@ -179,7 +181,7 @@ def emit_cluster(ctx: Context, name: str, service: EksCluster) -> dict[str, tupl
             {
                 "cluster_name": cluster.ref("name"),
                 "principal_arn": Ref(f"aws_eks_access_entry.{name}_admin", "principal_arn"),
-                "policy_arn": join("arn:", PARTITION, ":eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"),
+                "policy_arn": CLUSTER_ADMIN_ACCESS_POLICY,
                 "access_scope": {"type": "cluster"},
             },
         ),
@@ -288,39 +290,74 @@ def addons(ctx: Context, name: str, service: EksCluster, cluster: Resource) -> l
 
 
 def ci_cluster_statements(scope: ApplyScope) -> list[Statement]:
+    """The cluster, its node groups and add-ons by name; who administers it is pinned to what this module emits."""
     name = scope.names
+    _, service = scope.platform.service_of_kind("eks")
+    assert isinstance(service, EksCluster)
+    admin = join("arn:", PARTITION, ":iam::", ACCOUNT_ID, f":role/{service.admin_role_name}")
+    # access-entry/<cluster>/<identity type>/<account>/<identity name>/<uuid>
+    entries = [
+        join(
+            "arn:",
+            PARTITION,
+            f":eks:{region}:",
+            ACCOUNT_ID,
+            f":access-entry/{name}/role/",
+            ACCOUNT_ID,
+            f"/{service.admin_role_name}/*",
+        )
+        for region in scope.home
+    ]
     return [
         statement(
-            "OwnClusterNodeGroupsAddonsAccessEntries",
+            "OwnClusterNodeGroupsAddons",
             [
-                "eks:AssociateAccessPolicy",
                 "eks:AssociateEncryptionConfig",
-                "eks:CreateAccessEntry",
                 "eks:CreateAddon",
-                "eks:CreateCluster",
                 "eks:CreateNodegroup",
-                "eks:DeleteAccessEntry",
                 "eks:DeleteAddon",
                 "eks:DeleteCluster",
                 "eks:DeleteNodegroup",
-                "eks:DisassociateAccessPolicy",
                 "eks:TagResource",
                 "eks:UntagResource",
-                "eks:UpdateAccessEntry",
                 "eks:UpdateAddon",
                 "eks:UpdateClusterConfig",
                 "eks:UpdateClusterVersion",
                 "eks:UpdateNodegroupConfig",
                 "eks:UpdateNodegroupVersion",
             ],
-            regional(
-                "eks",
-                scope.home,
-                f"cluster/{name}",
-                f"nodegroup/{name}/*/*",
-                f"addon/{name}/*/*",
-                f"access-entry/{name}/*",
-            ),
+            regional("eks", scope.home, f"cluster/{name}", f"nodegroup/{name}/*/*", f"addon/{name}/*/*"),
+        ),
+        # CreateCluster takes no resource-level permissions: the request's tags scope it, and
+        # bootstrap_cluster_creator_admin_permissions = false keeps the apply role from becoming a cluster admin.
+        resourceless(
+            "CreateClusterWithoutCreatorAdmin",
+            ["eks:CreateCluster"],
+            scope.home,
+            CI_PERMISSIONS.resourceless,
+            merge(scope.request_tags(), {"Bool": {"eks:bootstrapClusterCreatorAdminPermissions": "false"}}),
+        ),
+        # The one access entry the stack emits: the spec's admin role, cluster admin, cluster-wide. An access
+        # entry's ARN names its principal, so the entry actions are scoped to the admin role's entries.
+        statement(
+            "AccessEntryOfTheAdminRoleOnly",
+            ["eks:CreateAccessEntry"],
+            regional("eks", scope.home, f"cluster/{name}"),
+            {"ArnEquals": {"eks:principalArn": [admin]}},
+        ),
+        statement(
+            "AdminAccessPolicyOfTheAdminRoleOnly",
+            ["eks:AssociateAccessPolicy"],
+            entries,
+            {
+                "ArnEquals": {"eks:policyArn": [CLUSTER_ADMIN_ACCESS_POLICY]},
+                "StringEquals": {"eks:accessScope": "cluster"},
+            },
+        ),
+        statement(
+            "ChangeTheAdminRolesAccessEntryOnly",
+            ["eks:DeleteAccessEntry", "eks:DisassociateAccessPolicy", "eks:UpdateAccessEntry"],
+            entries,
         ),
     ]
 
@@ -354,15 +391,16 @@ CI_PERMISSIONS = CiPermissions(
     family="cluster",
     group="platform",
     grants={
-        "aws_eks_cluster": "OwnClusterNodeGroupsAddonsAccessEntries",
-        "aws_eks_node_group": "OwnClusterNodeGroupsAddonsAccessEntries",
-        "aws_eks_addon": "OwnClusterNodeGroupsAddonsAccessEntries",
-        "aws_eks_access_entry": "OwnClusterNodeGroupsAddonsAccessEntries",
-        "aws_eks_access_policy_association": "OwnClusterNodeGroupsAddonsAccessEntries",
+        "aws_eks_cluster": "CreateClusterWithoutCreatorAdmin",
+        "aws_eks_node_group": "OwnClusterNodeGroupsAddons",
+        "aws_eks_addon": "OwnClusterNodeGroupsAddons",
+        "aws_eks_access_entry": "AccessEntryOfTheAdminRoleOnly",
+        "aws_eks_access_policy_association": "AdminAccessPolicyOfTheAdminRoleOnly",
     },
     apply=ci_cluster_statements,
     reads=("eks:Describe*", "eks:List*"),
     resourceless={
+        "eks:CreateCluster": "EKS authorizes CreateCluster on no resource (Service Authorization Reference)",
         "eks:Describe*": "DescribeAddonVersions and DescribeUpdate take no cluster ARN",
         "eks:List*": "ListClusters takes no resource",
     },

@@ -66,6 +66,7 @@ from tmsc.derive import EnvironmentPlan, plan_platform
 from tmsc.ir import Block, JsonDocument, Output, Ref, Resource, Template
 from tmsc.model import Delivery, Platform
 from tmsc.services import api, cache, cluster, database, keys, messaging, network, secrets, storage
+from tmsc.services.boundary import BOUNDARY_PATH, boundary_arn
 from tmsc.services.context import ACCOUNT_ID, ACCOUNT_ROOT, PARTITION, join, policy
 from tmsc.services.keys import KEY_ADMIN_ACTIONS
 from tmsc.services.permissions import (
@@ -86,6 +87,9 @@ from tmsc.services.permissions import (
     role_arn,
     role_names,
     statement,
+    tag_keys_kept,
+    tags,
+    untagged_until_now,
 )
 from tmsc.services.providers import account_of, state_bucket_name, state_key
 
@@ -118,35 +122,54 @@ APPLY_SESSION_SECONDS = 4 * 3600
 
 
 def _roles_statements(scope: ApplyScope) -> list[Statement]:
-    """Roles are the one resource every family creates: one statement set for all, from what the families declare."""
+    """Roles are the one resource every family creates: one statement set for all, from what the families declare.
+
+    A role is created, and its policies changed, only with the environment's permissions boundary attached
+    (iam:PermissionsBoundary, which AWS evaluates for exactly these actions); the rest of a role's life
+    (trust, description, deletion) only while it carries the environment's tags.
+    """
     roles = iam_arns(f"role/{scope.names}")
+    bounded = {"StringEquals": {"iam:PermissionsBoundary": boundary_arn(scope.platform, scope.env)}}
+    managed = {
+        "ArnEquals": {
+            "iam:PolicyARN": [
+                join("arn:", PARTITION, f":iam::aws:policy/{name}") for name in ATTACHABLE_MANAGED_POLICIES
+            ]
+        }
+    }
     return [
+        statement("CreateRolesWithTheBoundary", ["iam:CreateRole"], roles, merge(bounded, scope.request_tags())),
         statement(
-            "OwnRoles",
-            [
-                "iam:CreateRole",
-                "iam:DeleteRole",
-                "iam:DeleteRolePolicy",
-                "iam:PutRolePolicy",
-                "iam:TagRole",
-                "iam:UntagRole",
-                "iam:UpdateAssumeRolePolicy",
-                "iam:UpdateRole",
-                "iam:UpdateRoleDescription",
-            ],
+            "ChangeRolePoliciesWithinTheBoundary",
+            ["iam:DeleteRolePolicy", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy"],
             roles,
+            bounded,
         ),
         statement(
             "AttachOnlyTheStacksManagedPolicies",
             ["iam:AttachRolePolicy", "iam:DetachRolePolicy"],
             roles,
-            {
-                "ArnEquals": {
-                    "iam:PolicyARN": [
-                        join("arn:", PARTITION, f":iam::aws:policy/{name}") for name in ATTACHABLE_MANAGED_POLICIES
-                    ]
-                }
-            },
+            merge(bounded, managed),
+        ),
+        statement(
+            "ChangeOwnTaggedRoles",
+            ["iam:DeleteRole", "iam:UpdateAssumeRolePolicy", "iam:UpdateRole", "iam:UpdateRoleDescription"],
+            roles,
+            scope.resource_tags(),
+        ),
+        statement(
+            "TagOwnRoles",
+            ["iam:TagRole", "iam:UntagRole"],
+            roles,
+            merge(scope.resource_tags(), tag_keys_kept()),
+        ),
+        # CreateRole with tags is also authorized as iam:TagRole on the role being created (untagged so far):
+        # the tags set there are the environment's.
+        statement(
+            "TagRolesAtCreation",
+            ["iam:TagRole"],
+            roles,
+            merge({"StringEquals": tags("RequestTag", scope.prefix, scope.env)}, untagged_until_now()),
         ),
         statement(
             "PassOwnRolesToTheirServices",
@@ -170,6 +193,15 @@ def _roles_statements(scope: ApplyScope) -> list[Statement]:
                 {"StringLike": {"kms:ViaService": [f"{service}.*.amazonaws.com" for service in KEY_USING_SERVICES]}},
             ),
         ),
+        # Whatever else any policy of the role allows: no role without this boundary, no boundary removed.
+        statement(
+            "NoRoleWithoutTheBoundary",
+            ["iam:CreateRole", "iam:PutRolePermissionsBoundary"],
+            "*",
+            {"StringNotEquals": {"iam:PermissionsBoundary": boundary_arn(scope.platform, scope.env)}},
+            effect="Deny",
+        ),
+        statement("NeverRemoveABoundary", ["iam:DeleteRolePermissionsBoundary"], "*", effect="Deny"),
     ]
 
 
@@ -177,8 +209,8 @@ ROLES = CiPermissions(
     family="roles",
     group="identity",
     grants={
-        "aws_iam_role": "OwnRoles",
-        "aws_iam_role_policy": "OwnRoles",
+        "aws_iam_role": "CreateRolesWithTheBoundary",
+        "aws_iam_role_policy": "ChangeRolePoliciesWithinTheBoundary",
         "aws_iam_role_policy_attachment": "AttachOnlyTheStacksManagedPolicies",
     },
     apply=_roles_statements,
@@ -308,9 +340,11 @@ def state_statements(platform: Platform, stacks: Sequence[str], write: bool) -> 
             ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
             [join(Ref("aws_s3_bucket.state", "arn"), f"/{key}.tflock") for key in keys],
         ),
+        # dynamodb:LeadingKeys applies to item actions only: DescribeTable has a statement of its own.
+        statement("StateLockTableDescription", ["dynamodb:DescribeTable"], Ref("aws_dynamodb_table.locks", "arn")),
         statement(
             "StateLockTable",
-            ["dynamodb:DeleteItem", "dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem"],
+            ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem"],
             Ref("aws_dynamodb_table.locks", "arn"),
             {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": lock_ids}},
         ),
@@ -375,11 +409,14 @@ def protect_delivery_identity() -> Statement:
             "iam:PassRole",
             "iam:Put*",
             "iam:Remove*",
+            "iam:Set*",
             "iam:Tag*",
             "iam:Untag*",
             "iam:Update*",
         ],
-        iam_arns(f"role{CI_PATH}*", f"policy{CI_PATH}*", f"oidc-provider/{GITHUB_OIDC_HOST}"),
+        iam_arns(
+            f"role{CI_PATH}*", f"policy{CI_PATH}*", f"policy{BOUNDARY_PATH}*", f"oidc-provider/{GITHUB_OIDC_HOST}"
+        ),
         effect="Deny",
     )
 

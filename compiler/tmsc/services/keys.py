@@ -182,16 +182,22 @@ def ci_log_statements(scope: ApplyScope) -> list[Statement]:
         # ElastiCache slow logs and API Gateway access logs are "log deliveries".
         resourceless(
             "LogDeliveries",
-            ["logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:PutResourcePolicy", "logs:UpdateLogDelivery"],
+            ["logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:UpdateLogDelivery"],
             scope.home,
             LOG_CI_PERMISSIONS.resourceless,
+        ),
+        # The account's log resource policy that lets a service deliver logs: AWS authorizes it on no resource and
+        # with no condition key (tmsc/data/iam_authorization.json), so the home region is all that narrows it.
+        # It never covers DeleteResourcePolicy.
+        resourceless(
+            "LogDeliveryResourcePolicy", ["logs:PutResourcePolicy"], scope.home, LOG_CI_PERMISSIONS.resourceless
         ),
     ]
 
 
 CI_PERMISSIONS = CiPermissions(
     family="keys",
-    group="identity",
+    group="keys",
     grants={"aws_kms_key": "CreateTaggedKeys", "aws_kms_alias": "OwnAliases"},
     apply=ci_key_statements,
     reads=(

@@ -140,19 +140,26 @@ def ci_broker_statements(scope: ApplyScope) -> list[Statement]:
 
 
 def ci_broker_network_statements(scope: ApplyScope) -> list[Statement]:
+    """Amazon MQ creates the broker's network interfaces with the caller's rights and does not tag them.
+
+    Their ids are AWS's, so the interface itself is scoped by region only (the subnet and security group it goes
+    into must be the environment's, by tag: network.py's ChangeOwnNetwork), and the permission that hands an interface to a service names Amazon
+    MQ (ec2:AuthorizedService, as the Amazon MQ developer guide prescribes).
+    """
+    interfaces = regional("ec2", scope.home, "network-interface/*")
     return [
-        # Amazon MQ creates the broker's network interfaces with the caller's rights and
-        # does not tag them; their ids are AWS's: nothing narrower than the region exists.
+        # The subnet and security-group side of CreateNetworkInterface is ChangeOwnNetwork's (by tag).
+        statement("BrokerNetworkInterfaces", ["ec2:CreateNetworkInterface"], interfaces),
         statement(
-            "BrokerNetworkInterfaces",
-            [
-                "ec2:CreateNetworkInterface",
-                "ec2:CreateNetworkInterfacePermission",
-                "ec2:DeleteNetworkInterface",
-                "ec2:DeleteNetworkInterfacePermission",
-                "ec2:DetachNetworkInterface",
-            ],
-            regional("ec2", scope.home, "network-interface/*"),
+            "BrokerInterfacesForAmazonMqOnly",
+            ["ec2:CreateNetworkInterfacePermission"],
+            interfaces,
+            {"StringEquals": {"ec2:AuthorizedService": "mq.amazonaws.com"}},
+        ),
+        statement(
+            "RemoveBrokerNetworkInterfaces",
+            ["ec2:DeleteNetworkInterface", "ec2:DeleteNetworkInterfacePermission", "ec2:DetachNetworkInterface"],
+            interfaces,
         ),
     ]
 

@@ -30,6 +30,7 @@ from typing import Any
 
 import attrs
 
+from tmsc import facts
 from tmsc.derive import EnvironmentPlan, pull_request_plans
 from tmsc.ir import Template
 from tmsc.model import Platform
@@ -53,7 +54,8 @@ Statement = dict[str, Any]
 POLICY_GROUPS: dict[str, str] = {
     "state": "its state and lock, its connection secrets' values",
     "network": "its VPC, subnets, routes, security groups, launch template",
-    "identity": "its roles, keys and the cluster's OIDC provider",
+    "identity": "its roles (within its permissions boundary) and the cluster's OIDC provider",
+    "keys": "its KMS keys and aliases",
     "platform": "its EKS cluster, load balancer, HTTP API and log groups",
     "data": "its database, cache, broker, connection secrets and buckets",
 }
@@ -100,6 +102,12 @@ def ci_secret_readers(platform: Platform, env: str) -> list[Template]:
     return readers
 
 
+def ci_deployer(platform: Platform, env: str) -> list[Template]:
+    """The CI role that applies `env` (none without a delivery section): with the principal applying now, the only
+    one that may change the resource policies of the environment's secrets."""
+    return [role_arn(platform, apply_address(env))] if platform.delivery is not None else []
+
+
 # --------------------------------------------------------------------------- ARNs and statements
 
 
@@ -132,8 +140,22 @@ def statement(
 ) -> Statement:
     found: Statement = {"Sid": sid, "Effect": effect, "Action": sorted(actions), "Resource": resources}
     if condition:
+        _check_condition_keys(sid, found["Action"], condition)
         found["Condition"] = condition
     return found
+
+
+def _check_condition_keys(sid: str, actions: list[str], condition: dict[str, Any]) -> None:
+    """A service condition key AWS does not evaluate for an action makes an Allow never match (or a Deny never
+    apply): refuse a statement that pairs a key of tmsc's IAM table with an action the table does not give it."""
+    table = facts.iam_authorization()
+    governed = frozenset().union(*table.condition_keys.values())
+    for pairs in condition.values():
+        for key in pairs:
+            if not isinstance(key, str) or key not in governed:
+                continue
+            wrong = [a for a in actions if key not in table.keys_for(a)]
+            assert not wrong, f"{sid}: AWS evaluates {key} for none of {wrong} (tmsc/data/iam_authorization.json)"
 
 
 def resourceless(

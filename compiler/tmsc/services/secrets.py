@@ -17,7 +17,15 @@ from typing import Any
 from tmsc.ir import Block, DataSource, EphemeralResource, JsonDocument, Ref, Resource
 from tmsc.services.context import Context, policy
 from tmsc.services.keys import customer_key
-from tmsc.services.permissions import ApplyScope, CiPermissions, Statement, ci_secret_readers, regional, statement
+from tmsc.services.permissions import (
+    ApplyScope,
+    CiPermissions,
+    Statement,
+    ci_deployer,
+    ci_secret_readers,
+    regional,
+    statement,
+)
 
 SECRETS_KEY = Ref("aws_kms_key.secrets", "arn")
 SESSION_CONTEXT = DataSource(
@@ -46,6 +54,19 @@ def secret_name(ctx: Context, service: str, what: str = "connection") -> str:
 def terraform_readers(ctx: Context) -> list[Any]:
     """Who reads a secret's value when Terraform refreshes it: the principal applying now and the CI roles that plan and apply."""
     return [Ref(SESSION_CONTEXT.address, "issuer_arn"), *ci_secret_readers(ctx.platform, ctx.env_name)]
+
+
+# Every Secrets Manager action that changes who may reach a secret (Service Authorization Reference).
+POLICY_CHANGES = ["secretsmanager:DeleteResourcePolicy", "secretsmanager:PutResourcePolicy"]
+
+
+def deployers(ctx: Context) -> list[Any]:
+    """The principal applying now and the environment's CI apply role: who maintains a secret's resource policy.
+
+    Another principal (a second administrator) cannot change the policy until it applies through the CI role or
+    an account administrator removes the policy as root: that is the point.
+    """
+    return [Ref(SESSION_CONTEXT.address, "issuer_arn"), *ci_deployer(ctx.platform, ctx.env_name)]
 
 
 def emit_secrets_key(ctx: Context) -> tuple[Block, ...]:
@@ -88,7 +109,16 @@ def _secret(
                         "Action": "secretsmanager:GetSecretValue",
                         "Resource": "*",
                         "Condition": {"StringNotEquals": {"aws:PrincipalArn": allowed}},
-                    }
+                    },
+                    # Who may read is this policy: only the deployer may change or remove it.
+                    {
+                        "Sid": "OnlyTheDeployerChangesThisPolicy",
+                        "Effect": "Deny",
+                        "Principal": {"AWS": "*"},
+                        "Action": POLICY_CHANGES,
+                        "Resource": "*",
+                        "Condition": {"StringNotEquals": {"aws:PrincipalArn": deployers(ctx)}},
+                    },
                 )
             ),
         },
