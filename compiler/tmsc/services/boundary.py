@@ -20,7 +20,7 @@ policies say:
 - any IAM change but creating a service-linked role, and assuming other roles:
   a role the environment creates cannot make or widen a role, or become one;
 - changing who may reach a secret, a key or a bucket (resource policies), or
-  who is a Kubernetes administrator of a cluster (EKS access entries).
+  who is a Kubernetes administrator of a cluster (EKS access entries, a new cluster's creator).
 
 What a boundary cannot cap (AWS documents it): what a resource policy grants a
 role directly. The stacks' resource policies name their principals (secrets,
@@ -77,6 +77,8 @@ IAM_WRITES = (
 ACCESS_CHANGES = (
     "eks:AssociateAccessPolicy",
     "eks:CreateAccessEntry",
+    # a new cluster may make its creator its administrator
+    "eks:CreateCluster",
     "eks:DeleteAccessEntry",
     "eks:DisassociateAccessPolicy",
     "eks:UpdateAccessEntry",
