@@ -51,10 +51,11 @@ composes the roles from those declarations, adding what crosses families: the
 roles the stacks create, pass and attach policies to, the keys services use on
 the caller's behalf, the state.
 
-Known limit: an apply role can create roles named `<platform>-<env>-*` and put
-inline policies on them, which IAM cannot restrict by content. A permissions
-boundary on every role the stacks emit would close that path; until then the
-apply roles are as powerful as the roles their environment may create.
+An apply role can create roles named `<platform>-<env>-*` and put inline
+policies on them, which IAM cannot restrict by content: so it may do that only
+with its environment's permissions boundary attached (services/boundary.py),
+and never remove a boundary. Whatever policy such a role gets, it cannot reach
+past its environment (tests/test_escalation.py).
 """
 
 from __future__ import annotations
@@ -397,7 +398,8 @@ def apply_statements(scope: ApplyScope) -> dict[str, list[Statement]]:
 
 
 def protect_delivery_identity() -> Statement:
-    """No CI role may change a CI role, a CI policy or the GitHub OIDC provider: that is the bootstrap stack's, applied by a person."""
+    """No CI role may change a CI role, a CI policy, a permissions boundary or the GitHub OIDC provider: that is the
+    bootstrap stack's, applied by a person."""
     return statement(
         "NeverChangeTheDeliveryIdentity",
         [
