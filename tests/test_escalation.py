@@ -448,3 +448,41 @@ def test_the_suite_finds_the_holes_issue_11_names(example: World) -> None:
     found = escalations(example, role)
     assert any(f.startswith("iam:CreateRole without its boundary") for f in found)
     assert any(f.startswith("iam:PutRolePolicy on a role without its boundary") for f in found)
+
+
+def test_grants_by_absence_of_a_tag_are_the_documented_residue(example: World) -> None:
+    """Every Allow that matches a resource *without* an environment tag (adoption) is one the README lists as a
+    residual risk, with the reason AWS leaves no narrower grant."""
+    found = set()
+    for role in roles(example.views, example.region, example.p):
+        if role.stack != "bootstrap":
+            continue
+        for document in role.principal.identity:
+            for statement in document["Statement"]:
+                null = statement.get("Condition", {}).get("Null", {})
+                if statement["Effect"] == "Allow" and null.get(f"aws:ResourceTag/{TAG_ENVIRONMENT}") == "true":
+                    found.add(statement["Sid"])
+    # keys: tag at CreateKey; the VPC's default group; the cluster's OIDC provider; roles, by their env name.
+    assert found == {"CreateTaggedKeys", "AdoptDefaultSecurityGroup", "CreateClusterOidcProvider", "TagRolesAtCreation"}
+
+
+def test_adopting_an_untagged_key_gains_nothing(example: World) -> None:
+    """An apply role may tag an untagged key of the account (KMS's rule for tags at CreateKey); once tagged for its
+    environment, IAM still grants it nothing on that key: its rights on keys come from their key policies."""
+    apply_dev = _role(example, "bootstrap", "tms-ci-apply-dev").principal
+    key = f"arn:aws:kms:{example.region}:{ACCOUNT}:key/{KEY_ID}"
+    base = {"aws:RequestedRegion": example.region}
+    assert decide(apply_dev, Request("kms:TagResource", key, {**base, **example.request_tags("dev")})) == ALLOW
+    adopted = {**base, **example.tags("dev")}
+    for action in ("kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "kms:DisableKey", "kms:CreateGrant", "kms:Decrypt"):
+        assert decide(
+            apply_dev, Request(action, key, {**adopted, "kms:ViaService": "rds.eu-west-1.amazonaws.com"})
+        ) != (ALLOW), action
+    # Its own keys' policies name it: that is where its rights come from.
+    policies = [
+        body["policy"]
+        for view in example.views.values()
+        if view.name != "bootstrap"
+        for body in view.of("aws_kms_key").values()
+    ]
+    assert policies and all("tms-ci-apply-" in p for p in policies)

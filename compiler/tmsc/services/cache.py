@@ -14,7 +14,7 @@ from tmsc.model import Redis
 from tmsc.services.cluster import cluster_security_group
 from tmsc.services.context import Context
 from tmsc.services.identity import readers_of
-from tmsc.services.keys import customer_key, encrypted_log_group
+from tmsc.services.keys import encrypted_log_group, environment_key
 from tmsc.services.network import subnet_ids
 from tmsc.services.permissions import ApplyScope, CiPermissions, Statement, regional, statement
 from tmsc.services.secrets import connection_secret
@@ -26,7 +26,7 @@ PORT = 6379
 def emit_cache(ctx: Context, name: str, service: Redis) -> dict[str, tuple[Block, ...]]:
     plan = ctx.plan
     full_name = ctx.name(name)
-    key, alias = customer_key(name, full_name, f"Data at rest of {full_name}")
+    key, alias = environment_key(ctx, name, full_name, f"Data at rest of {full_name}")
     group = security_group(ctx, name, f"{service.engine} {full_name}: reachable from the EKS cluster only")
     subnets = Resource(
         "aws_elasticache_subnet_group", name, {"name": full_name, "subnet_ids": subnet_ids(ctx, "database")}
@@ -211,5 +211,4 @@ CI_PERMISSIONS = CiPermissions(
         "elasticache:List*": "ListTagsForResource follows the Describe calls",
     },
     service_linked_roles=("elasticache.amazonaws.com",),
-    keys_used_through=("elasticache",),
 )

@@ -12,7 +12,7 @@ from typing import Any
 from tmsc.ir import Block, JsonDocument, Ref, Resource, Template
 from tmsc.model import EksCluster, Platform
 from tmsc.services.context import ACCOUNT_ID, PARTITION, Context, join, policy
-from tmsc.services.keys import customer_key, encrypted_log_group
+from tmsc.services.keys import encrypted_log_group, environment_key
 from tmsc.services.network import subnet_ids
 from tmsc.services.permissions import (
     ApplyScope,
@@ -112,7 +112,7 @@ def emit_cluster(ctx: Context, name: str, service: EksCluster) -> dict[str, tupl
     plan = ctx.plan
     env = ctx.environment
     full_name = ctx.name(name)
-    key, alias = customer_key(name, full_name, f"Kubernetes secrets of EKS cluster {full_name}")
+    key, alias = environment_key(ctx, name, full_name, f"Kubernetes secrets of EKS cluster {full_name}")
     group = security_group(ctx, name, f"EKS control plane and nodes of {full_name}")
     # EKS writes to this exact name; creating it first lets us own retention and encryption.
     log_group = encrypted_log_group(ctx, name, f"/aws/eks/{full_name}/cluster")
@@ -412,7 +412,6 @@ CI_PERMISSIONS = CiPermissions(
         *ADDON_MANAGED_POLICIES.values(),
     ),
     service_linked_roles=("eks.amazonaws.com", "eks-nodegroup.amazonaws.com"),
-    keys_used_through=("eks",),
 )
 
 CLUSTER_OIDC_CI_PERMISSIONS = CiPermissions(

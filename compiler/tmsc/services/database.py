@@ -14,7 +14,7 @@ from tmsc.model import Postgres
 from tmsc.services.cluster import cluster_security_group, managed_policy, service_role
 from tmsc.services.context import Context
 from tmsc.services.identity import readers_of
-from tmsc.services.keys import customer_key, encrypted_log_group
+from tmsc.services.keys import encrypted_log_group, environment_key
 from tmsc.services.network import subnet_ids
 from tmsc.services.permissions import ApplyScope, CiPermissions, Statement, regional, statement
 from tmsc.services.providers import DR_PROVIDER
@@ -35,7 +35,7 @@ def emit_database(ctx: Context, name: str, service: Postgres) -> dict[str, tuple
     sizing = ctx.environment.sizing
     protect = plan.deletion_protection
     full_name = ctx.name(name)
-    key, alias = customer_key(name, full_name, f"Storage, snapshots and Performance Insights of {full_name}")
+    key, alias = environment_key(ctx, name, full_name, f"Storage, snapshots and Performance Insights of {full_name}")
     group = security_group(ctx, name, f"PostgreSQL {full_name}: reachable from the EKS cluster only")
     subnets = Resource("aws_db_subnet_group", name, {"name": full_name, "subnet_ids": subnet_ids(ctx, "database")})
     parameters = Resource(
@@ -166,7 +166,8 @@ def cross_region_backups(ctx: Context, name: str, instance: Resource) -> list[Bl
     decision = ctx.plan.database_cross_region_backup
     if decision.value is None:
         return []
-    key, alias = customer_key(
+    key, alias = environment_key(
+        ctx,
         f"{name}_dr",
         ctx.name(name, "dr"),
         f"Replicated automated backups of {ctx.name(name)} in {decision.value}",
@@ -256,5 +257,4 @@ CI_PERMISSIONS = CiPermissions(
     passes_roles_to=("monitoring.rds.amazonaws.com",),
     attaches_managed_policies=("service-role/AmazonRDSEnhancedMonitoringRole",),
     service_linked_roles=("rds.amazonaws.com",),
-    keys_used_through=("rds",),
 )

@@ -184,16 +184,6 @@ def _roles_statements(scope: ApplyScope) -> list[Statement]:
             iam_arns("role/aws-service-role/*"),
             {"StringEquals": {"iam:AWSServiceName": list(SERVICE_LINKED_ROLES)}},
         ),
-        # RDS, EKS, ElastiCache and Secrets Manager use the keys on the caller's behalf, through grants.
-        statement(
-            "UseOwnKeysThroughServices",
-            ["kms:CreateGrant", "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
-            regional("kms", scope.regions, "key/*"),
-            merge(
-                scope.resource_tags(),
-                {"StringLike": {"kms:ViaService": [f"{service}.*.amazonaws.com" for service in KEY_USING_SERVICES]}},
-            ),
-        ),
         # Whatever else any policy of the role allows: no role without this boundary, no boundary removed.
         statement(
             "NoRoleWithoutTheBoundary",
@@ -241,11 +231,10 @@ def _union(values: Sequence[Sequence[str]]) -> tuple[str, ...]:
 
 # What the families hand to AWS, composed: an apply role may attach these AWS managed
 # policies and no other, pass its roles to these services only, create these
-# service-linked roles only, and let these services use its keys.
+# service-linked roles only. (The keys services use for it: each key's policy, keys.environment_key.)
 ATTACHABLE_MANAGED_POLICIES = _union([f.attaches_managed_policies for f in FAMILIES])
 PASSED_TO_SERVICES = _union([f.passes_roles_to for f in FAMILIES])
 SERVICE_LINKED_ROLES = _union([f.service_linked_roles for f in FAMILIES])
-KEY_USING_SERVICES = _union([f.keys_used_through for f in FAMILIES])
 # Actions granted on "*" and why: the families' lists are the whole exception, and
 # tests/test_delivery.py holds every "*" statement to them.
 RESOURCELESS_ACTIONS: dict[str, str] = {a: why for f in FAMILIES for a, why in f.resourceless.items()}

@@ -11,11 +11,11 @@ from tmsc.services.permissions import (
     ApplyScope,
     CiPermissions,
     Statement,
+    ci_deployer,
     merge,
     regional,
     resourceless,
     statement,
-    tag_keys_kept,
     untagged_until_now,
 )
 
@@ -38,6 +38,8 @@ KEY_ADMIN_ACTIONS = [
     "kms:Update*",
 ]
 KEY_USE_ACTIONS = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"]
+# The services that use an environment's keys on the caller's behalf (through grants).
+KEY_USING_SERVICES = ("rds", "eks", "elasticache", "secretsmanager", "logs", "s3")
 DELETION_WINDOW_DAYS = 30
 
 
@@ -66,9 +68,16 @@ def customer_key(
     description: str,
     extra_statements: Sequence[dict[str, Any]] = (),
     provider: str | None = None,
+    administrators: Sequence[Any] = (),
 ) -> tuple[Resource, Resource]:
-    """A symmetric CMK with yearly rotation, and its alias; provider names an aliased provider (another region)."""
+    """A symmetric CMK with yearly rotation, and its alias; provider names an aliased provider (another region).
+
+    administrators: principals the key policy itself lets administer the key and use it through AWS services
+    (an environment's CI apply role), so that they need no IAM grant that would reach other keys.
+    """
     placement = {"provider": provider} if provider else {}
+    if administrators:
+        extra_statements = [*administrator_statements(list(administrators)), *extra_statements]
     key = Resource(
         "aws_kms_key",
         address,
@@ -87,10 +96,51 @@ def customer_key(
     )
 
 
+def administrator_statements(administrators: list[Any]) -> list[dict[str, Any]]:
+    return [
+        {
+            "Sid": "ApplyRoleAdministersKey",
+            "Effect": "Allow",
+            "Principal": {"AWS": administrators},
+            "Action": KEY_ADMIN_ACTIONS,
+            "Resource": "*",
+        },
+        {
+            # RDS, EKS, ElastiCache, Secrets Manager, CloudWatch Logs and S3 use the key on the applier's behalf.
+            "Sid": "ApplyRoleUsesKeyThroughServices",
+            "Effect": "Allow",
+            "Principal": {"AWS": administrators},
+            "Action": ["kms:CreateGrant", *KEY_USE_ACTIONS],
+            "Resource": "*",
+            "Condition": {"StringLike": {"kms:ViaService": [f"{s}.*.amazonaws.com" for s in KEY_USING_SERVICES]}},
+        },
+    ]
+
+
+def environment_key(
+    ctx: Context,
+    address: str,
+    alias: str,
+    description: str,
+    extra_statements: Sequence[dict[str, Any]] = (),
+    provider: str | None = None,
+) -> tuple[Resource, Resource]:
+    """A key of an environment's stack: its CI apply role administers it through the key policy, not by tag.
+
+    A tag-based IAM grant would reach any key someone tags for the environment, and KMS lets whoever may tag
+    at CreateKey tag any untagged key of the region (tmsc/data/iam_authorization.json): a key policy names
+    exactly this key.
+    """
+    return customer_key(
+        address, alias, description, extra_statements, provider, ci_deployer(ctx.platform, ctx.env_name)
+    )
+
+
 def logs_key(ctx: Context) -> tuple[Resource, Resource]:
     """The key of every CloudWatch log group of the environment."""
     log_groups = arn("logs", ctx.region, "log-group:*")
-    return customer_key(
+    return environment_key(
+        ctx,
         "logs",
         ctx.name("logs"),
         f"CloudWatch Logs of {ctx.name()}",
@@ -124,10 +174,12 @@ def encrypted_log_group(ctx: Context, address: str, name: str) -> Resource:
 
 
 def ci_key_statements(scope: ApplyScope) -> list[Statement]:
-    """Key ids are AWS's: a key is created with the environment's tags and changed only while it carries them."""
-    keys = regional("kms", scope.regions, "key/*")
-    own = scope.resource_tags()
+    """Creating a key with the environment's tags, and its aliases by name. Everything else an apply role does to a
+    key (policy, rotation, deletion, tags, use through services) its key policy grants it (environment_key): no IAM
+    grant reaches a key by tag, so tagging someone else's untagged key into the environment gains nothing."""
     return [
+        # KMS authorizes tags at CreateKey as kms:TagResource on every key of the region: the one grant by absence
+        # of a tag left, and all it allows is setting the environment's tags (README, residual risks).
         resourceless(
             "CreateTaggedKeys",
             ["kms:CreateKey", "kms:TagResource"],
@@ -135,22 +187,6 @@ def ci_key_statements(scope: ApplyScope) -> list[Statement]:
             CI_PERMISSIONS.resourceless,
             merge(scope.request_tags(), untagged_until_now()),
         ),
-        statement(
-            "ManageOwnKeys",
-            [
-                "kms:CreateAlias",
-                "kms:DeleteAlias",
-                "kms:DisableKeyRotation",
-                "kms:EnableKeyRotation",
-                "kms:PutKeyPolicy",
-                "kms:ScheduleKeyDeletion",
-                "kms:UpdateAlias",
-                "kms:UpdateKeyDescription",
-            ],
-            keys,
-            own,
-        ),
-        statement("RetagOwnKeys", ["kms:TagResource", "kms:UntagResource"], keys, merge(own, tag_keys_kept())),
         statement(
             "OwnAliases",
             ["kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"],
@@ -223,7 +259,6 @@ LOG_CI_PERMISSIONS = CiPermissions(
     group="platform",
     grants={"aws_cloudwatch_log_group": "OwnLogGroups"},
     apply=ci_log_statements,
-    keys_used_through=("logs",),
     reads=(
         "logs:Describe*",
         "logs:GetLogDelivery",

@@ -12,11 +12,11 @@ A family (network.py, keys.py, cluster.py, database.py, ...) states, in a
 - `reads`: the configuration reads a plan needs (metadata, never contents);
 - `resourceless`: every action it grants on "*", with the reason AWS leaves no
   narrower resource;
-- `passes_roles_to`, `attaches_managed_policies`, `service_linked_roles`,
-  `keys_used_through`: the roles and keys it hands to AWS services, which the
-  delivery module turns into the PassRole, AttachRolePolicy,
-  CreateServiceLinkedRole and key-grant statements (with the permissions
-  boundary every role must carry).
+- `passes_roles_to`, `attaches_managed_policies`, `service_linked_roles`: the
+  roles it hands to AWS services, which the delivery module turns into the
+  PassRole, AttachRolePolicy and CreateServiceLinkedRole statements (with the
+  permissions boundary every role must carry). The keys it hands to services
+  are granted by each key's own policy (keys.environment_key).
 
 This module holds only the vocabulary: ARN builders, the tag conditions and
 the names of the CI roles, so that both the emitters and the delivery module
@@ -245,4 +245,3 @@ class CiPermissions:
     passes_roles_to: tuple[str, ...] = ()
     attaches_managed_policies: tuple[str, ...] = ()
     service_linked_roles: tuple[str, ...] = ()
-    keys_used_through: tuple[str, ...] = ()

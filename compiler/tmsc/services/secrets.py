@@ -16,7 +16,7 @@ from typing import Any
 
 from tmsc.ir import Block, DataSource, EphemeralResource, JsonDocument, Ref, Resource
 from tmsc.services.context import Context, policy
-from tmsc.services.keys import customer_key
+from tmsc.services.keys import environment_key
 from tmsc.services.permissions import (
     ApplyScope,
     CiPermissions,
@@ -70,7 +70,8 @@ def deployers(ctx: Context) -> list[Any]:
 
 
 def emit_secrets_key(ctx: Context) -> tuple[Block, ...]:
-    key, alias = customer_key(
+    key, alias = environment_key(
+        ctx,
         "secrets",
         ctx.name("secrets"),
         f"Secrets Manager secrets of {ctx.name()}",
@@ -291,5 +292,4 @@ CI_PERMISSIONS = CiPermissions(
         "secretsmanager:GetRandomPassword": "generates a password, touches no resource",
     },
     service_linked_roles=(),
-    keys_used_through=("secretsmanager",),
 )

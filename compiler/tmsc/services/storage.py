@@ -14,7 +14,7 @@ import attrs
 from tmsc.ir import Block, JsonDocument, Ref, Resource, Template
 from tmsc.model import Bucket, Platform
 from tmsc.services.context import ACCOUNT_ID, Context, deny_insecure_transport, policy
-from tmsc.services.keys import customer_key
+from tmsc.services.keys import environment_key
 from tmsc.services.permissions import ApplyScope, CiPermissions, Statement, s3_arns, statement
 
 
@@ -116,7 +116,7 @@ def emit_bucket(spec: BucketSpec) -> tuple[Resource, ...]:
 
 def emit_service_bucket(ctx: Context, name: str, service: Bucket) -> dict[str, tuple[Block, ...]]:
     """A bucket service of an environment, e.g. the attachments (receipts, PODs)."""
-    key, alias = customer_key(name, ctx.name(name), f"S3 bucket {ctx.name(name)}")
+    key, alias = environment_key(ctx, name, ctx.name(name), f"S3 bucket {ctx.name(name)}")
     protect = ctx.plan.deletion_protection
     # Bucket names are global: the account id keeps two accounts' platforms apart.
     bucket_name = Template((ctx.name(name) + "-", ACCOUNT_ID))
@@ -194,5 +194,4 @@ CI_PERMISSIONS = CiPermissions(
     },
     apply=ci_bucket_statements,
     read_statements=ci_bucket_read_statements,
-    keys_used_through=("s3",),
 )
