@@ -172,7 +172,7 @@ def attempts(world: World, role: Role) -> Iterator[Attempt]:
                 "iam:AttachRolePolicy on a role it can assume",
                 Request("iam:AttachRolePolicy", target, {**context, "iam:PolicyARN": ADMIN_POLICY}),
             )
-    if own_role:
+    if own is not None and own_role is not None:
         bounded = {**base, "iam:PermissionsBoundary": world.boundary(own), **world.tags(own)}
         yield Attempt(
             "iam:AttachRolePolicy AdministratorAccess",

@@ -123,6 +123,7 @@ def emitted_policies(views: dict[str, StackView], region: str) -> Iterator[Emitt
                 for key in ("policy", "assume_role_policy"):
                     if not isinstance(body.get(key), str):
                         continue
+                    role: str | None
                     if key == "assume_role_policy":
                         kind, role = TRUST, f"aws_iam_role.{name}"
                     elif rtype in ("aws_iam_policy", "aws_iam_role_policy"):
