@@ -74,6 +74,10 @@ def _reference_arn(expression: str, region: str, names: dict[str, str]) -> str:
         ("aws_elasticache_user", "arn"): f"arn:aws:elasticache:{region}:{ACCOUNT}:user:{aws_name}",
         ("aws_cloudwatch_log_group", "arn"): f"arn:aws:logs:{region}:{ACCOUNT}:log-group:{aws_name}",
         ("aws_dynamodb_table", "arn"): f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/{aws_name}",
+        ("aws_db_instance", "resource_id"): "db-ABCDEFGHIJKLMNOPQRSTUVWXY0",
+        ("aws_lb_target_group", "arn"): (
+            f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT}:targetgroup/{aws_name}/0123456789abcdef"
+        ),
     }
     if (kind, attribute) not in values:
         raise AssertionError(f"no realistic value for {expression}: add one in tests/iam/emitted.py")
@@ -88,6 +92,7 @@ _NAME_ATTRIBUTES = {
     "aws_elasticache_user": "user_id",
     "aws_cloudwatch_log_group": "name",
     "aws_dynamodb_table": "name",
+    "aws_lb_target_group": "name",
 }
 
 
