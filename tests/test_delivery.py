@@ -17,6 +17,7 @@ from tmsc.diagnostics import SpecError
 from tmsc.load import load_platform, load_spec_text
 from tmsc.model import GITHUB_REPOSITORY_PATTERN, Platform
 from tmsc.services import delivery
+from tmsc.services.boundary import BOUNDARY_PATH
 from tmsc.services.delivery import (
     ATTACHABLE_MANAGED_POLICIES,
     AUDIENCE_KEY,
@@ -286,7 +287,10 @@ def test_the_delivery_section_is_in_the_committed_schema() -> None:
 
 
 def managed_policies(view: StackView) -> dict[str, dict[str, Any]]:
-    return {name: json.loads(body["policy"]) for name, body in view.of("aws_iam_policy").items()}
+    """The CI roles' policies (the environments' permissions boundaries are tests/test_boundary.py's)."""
+    return {
+        name: json.loads(body["policy"]) for name, body in view.of("aws_iam_policy").items() if body["path"] == CI_PATH
+    }
 
 
 def attached(view: StackView, role: str) -> list[str]:
@@ -403,13 +407,14 @@ def test_no_ci_role_can_change_the_ci_identity(boot: StackView) -> None:
     assert set(deny["Resource"]) == {
         f"arn:{PARTITION}:iam::{ACCOUNT}:role{CI_PATH}*",
         f"arn:{PARTITION}:iam::{ACCOUNT}:policy{CI_PATH}*",
+        f"arn:{PARTITION}:iam::{ACCOUNT}:policy{BOUNDARY_PATH}*",
         f"arn:{PARTITION}:iam::{ACCOUNT}:oidc-provider/{GITHUB_OIDC_HOST}",
     }
-    assert {"iam:PassRole", "iam:Put*", "iam:Attach*", "iam:Update*", "iam:Create*", "iam:Delete*"} <= set(
+    assert {"iam:PassRole", "iam:Put*", "iam:Attach*", "iam:Update*", "iam:Create*", "iam:Delete*", "iam:Set*"} <= set(
         deny["Action"]
     )
     for body in boot.of("aws_iam_policy").values():
-        assert body["path"] == CI_PATH
+        assert body["path"] in (CI_PATH, BOUNDARY_PATH)
     # What any CI policy allows on the CI path is reading it (iam:GetRole for the session context).
     for name, document in managed_policies(boot).items():
         for statement in statements(document):
@@ -440,67 +445,9 @@ def test_tag_scopes_match_the_default_tags(views: dict[str, StackView]) -> None:
             assert tags[TAG_PLATFORM] == "tms" and tags[TAG_ENVIRONMENT] == name
 
 
-# What lets an apply role create each resource type the environment stacks emit.
-# A new type fails this test until services/delivery.py grants it (and it is listed here).
-GRANTS = {
-    "aws_apigatewayv2_api": "CreateTaggedHttpApiAndVpcLink",
-    "aws_apigatewayv2_vpc_link": "CreateTaggedHttpApiAndVpcLink",
-    "aws_apigatewayv2_authorizer": "HttpApiChildren",
-    "aws_apigatewayv2_integration": "HttpApiChildren",
-    "aws_apigatewayv2_route": "HttpApiChildren",
-    "aws_apigatewayv2_stage": "HttpApiChildren",
-    "aws_cloudwatch_log_group": "OwnLogGroups",
-    "aws_db_instance": "OwnDatabase",
-    "aws_db_instance_automated_backups_replication": "OwnDatabase",
-    "aws_db_parameter_group": "OwnDatabase",
-    "aws_db_subnet_group": "OwnDatabase",
-    "aws_default_security_group": "AdoptDefaultSecurityGroup",
-    "aws_eip": "CreateElasticIpTagged",
-    "aws_eks_access_entry": "OwnClusterNodeGroupsAddonsAccessEntries",
-    "aws_eks_access_policy_association": "OwnClusterNodeGroupsAddonsAccessEntries",
-    "aws_eks_addon": "OwnClusterNodeGroupsAddonsAccessEntries",
-    "aws_eks_cluster": "OwnClusterNodeGroupsAddonsAccessEntries",
-    "aws_eks_node_group": "OwnClusterNodeGroupsAddonsAccessEntries",
-    "aws_elasticache_replication_group": "OwnCache",
-    "aws_elasticache_subnet_group": "OwnCache",
-    "aws_elasticache_user": "OwnCache",
-    "aws_elasticache_user_group": "OwnCache",
-    "aws_elasticache_parameter_group": "OwnCache",
-    "aws_flow_log": "CreateVpcFlowLogTagged",
-    "aws_iam_openid_connect_provider": "CreateClusterOidcProvider",
-    "aws_iam_role": "OwnRoles",
-    "aws_iam_role_policy": "OwnRoles",
-    "aws_iam_role_policy_attachment": "AttachOnlyTheStacksManagedPolicies",
-    "aws_internet_gateway": "CreateInternetGatewayTagged",
-    "aws_kms_alias": "OwnAliases",
-    "aws_kms_key": "CreateTaggedKeys",
-    "aws_launch_template": "CreateLaunchTemplateTagged",
-    "aws_lb": "OwnLoadBalancer",
-    "aws_lb_listener": "OwnLoadBalancer",
-    "aws_lb_target_group": "OwnLoadBalancer",
-    "aws_mq_broker": "CreateTaggedBroker",
-    "aws_nat_gateway": "CreateNatgatewayTagged",
-    "aws_route": "ChangeOwnNetwork",
-    "aws_route_table": "CreateRouteTableTagged",
-    "aws_route_table_association": "ChangeOwnNetwork",
-    "aws_s3_bucket": "OwnBuckets",
-    "aws_s3_bucket_lifecycle_configuration": "OwnBuckets",
-    "aws_s3_bucket_ownership_controls": "OwnBuckets",
-    "aws_s3_bucket_policy": "OwnBuckets",
-    "aws_s3_bucket_public_access_block": "OwnBuckets",
-    "aws_s3_bucket_replication_configuration": "OwnBuckets",
-    "aws_s3_bucket_server_side_encryption_configuration": "OwnBuckets",
-    "aws_s3_bucket_versioning": "OwnBuckets",
-    "aws_secretsmanager_secret": "OwnConnectionSecrets",
-    "aws_secretsmanager_secret_policy": "OwnConnectionSecrets",
-    "aws_secretsmanager_secret_version": "OwnConnectionSecrets",
-    "aws_security_group": "CreateSecurityGroupTagged",
-    "aws_subnet": "CreateSubnetTagged",
-    "aws_vpc": "CreateVpcTagged",
-    "aws_vpc_endpoint": "CreateVpcEndpointTagged",
-    "aws_vpc_security_group_egress_rule": "CreateSecurityGroupRuleTagged",
-    "aws_vpc_security_group_ingress_rule": "CreateSecurityGroupRuleTagged",
-}
+# What lets an apply role create each resource type the environment stacks emit: declared by each
+# service family next to its emitter (the CiPermissions of services/*.py), composed in services/delivery.py.
+GRANTS = delivery.GRANTS
 
 
 def test_every_resource_type_of_an_environment_can_be_applied(views: dict[str, StackView]) -> None:
@@ -512,10 +459,13 @@ def test_every_resource_type_of_an_environment_can_be_applied(views: dict[str, S
         sids = {s["Sid"] for name in attached(boot, f"ci_apply_{env}") for s in statements(policies[name])}
         missing = sorted(set(view.resources) - set(GRANTS))
         assert not missing, (
-            f"no CI apply rights for {missing}: grant them in services/delivery.py and list them in GRANTS"
+            f"no CI apply rights for {missing}: declare them in the CiPermissions of the family that emits them"
         )
         for rtype in view.resources:
             assert GRANTS[rtype] in sids, f"{env}: {rtype} needs {GRANTS[rtype]}"
+    emitted = {rtype for env, view in views.items() if env != "bootstrap" for rtype in view.resources}
+    stale = set(GRANTS) - emitted
+    assert not stale, f"declared grants for types no stack emits: {sorted(stale)}"
 
 
 def _named(view: StackView, rtype: str, attribute: str) -> list[str]:
@@ -563,7 +513,7 @@ def test_resourceless_actions_are_documented_and_used() -> None:
     boot = compile_views(load_platform(EXAMPLE_SPEC))["bootstrap"]
     for document in managed_policies(boot).values():
         for statement in statements(document):
-            if statement["Resource"] == "*":
+            if statement["Resource"] == "*" and statement["Effect"] == "Allow":
                 emitted |= set(as_list(statement["Action"]))
     assert emitted == set(RESOURCELESS_ACTIONS)
     assert all(len(reason) > 15 for reason in RESOURCELESS_ACTIONS.values())

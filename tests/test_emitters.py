@@ -160,8 +160,15 @@ def test_workload_roles_read_exactly_what_they_declare(views: dict[str, StackVie
 def test_connection_secrets_admit_only_their_readers(views: dict[str, StackView]) -> None:
     prod = views["prod"]
     policy = json.loads(prod.of("aws_secretsmanager_secret_policy")["cache"]["policy"])
-    (deny,) = statements(policy)
+    deny, policy_changes = statements(policy)
     assert deny["Effect"] == "Deny" and deny["Action"] == "secretsmanager:GetSecretValue"
+    # Who may read is the policy: only the principal applying and the environment's apply role may change it.
+    assert policy_changes["Effect"] == "Deny" and policy_changes["Principal"] == {"AWS": "*"}
+    assert set(policy_changes["Action"]) == {"secretsmanager:PutResourcePolicy", "secretsmanager:DeleteResourcePolicy"}
+    assert policy_changes["Condition"]["StringNotEquals"]["aws:PrincipalArn"] == [
+        "${data.aws_iam_session_context.current.issuer_arn}",
+        "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:role/tmsc-ci/tms-ci-apply-prod",
+    ]
     assert sorted(deny["Condition"]["StringNotEquals"]["aws:PrincipalArn"]) == sorted(
         [
             "${aws_iam_role.irsa_odoo.arn}",

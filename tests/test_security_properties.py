@@ -376,6 +376,12 @@ def policy_documents(view: StackView) -> Iterator[tuple[str, dict[str, Any]]]:
                     )
 
 
+def is_boundary_allowance(where: str, statement: dict[str, Any]) -> bool:
+    """A permissions boundary's one Allow of everything grants nothing: it is the ceiling its Deny statements cut
+    down (services/boundary.py; tests/test_escalation.py proves what stays out of reach)."""
+    return where.startswith("aws_iam_policy.boundary_") and statement.get("Sid") == "WithinTheEnvironment"
+
+
 def check_iam(views: Views, platform: Platform) -> None:
     for stack, view in views.items():
         documents = list(policy_documents(view))
@@ -383,7 +389,7 @@ def check_iam(views: Views, platform: Platform) -> None:
         for where, document in documents:
             for statement in statements(document):
                 assert "NotPrincipal" not in statement, f"{stack}: {where} uses NotPrincipal"
-                if statement["Effect"] != "Allow":
+                if statement["Effect"] != "Allow" or is_boundary_allowance(where, statement):
                     continue
                 assert not statement.get("NotAction") and not statement.get("NotResource"), (
                     f"{stack}: {where} allows by exclusion"

@@ -12,9 +12,10 @@ from typing import Any
 import attrs
 
 from tmsc.derive import EnvironmentPlan, plan_platform
-from tmsc.ir import Block, File, Output, Ref, Resource, Stack
+from tmsc.ir import Block, File, Output, Ref, Resource, Stack, Template
 from tmsc.model import Api, Bucket, EksCluster, Platform, Postgres, RabbitMQ, Redis
 from tmsc.services.api import emit_api
+from tmsc.services.boundary import boundary_arn
 from tmsc.services.cache import emit_cache
 from tmsc.services.cluster import cluster_name, emit_cluster
 from tmsc.services.context import Context
@@ -67,10 +68,21 @@ def compile_environment(platform: Platform, plan: EnvironmentPlan) -> Stack:
         for family, blocks in SERVICE_EMITTERS[type(service)](ctx, name, service).items():
             files.setdefault(family, []).extend(blocks)
     files["outputs"] = [*contract_outputs(platform), *helpful_outputs(platform)]
+    boundary = boundary_arn(platform, plan.name)
+    files = {family: [_bounded(b, boundary, plan.name) for b in blocks] for family, blocks in files.items()}
     acknowledged = {a.resource: a.reason for a in plan.environment.acknowledged_replacements}
     if acknowledged:
         files = {family: [_lift_prevent_destroy(b, acknowledged) for b in blocks] for family, blocks in files.items()}
     return Stack(plan.name, tuple(File(f"{family}.tf.json", tuple(blocks)) for family, blocks in sorted(files.items())))
+
+
+def _bounded(block: Block, boundary: Template, env: str) -> Block:
+    """Every role the stack creates carries the environment's permissions boundary: the apply role may create no
+    other (services/delivery.py), and whatever policy a role gets, it cannot reach past its environment."""
+    if not isinstance(block, Resource) or block.type != "aws_iam_role":
+        return block
+    why = f"permissions_boundary: capped to {env} (services/boundary.py)"
+    return attrs.evolve(block, body={**block.body, "permissions_boundary": boundary}, because=(*block.because, why))
 
 
 def _lift_prevent_destroy(block: Block, acknowledged: dict[str, str]) -> Block:

@@ -408,3 +408,27 @@ def disaster_recovery() -> DisasterRecoveryTable:
         amazon_mq_cross_region=fact("amazon_mq_cross_region"),
         mq_cross_region_engines=tuple(data["amazon_mq_cross_region"]["engines"]),
     )
+
+
+# --------------------------------------------------------------------------- IAM authorization
+
+
+@attrs.frozen
+class IamAuthorization:
+    as_of: datetime.date
+    # action → the service-specific condition keys AWS evaluates for it
+    condition_keys: dict[str, frozenset[str]]
+    facts: dict[str, dict[str, str]]
+
+    def keys_for(self, action: str) -> frozenset[str]:
+        return self.condition_keys.get(action, frozenset())
+
+
+@functools.cache
+def iam_authorization() -> IamAuthorization:
+    data = _table("iam_authorization.json")
+    return IamAuthorization(
+        as_of=datetime.date.fromisoformat(data["as_of"]),
+        condition_keys={action: frozenset(row["keys"]) for action, row in data["condition_keys"].items()},
+        facts=data["facts"],
+    )

@@ -11,6 +11,7 @@ Kubernetes repository binds its pods to the target group (TargetGroupBinding).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from tmsc.ir import Block, Resource, Template
@@ -19,6 +20,7 @@ from tmsc.services.cluster import cluster_security_group
 from tmsc.services.context import Context
 from tmsc.services.keys import encrypted_log_group
 from tmsc.services.network import VPC_ID, subnet_ids
+from tmsc.services.permissions import ApplyScope, CiPermissions, Statement, apigateway_arns, regional, statement
 from tmsc.services.security import egress_to_group, ingress_from_group, security_group
 
 LISTENER_PORT = 80  # inside the VPC only: TLS ends at API Gateway, the hop to the ALB stays private
@@ -185,3 +187,100 @@ def emit_api(ctx: Context, name: str, service: Api) -> dict[str, tuple[Block, ..
 
 def _integration_target(integration: Resource) -> Template:
     return Template(("integrations/", integration.ref()))
+
+
+# --------------------------------------------------------------------------- what CI needs to apply it
+
+
+def ci_api_read_statements(platform: Any, regions: Sequence[str]) -> list[Statement]:
+    # HTTP API and VPC link ids are assigned by AWS; GET reads configuration only.
+    return [
+        statement(
+            "ReadHttpApis",
+            ["apigateway:GET"],
+            apigateway_arns(regions, "/apis", "/apis/*", "/vpclinks", "/vpclinks/*", "/tags/*"),
+        )
+    ]
+
+
+def ci_api_statements(scope: ApplyScope) -> list[Statement]:
+    name = scope.names
+    regions = scope.home
+    return [
+        statement(
+            "OwnLoadBalancer",
+            [
+                "elasticloadbalancing:AddTags",
+                "elasticloadbalancing:CreateListener",
+                "elasticloadbalancing:CreateLoadBalancer",
+                "elasticloadbalancing:CreateTargetGroup",
+                "elasticloadbalancing:DeleteListener",
+                "elasticloadbalancing:DeleteLoadBalancer",
+                "elasticloadbalancing:DeleteTargetGroup",
+                "elasticloadbalancing:ModifyListener",
+                "elasticloadbalancing:ModifyListenerAttributes",
+                "elasticloadbalancing:ModifyLoadBalancerAttributes",
+                "elasticloadbalancing:ModifyTargetGroup",
+                "elasticloadbalancing:ModifyTargetGroupAttributes",
+                "elasticloadbalancing:RemoveTags",
+                "elasticloadbalancing:SetSecurityGroups",
+                "elasticloadbalancing:SetSubnets",
+            ],
+            regional(
+                "elasticloadbalancing",
+                regions,
+                f"loadbalancer/app/{name}/*",
+                f"targetgroup/{name}/*",
+                f"listener/app/{name}/*/*",
+                f"listener-rule/app/{name}/*/*/*",
+            ),
+        ),
+        statement(
+            "CreateTaggedHttpApiAndVpcLink",
+            ["apigateway:POST"],
+            apigateway_arns(regions, "/apis", "/vpclinks"),
+            scope.request_tags(),
+        ),
+        statement(
+            "ChangeOwnHttpApiAndVpcLink",
+            ["apigateway:DELETE", "apigateway:PATCH", "apigateway:POST", "apigateway:PUT"],
+            apigateway_arns(regions, "/apis/*", "/vpclinks/*", "/tags/*"),
+            scope.resource_tags(),
+        ),
+        # Routes, integrations and authorizers of an HTTP API cannot be tagged, and API
+        # Gateway V2 does not lend them their API's tags: the path is all AWS offers.
+        statement(
+            "HttpApiChildren",
+            ["apigateway:DELETE", "apigateway:PATCH", "apigateway:POST"],
+            apigateway_arns(
+                regions,
+                *(
+                    f"/apis/*/{child}{tail}"
+                    for child in ("routes", "integrations", "authorizers", "stages")
+                    for tail in ("", "/*")
+                ),
+            ),
+        ),
+    ]
+
+
+CI_PERMISSIONS = CiPermissions(
+    family="api",
+    group="platform",
+    grants={
+        "aws_lb": "OwnLoadBalancer",
+        "aws_lb_listener": "OwnLoadBalancer",
+        "aws_lb_target_group": "OwnLoadBalancer",
+        "aws_apigatewayv2_api": "CreateTaggedHttpApiAndVpcLink",
+        "aws_apigatewayv2_vpc_link": "CreateTaggedHttpApiAndVpcLink",
+        "aws_apigatewayv2_authorizer": "HttpApiChildren",
+        "aws_apigatewayv2_integration": "HttpApiChildren",
+        "aws_apigatewayv2_route": "HttpApiChildren",
+        "aws_apigatewayv2_stage": "HttpApiChildren",
+    },
+    apply=ci_api_statements,
+    reads=("elasticloadbalancing:Describe*",),
+    read_statements=ci_api_read_statements,
+    resourceless={"elasticloadbalancing:Describe*": "ELB Describe calls take no resource-level permissions"},
+    service_linked_roles=("elasticloadbalancing.amazonaws.com", "ops.apigateway.amazonaws.com"),
+)

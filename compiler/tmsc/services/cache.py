@@ -14,8 +14,9 @@ from tmsc.model import Redis
 from tmsc.services.cluster import cluster_security_group
 from tmsc.services.context import Context
 from tmsc.services.identity import readers_of
-from tmsc.services.keys import customer_key, encrypted_log_group
+from tmsc.services.keys import encrypted_log_group, environment_key
 from tmsc.services.network import subnet_ids
+from tmsc.services.permissions import ApplyScope, CiPermissions, Statement, regional, statement
 from tmsc.services.secrets import connection_secret
 from tmsc.services.security import ingress_from_group, security_group
 
@@ -25,7 +26,7 @@ PORT = 6379
 def emit_cache(ctx: Context, name: str, service: Redis) -> dict[str, tuple[Block, ...]]:
     plan = ctx.plan
     full_name = ctx.name(name)
-    key, alias = customer_key(name, full_name, f"Data at rest of {full_name}")
+    key, alias = environment_key(ctx, name, full_name, f"Data at rest of {full_name}")
     group = security_group(ctx, name, f"{service.engine} {full_name}: reachable from the EKS cluster only")
     subnets = Resource(
         "aws_elasticache_subnet_group", name, {"name": full_name, "subnet_ids": subnet_ids(ctx, "database")}
@@ -146,3 +147,68 @@ def emit_cache(ctx: Context, name: str, service: Redis) -> dict[str, tuple[Block
         write_only=False,
     )
     return {"cache": blocks, "secrets": secret}
+
+
+# --------------------------------------------------------------------------- what CI needs to apply it
+
+
+def ci_cache_statements(scope: ApplyScope) -> list[Statement]:
+    name = scope.names
+    return [
+        statement(
+            "OwnCache",
+            [
+                "elasticache:AddTagsToResource",
+                "elasticache:CreateCacheCluster",
+                "elasticache:CreateCacheSubnetGroup",
+                "elasticache:CreateReplicationGroup",
+                "elasticache:CreateSnapshot",
+                "elasticache:CreateUser",
+                "elasticache:CreateUserGroup",
+                "elasticache:DecreaseReplicaCount",
+                "elasticache:DeleteCacheCluster",
+                "elasticache:DeleteCacheSubnetGroup",
+                "elasticache:DeleteReplicationGroup",
+                "elasticache:DeleteUser",
+                "elasticache:DeleteUserGroup",
+                "elasticache:IncreaseReplicaCount",
+                "elasticache:ModifyCacheCluster",
+                "elasticache:ModifyCacheSubnetGroup",
+                "elasticache:ModifyReplicationGroup",
+                "elasticache:ModifyUser",
+                "elasticache:ModifyUserGroup",
+                "elasticache:RemoveTagsFromResource",
+            ],
+            # parametergroup:default.* is the engine's default group a replication group starts in.
+            regional(
+                "elasticache",
+                scope.home,
+                f"replicationgroup:{name}",
+                f"cluster:{name}",
+                f"subnetgroup:{name}",
+                f"user:{name}",
+                f"usergroup:{name}",
+                f"snapshot:{name}",
+                "parametergroup:default.*",
+            ),
+        ),
+    ]
+
+
+CI_PERMISSIONS = CiPermissions(
+    family="cache",
+    group="data",
+    grants={
+        "aws_elasticache_replication_group": "OwnCache",
+        "aws_elasticache_subnet_group": "OwnCache",
+        "aws_elasticache_user": "OwnCache",
+        "aws_elasticache_user_group": "OwnCache",
+    },
+    apply=ci_cache_statements,
+    reads=("elasticache:Describe*", "elasticache:List*"),
+    resourceless={
+        "elasticache:Describe*": "DescribeCacheClusters for members of a group is authorized on no single ARN",
+        "elasticache:List*": "ListTagsForResource follows the Describe calls",
+    },
+    service_linked_roles=("elasticache.amazonaws.com",),
+)

@@ -12,8 +12,19 @@ from typing import Any
 from tmsc.ir import Block, JsonDocument, Ref, Resource, Template
 from tmsc.model import EksCluster, Platform
 from tmsc.services.context import ACCOUNT_ID, PARTITION, Context, join, policy
-from tmsc.services.keys import customer_key, encrypted_log_group
+from tmsc.services.keys import encrypted_log_group, environment_key
 from tmsc.services.network import subnet_ids
+from tmsc.services.permissions import (
+    ApplyScope,
+    CiPermissions,
+    Statement,
+    iam_arns,
+    merge,
+    regional,
+    resourceless,
+    statement,
+    untagged_until_now,
+)
 from tmsc.services.security import egress_anywhere, ingress_from_group, security_group
 
 LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
@@ -28,6 +39,7 @@ ADDON_MANAGED_POLICIES = {
     "aws-ebs-csi-driver": "service-role/AmazonEBSCSIDriverPolicy",
 }
 NODE_MANAGED_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly")
+CLUSTER_ADMIN_ACCESS_POLICY = join("arn:", PARTITION, ":eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy")
 
 
 def cluster_name(platform: Platform) -> str:
@@ -100,7 +112,7 @@ def emit_cluster(ctx: Context, name: str, service: EksCluster) -> dict[str, tupl
     plan = ctx.plan
     env = ctx.environment
     full_name = ctx.name(name)
-    key, alias = customer_key(name, full_name, f"Kubernetes secrets of EKS cluster {full_name}")
+    key, alias = environment_key(ctx, name, full_name, f"Kubernetes secrets of EKS cluster {full_name}")
     group = security_group(ctx, name, f"EKS control plane and nodes of {full_name}")
     # EKS writes to this exact name; creating it first lets us own retention and encryption.
     log_group = encrypted_log_group(ctx, name, f"/aws/eks/{full_name}/cluster")
@@ -169,7 +181,7 @@ def emit_cluster(ctx: Context, name: str, service: EksCluster) -> dict[str, tupl
             {
                 "cluster_name": cluster.ref("name"),
                 "principal_arn": Ref(f"aws_eks_access_entry.{name}_admin", "principal_arn"),
-                "policy_arn": join("arn:", PARTITION, ":eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"),
+                "policy_arn": CLUSTER_ADMIN_ACCESS_POLICY,
                 "access_scope": {"type": "cluster"},
             },
         ),
@@ -272,3 +284,139 @@ def addons(ctx: Context, name: str, service: EksCluster, cluster: Resource) -> l
             body["depends_on"] = [Ref(f"aws_eks_node_group.{name}_{suffix}") for suffix in ctx.zone_suffixes()]
         blocks.append(Resource("aws_eks_addon", address, body))
     return blocks
+
+
+# --------------------------------------------------------------------------- what CI needs to apply it
+
+
+def ci_cluster_statements(scope: ApplyScope) -> list[Statement]:
+    """The cluster, its node groups and add-ons by name; who administers it is pinned to what this module emits."""
+    name = scope.names
+    _, service = scope.platform.service_of_kind("eks")
+    assert isinstance(service, EksCluster)
+    admin = join("arn:", PARTITION, ":iam::", ACCOUNT_ID, f":role/{service.admin_role_name}")
+    # access-entry/<cluster>/<identity type>/<account>/<identity name>/<uuid>
+    entries = [
+        join(
+            "arn:",
+            PARTITION,
+            f":eks:{region}:",
+            ACCOUNT_ID,
+            f":access-entry/{name}/role/",
+            ACCOUNT_ID,
+            f"/{service.admin_role_name}/*",
+        )
+        for region in scope.home
+    ]
+    return [
+        statement(
+            "OwnClusterNodeGroupsAddons",
+            [
+                "eks:AssociateEncryptionConfig",
+                "eks:CreateAddon",
+                "eks:CreateNodegroup",
+                "eks:DeleteAddon",
+                "eks:DeleteCluster",
+                "eks:DeleteNodegroup",
+                "eks:TagResource",
+                "eks:UntagResource",
+                "eks:UpdateAddon",
+                "eks:UpdateClusterConfig",
+                "eks:UpdateClusterVersion",
+                "eks:UpdateNodegroupConfig",
+                "eks:UpdateNodegroupVersion",
+            ],
+            regional("eks", scope.home, f"cluster/{name}", f"nodegroup/{name}/*/*", f"addon/{name}/*/*"),
+        ),
+        # CreateCluster takes no resource-level permissions: the request's tags scope it, and
+        # bootstrap_cluster_creator_admin_permissions = false keeps the apply role from becoming a cluster admin.
+        resourceless(
+            "CreateClusterWithoutCreatorAdmin",
+            ["eks:CreateCluster"],
+            scope.home,
+            CI_PERMISSIONS.resourceless,
+            merge(scope.request_tags(), {"Bool": {"eks:bootstrapClusterCreatorAdminPermissions": "false"}}),
+        ),
+        # The one access entry the stack emits: the spec's admin role, cluster admin, cluster-wide. An access
+        # entry's ARN names its principal, so the entry actions are scoped to the admin role's entries.
+        statement(
+            "AccessEntryOfTheAdminRoleOnly",
+            ["eks:CreateAccessEntry"],
+            regional("eks", scope.home, f"cluster/{name}"),
+            {"ArnEquals": {"eks:principalArn": [admin]}},
+        ),
+        statement(
+            "AdminAccessPolicyOfTheAdminRoleOnly",
+            ["eks:AssociateAccessPolicy"],
+            entries,
+            {
+                "ArnEquals": {"eks:policyArn": [CLUSTER_ADMIN_ACCESS_POLICY]},
+                "StringEquals": {"eks:accessScope": "cluster"},
+            },
+        ),
+        statement(
+            "ChangeTheAdminRolesAccessEntryOnly",
+            ["eks:DeleteAccessEntry", "eks:DisassociateAccessPolicy", "eks:UpdateAccessEntry"],
+            entries,
+        ),
+    ]
+
+
+def ci_cluster_oidc_statements(scope: ApplyScope) -> list[Statement]:
+    """The cluster's IAM OIDC provider (IRSA): its ARN holds an issuer id AWS assigns, so it is scoped by tag."""
+    eks_oidc = iam_arns(*(f"oidc-provider/oidc.eks.{r}.amazonaws.com/id/*" for r in scope.home))
+    return [
+        statement(
+            "CreateClusterOidcProvider",
+            ["iam:CreateOpenIDConnectProvider", "iam:TagOpenIDConnectProvider"],
+            eks_oidc,
+            merge(scope.request_tags(), untagged_until_now()),
+        ),
+        statement(
+            "ManageOwnClusterOidcProvider",
+            [
+                "iam:AddClientIDToOpenIDConnectProvider",
+                "iam:DeleteOpenIDConnectProvider",
+                "iam:RemoveClientIDFromOpenIDConnectProvider",
+                "iam:UntagOpenIDConnectProvider",
+                "iam:UpdateOpenIDConnectProviderThumbprint",
+            ],
+            eks_oidc,
+            scope.resource_tags(),
+        ),
+    ]
+
+
+CI_PERMISSIONS = CiPermissions(
+    family="cluster",
+    group="platform",
+    grants={
+        "aws_eks_cluster": "CreateClusterWithoutCreatorAdmin",
+        "aws_eks_node_group": "OwnClusterNodeGroupsAddons",
+        "aws_eks_addon": "OwnClusterNodeGroupsAddons",
+        "aws_eks_access_entry": "AccessEntryOfTheAdminRoleOnly",
+        "aws_eks_access_policy_association": "AdminAccessPolicyOfTheAdminRoleOnly",
+    },
+    apply=ci_cluster_statements,
+    reads=("eks:Describe*", "eks:List*"),
+    resourceless={
+        "eks:CreateCluster": "EKS authorizes CreateCluster on no resource (Service Authorization Reference)",
+        "eks:Describe*": "DescribeAddonVersions and DescribeUpdate take no cluster ARN",
+        "eks:List*": "ListClusters takes no resource",
+    },
+    # The cluster, node and add-on roles.
+    passes_roles_to=("eks.amazonaws.com",),
+    attaches_managed_policies=(
+        "AmazonEKSClusterPolicy",
+        *NODE_MANAGED_POLICIES,
+        *ADDON_MANAGED_POLICIES.values(),
+    ),
+    service_linked_roles=("eks.amazonaws.com", "eks-nodegroup.amazonaws.com"),
+)
+
+CLUSTER_OIDC_CI_PERMISSIONS = CiPermissions(
+    family="cluster-oidc",
+    group="identity",
+    grants={"aws_iam_openid_connect_provider": "CreateClusterOidcProvider"},
+    apply=ci_cluster_oidc_statements,
+)

@@ -14,8 +14,9 @@ from tmsc.model import Postgres
 from tmsc.services.cluster import cluster_security_group, managed_policy, service_role
 from tmsc.services.context import Context
 from tmsc.services.identity import readers_of
-from tmsc.services.keys import customer_key, encrypted_log_group
+from tmsc.services.keys import encrypted_log_group, environment_key
 from tmsc.services.network import subnet_ids
+from tmsc.services.permissions import ApplyScope, CiPermissions, Statement, regional, statement
 from tmsc.services.providers import DR_PROVIDER
 from tmsc.services.secrets import SECRETS_KEY, connection_secret
 from tmsc.services.security import ingress_from_group, security_group
@@ -34,7 +35,7 @@ def emit_database(ctx: Context, name: str, service: Postgres) -> dict[str, tuple
     sizing = ctx.environment.sizing
     protect = plan.deletion_protection
     full_name = ctx.name(name)
-    key, alias = customer_key(name, full_name, f"Storage, snapshots and Performance Insights of {full_name}")
+    key, alias = environment_key(ctx, name, full_name, f"Storage, snapshots and Performance Insights of {full_name}")
     group = security_group(ctx, name, f"PostgreSQL {full_name}: reachable from the EKS cluster only")
     subnets = Resource("aws_db_subnet_group", name, {"name": full_name, "subnet_ids": subnet_ids(ctx, "database")})
     parameters = Resource(
@@ -165,7 +166,8 @@ def cross_region_backups(ctx: Context, name: str, instance: Resource) -> list[Bl
     decision = ctx.plan.database_cross_region_backup
     if decision.value is None:
         return []
-    key, alias = customer_key(
+    key, alias = environment_key(
+        ctx,
         f"{name}_dr",
         ctx.name(name, "dr"),
         f"Replicated automated backups of {ctx.name(name)} in {decision.value}",
@@ -186,3 +188,73 @@ def cross_region_backups(ctx: Context, name: str, instance: Resource) -> list[Bl
             because=(decision.reason,),
         ),
     ]
+
+
+# --------------------------------------------------------------------------- what CI needs to apply it
+
+
+def ci_database_statements(scope: ApplyScope) -> list[Statement]:
+    name = scope.names
+    return [
+        statement(
+            "OwnDatabase",
+            [
+                "rds:AddTagsToResource",
+                "rds:CreateDBInstance",
+                "rds:CreateDBParameterGroup",
+                "rds:CreateDBSnapshot",
+                "rds:CreateDBSubnetGroup",
+                "rds:DeleteDBInstance",
+                "rds:DeleteDBInstanceAutomatedBackup",
+                "rds:DeleteDBParameterGroup",
+                "rds:DeleteDBSubnetGroup",
+                "rds:ModifyDBInstance",
+                "rds:ModifyDBParameterGroup",
+                "rds:ModifyDBSubnetGroup",
+                "rds:RebootDBInstance",
+                "rds:RemoveTagsFromResource",
+                "rds:ResetDBParameterGroup",
+                "rds:StartDBInstanceAutomatedBackupsReplication",
+                "rds:StopDBInstanceAutomatedBackupsReplication",
+            ],
+            # og:default:* is the engine's default option group every instance is created in;
+            # replicated backups get ids from AWS (auto-backup:ab-...).
+            regional(
+                "rds",
+                scope.regions,
+                f"db:{name}",
+                f"pg:{name}",
+                f"subgrp:{name}",
+                f"snapshot:{name}",
+                "og:default:*",
+                "auto-backup:*",
+            ),
+        ),
+        # manage_master_user_password: RDS creates its secret (rds!db-<id>) with the caller's rights.
+        statement(
+            "DatabaseManagedSecret",
+            ["secretsmanager:CreateSecret", "secretsmanager:TagResource"],
+            regional("secretsmanager", scope.home, "secret:rds!db-*"),
+        ),
+    ]
+
+
+CI_PERMISSIONS = CiPermissions(
+    family="database",
+    group="data",
+    grants={
+        "aws_db_instance": "OwnDatabase",
+        "aws_db_instance_automated_backups_replication": "OwnDatabase",
+        "aws_db_parameter_group": "OwnDatabase",
+        "aws_db_subnet_group": "OwnDatabase",
+    },
+    apply=ci_database_statements,
+    reads=("rds:Describe*", "rds:ListTagsForResource"),
+    resourceless={
+        "rds:Describe*": "the provider finds instances by resource-id filter, authorized on no single ARN",
+        "rds:ListTagsForResource": "follows the Describe calls",
+    },
+    passes_roles_to=("monitoring.rds.amazonaws.com",),
+    attaches_managed_policies=("service-role/AmazonRDSEnhancedMonitoringRole",),
+    service_linked_roles=("rds.amazonaws.com",),
+)

@@ -43,39 +43,73 @@ What the roles may do:
 `Resource: "*"` appears only for actions AWS authorizes on no resource at all;
 each such statement says so and is bound to the platform's regions.
 
-Known limit: an apply role can create roles named `<platform>-<env>-*` and put
-inline policies on them, which IAM cannot restrict by content. A permissions
-boundary on every role the stacks emit would close that path; until then the
-apply roles are as powerful as the roles their environment may create.
+What an apply role may change is not written here: each service family
+declares it next to the code that emits its resources (a `CiPermissions` of
+services/network.py, keys.py, cluster.py, database.py, cache.py, messaging.py,
+api.py, storage.py, secrets.py; see services/permissions.py), and this module
+composes the roles from those declarations, adding what crosses families: the
+roles the stacks create, pass and attach policies to, the keys services use on
+the caller's behalf, the state.
+
+An apply role can create roles named `<platform>-<env>-*` and put inline
+policies on them, which IAM cannot restrict by content: so it may do that only
+with its environment's permissions boundary attached (services/boundary.py),
+and never remove a boundary. Whatever policy such a role gets, it cannot reach
+past its environment (tests/test_escalation.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from tmsc.derive import EnvironmentPlan, plan_platform, pull_request_plans
+from tmsc.derive import EnvironmentPlan, plan_platform
 from tmsc.ir import Block, JsonDocument, Output, Ref, Resource, Template
 from tmsc.model import Delivery, Platform
+from tmsc.services import api, cache, cluster, database, keys, messaging, network, secrets, storage
+from tmsc.services.boundary import BOUNDARY_PATH, boundary_arn
 from tmsc.services.context import ACCOUNT_ID, ACCOUNT_ROOT, PARTITION, join, policy
 from tmsc.services.keys import KEY_ADMIN_ACTIONS
-from tmsc.services.providers import MANAGED_BY, account_of, state_bucket_name, state_key
+from tmsc.services.permissions import (
+    CI_PATH,
+    POLICY_GROUPS,
+    TAG_ENVIRONMENT,
+    TAG_PLATFORM,
+    ApplyScope,
+    CiPermissions,
+    Statement,
+    apply_address,
+    ci_secret_readers,
+    iam_arns,
+    merge,
+    pull_request_environments,
+    regional,
+    resourceless,
+    role_arn,
+    role_names,
+    statement,
+    tag_keys_kept,
+    tags,
+    untagged_until_now,
+)
+from tmsc.services.providers import account_of, state_bucket_name, state_key
+
+__all__ = [
+    "CI_PATH",
+    "TAG_ENVIRONMENT",
+    "TAG_PLATFORM",
+    "apply_address",
+    "ci_secret_readers",
+    "pull_request_environments",
+    "role_arn",
+    "role_names",
+]
 
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 GITHUB_OIDC_URL = f"https://{GITHUB_OIDC_HOST}"
 STS_AUDIENCE = "sts.amazonaws.com"
 SUBJECT_KEY = f"{GITHUB_OIDC_HOST}:sub"
 AUDIENCE_KEY = f"{GITHUB_OIDC_HOST}:aud"
-
-# Every CI role and policy lives under this IAM path. No environment's role
-# names (`<platform>-<env>-*`, path "/") can match it, so no apply role's scope
-# reaches the CI identity itself.
-CI_PATH = f"/{MANAGED_BY}-ci/"
-
-# The default_tags of every stack (services/providers.py): the scope of the
-# resources whose ids AWS assigns.
-TAG_PLATFORM = "platform"
-TAG_ENVIRONMENT = "environment"
 
 PLAN_SESSION_SECONDS = 3600
 # The encryption context key of a sealed plan: its environment (.github/scripts/ci.py seal-plan / open-plan).
@@ -87,85 +121,125 @@ PLAN_KEY_ADMIN_ACTIONS = [action for action in KEY_ADMIN_ACTIONS if action != "k
 # RabbitMQ cluster: well over an hour. The workflow asks for the same.
 APPLY_SESSION_SECONDS = 4 * 3600
 
-# AWS managed policies the environment stacks attach (services/cluster.py,
-# services/database.py); tests/test_delivery.py fails when a stack attaches
-# one not listed here. An apply role may attach these and nothing else.
-ATTACHABLE_MANAGED_POLICIES = (
-    "AmazonEKSClusterPolicy",
-    "AmazonEKSWorkerNodePolicy",
-    "AmazonEC2ContainerRegistryReadOnly",
-    "AmazonEKS_CNI_Policy",
-    "service-role/AmazonEBSCSIDriverPolicy",
-    "service-role/AmazonRDSEnhancedMonitoringRole",
+
+def _roles_statements(scope: ApplyScope) -> list[Statement]:
+    """Roles are the one resource every family creates: one statement set for all, from what the families declare.
+
+    A role is created, and its policies changed, only with the environment's permissions boundary attached
+    (iam:PermissionsBoundary, which AWS evaluates for exactly these actions); the rest of a role's life
+    (trust, description, deletion) only while it carries the environment's tags.
+    """
+    roles = iam_arns(f"role/{scope.names}")
+    bounded = {"StringEquals": {"iam:PermissionsBoundary": boundary_arn(scope.platform, scope.env)}}
+    managed = {
+        "ArnEquals": {
+            "iam:PolicyARN": [
+                join("arn:", PARTITION, f":iam::aws:policy/{name}") for name in ATTACHABLE_MANAGED_POLICIES
+            ]
+        }
+    }
+    return [
+        statement("CreateRolesWithTheBoundary", ["iam:CreateRole"], roles, merge(bounded, scope.request_tags())),
+        statement(
+            "ChangeRolePoliciesWithinTheBoundary",
+            ["iam:DeleteRolePolicy", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy"],
+            roles,
+            bounded,
+        ),
+        statement(
+            "AttachOnlyTheStacksManagedPolicies",
+            ["iam:AttachRolePolicy", "iam:DetachRolePolicy"],
+            roles,
+            merge(bounded, managed),
+        ),
+        statement(
+            "ChangeOwnTaggedRoles",
+            ["iam:DeleteRole", "iam:UpdateAssumeRolePolicy", "iam:UpdateRole", "iam:UpdateRoleDescription"],
+            roles,
+            scope.resource_tags(),
+        ),
+        statement(
+            "TagOwnRoles",
+            ["iam:TagRole", "iam:UntagRole"],
+            roles,
+            merge(scope.resource_tags(), tag_keys_kept()),
+        ),
+        # CreateRole with tags is also authorized as iam:TagRole on the role being created (untagged so far):
+        # the tags set there are the environment's.
+        statement(
+            "TagRolesAtCreation",
+            ["iam:TagRole"],
+            roles,
+            merge({"StringEquals": tags("RequestTag", scope.prefix, scope.env)}, untagged_until_now()),
+        ),
+        statement(
+            "PassOwnRolesToTheirServices",
+            ["iam:PassRole"],
+            roles,
+            {"StringEquals": {"iam:PassedToService": list(PASSED_TO_SERVICES)}},
+        ),
+        statement(
+            "ServiceLinkedRoles",
+            ["iam:CreateServiceLinkedRole"],
+            iam_arns("role/aws-service-role/*"),
+            {"StringEquals": {"iam:AWSServiceName": list(SERVICE_LINKED_ROLES)}},
+        ),
+        # Whatever else any policy of the role allows: no role without this boundary, no boundary removed.
+        statement(
+            "NoRoleWithoutTheBoundary",
+            ["iam:CreateRole", "iam:PutRolePermissionsBoundary"],
+            "*",
+            {"StringNotEquals": {"iam:PermissionsBoundary": boundary_arn(scope.platform, scope.env)}},
+            effect="Deny",
+        ),
+        statement("NeverRemoveABoundary", ["iam:DeleteRolePermissionsBoundary"], "*", effect="Deny"),
+    ]
+
+
+ROLES = CiPermissions(
+    family="roles",
+    group="identity",
+    grants={
+        "aws_iam_role": "CreateRolesWithTheBoundary",
+        "aws_iam_role_policy": "ChangeRolePoliciesWithinTheBoundary",
+        "aws_iam_role_policy_attachment": "AttachOnlyTheStacksManagedPolicies",
+    },
+    apply=_roles_statements,
 )
-# Services the stacks hand a role to (iam:PassRole): EKS (cluster, node and
-# add-on roles), VPC flow logs, RDS enhanced monitoring, S3 replication (regional DR).
-PASSED_TO_SERVICES = (
-    "eks.amazonaws.com",
-    "vpc-flow-logs.amazonaws.com",
-    "monitoring.rds.amazonaws.com",
-    "s3.amazonaws.com",
+
+# Every family's declaration, in the order their statements appear in each policy group.
+FAMILIES: tuple[CiPermissions, ...] = (
+    network.CI_PERMISSIONS,
+    messaging.BROKER_NETWORK_CI_PERMISSIONS,
+    ROLES,
+    cluster.CLUSTER_OIDC_CI_PERMISSIONS,
+    keys.CI_PERMISSIONS,
+    cluster.CI_PERMISSIONS,
+    api.CI_PERMISSIONS,
+    keys.LOG_CI_PERMISSIONS,
+    database.CI_PERMISSIONS,
+    cache.CI_PERMISSIONS,
+    messaging.CI_PERMISSIONS,
+    secrets.CI_PERMISSIONS,
+    storage.CI_PERMISSIONS,
 )
-# Service-linked roles a fresh account lacks until the first resource of the service exists.
-SERVICE_LINKED_ROLES = (
-    "eks.amazonaws.com",
-    "eks-nodegroup.amazonaws.com",
-    "rds.amazonaws.com",
-    "elasticache.amazonaws.com",
-    "mq.amazonaws.com",
-    "elasticloadbalancing.amazonaws.com",
-    "ops.apigateway.amazonaws.com",
-)
-# Services that use a key of the environment on the caller's behalf.
-KEY_USING_SERVICES = ("rds", "eks", "elasticache", "secretsmanager", "logs", "s3")
-
-# Actions granted on "*" and why: the list is the whole exception, and
-# tests/test_delivery.py holds every "*" statement to it.
-RESOURCELESS_ACTIONS: dict[str, str] = {
-    "ec2:Describe*": "EC2 Describe calls take no resource-level permissions",
-    "elasticloadbalancing:Describe*": "ELB Describe calls take no resource-level permissions",
-    "kms:ListAliases": "lists the region's aliases, no resource",
-    "kms:DescribeKey": "plan refreshes keys whose ids AWS assigns",
-    "kms:GetKeyPolicy": "plan refreshes keys whose ids AWS assigns",
-    "kms:GetKeyRotationStatus": "plan refreshes keys whose ids AWS assigns",
-    "kms:ListResourceTags": "plan refreshes keys whose ids AWS assigns",
-    "kms:CreateKey": "a key that does not exist yet has no ARN",
-    "kms:TagResource": "tagging at CreateKey, before the key has an ARN",
-    "eks:Describe*": "DescribeAddonVersions and DescribeUpdate take no cluster ARN",
-    "eks:List*": "ListClusters takes no resource",
-    "rds:Describe*": "the provider finds instances by resource-id filter, authorized on no single ARN",
-    "rds:ListTagsForResource": "follows the Describe calls",
-    "elasticache:Describe*": "DescribeCacheClusters for members of a group is authorized on no single ARN",
-    "elasticache:List*": "ListTagsForResource follows the Describe calls",
-    "mq:Describe*": "broker ids are assigned by AWS",
-    "mq:List*": "ListBrokers takes no resource",
-    "mq:CreateBroker": "Amazon MQ's CreateBroker takes no resource-level permissions",
-    "logs:Describe*": "DescribeLogGroups and DescribeResourcePolicies take no resource",
-    "logs:ListTagsForResource": "follows DescribeLogGroups",
-    "logs:ListTagsLogGroup": "follows DescribeLogGroups",
-    "logs:GetLogDelivery": "log deliveries (ElastiCache, API Gateway logs) take no resource-level permissions",
-    "logs:ListLogDeliveries": "log deliveries take no resource-level permissions",
-    "logs:CreateLogDelivery": "log deliveries take no resource-level permissions",
-    "logs:UpdateLogDelivery": "log deliveries take no resource-level permissions",
-    "logs:DeleteLogDelivery": "log deliveries take no resource-level permissions",
-    "logs:PutResourcePolicy": "the account's log resource policy that lets a service deliver logs has no ARN",
-    "secretsmanager:DescribeSecret": "plan refreshes the RDS-managed secret, named rds!db-<id> by AWS",
-    "secretsmanager:GetResourcePolicy": "follows DescribeSecret",
-    "secretsmanager:ListSecretVersionIds": "follows DescribeSecret",
-    "secretsmanager:GetRandomPassword": "generates a password, touches no resource",
-}
 
 
-def role_names(platform: Platform) -> dict[str, str]:
-    """Terraform address suffix → IAM role name of every CI role."""
-    prefix = f"{platform.platform}-ci"
-    names = {"pr_plan": f"{prefix}-pr-plan", "main_plan": f"{prefix}-main-plan"}
-    names.update({apply_address(env): f"{prefix}-apply-{env}" for env in sorted(platform.environments)})
-    return names
+def _union(values: Sequence[Sequence[str]]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(v for vs in values for v in vs))
 
 
-def apply_address(env: str) -> str:
-    return f"apply_{env.replace('-', '_')}"
+# What the families hand to AWS, composed: an apply role may attach these AWS managed
+# policies and no other, pass its roles to these services only, create these
+# service-linked roles only. (The keys services use for it: each key's policy, keys.environment_key.)
+ATTACHABLE_MANAGED_POLICIES = _union([f.attaches_managed_policies for f in FAMILIES])
+PASSED_TO_SERVICES = _union([f.passes_roles_to for f in FAMILIES])
+SERVICE_LINKED_ROLES = _union([f.service_linked_roles for f in FAMILIES])
+# Actions granted on "*" and why: the families' lists are the whole exception, and
+# tests/test_delivery.py holds every "*" statement to them.
+RESOURCELESS_ACTIONS: dict[str, str] = {a: why for f in FAMILIES for a, why in f.resourceless.items()}
+# Resource type → the Sid that lets an apply role create it.
+GRANTS: dict[str, str] = {rtype: sid for f in FAMILIES for rtype, sid in f.grants.items()}
 
 
 def pull_request_subject(delivery: Delivery) -> str:
@@ -178,32 +252,6 @@ def branch_subject(delivery: Delivery) -> str:
 
 def environment_subject(delivery: Delivery, env: str) -> str:
     return f"repo:{delivery.github_repository}:environment:{env}"
-
-
-def role_arn(platform: Platform, address: str) -> Template:
-    """ARN of a CI role, built rather than referenced so environment stacks may name it too."""
-    return join("arn:", PARTITION, ":iam::", ACCOUNT_ID, f":role{CI_PATH}{role_names(platform)[address]}")
-
-
-def pull_request_environments(platform: Platform, environments: Iterable[str]) -> list[str]:
-    """The environments (of those given) whose state and secrets the pull-request role may read."""
-    # The rule alone (derive.pull_request_plans), not the whole plan: this runs for every secret emitted.
-    return sorted(env for env in environments if pull_request_plans(platform.environments[env]).value)
-
-
-def ci_secret_readers(platform: Platform, env: str) -> list[Template]:
-    """The CI roles that refresh `env`'s connection secrets (GetSecretValue): for those secrets' resource policies.
-
-    Empty without a delivery section. A secret whose policy leaves these out
-    fails every plan and apply by CI with AccessDenied; the pull-request role is
-    left out of production's, so its policy denies it even if an IAM policy allowed it.
-    """
-    if platform.delivery is None:
-        return []
-    readers = [role_arn(platform, "main_plan"), role_arn(platform, apply_address(env))]
-    if pull_request_environments(platform, [env]):
-        readers.insert(0, role_arn(platform, "pr_plan"))
-    return readers
 
 
 def github_trust(provider_arn: Ref | Template, subject: str) -> JsonDocument:
@@ -220,76 +268,6 @@ def github_trust(provider_arn: Ref | Template, subject: str) -> JsonDocument:
     )
 
 
-# --------------------------------------------------------------------------- ARN helpers
-
-
-def _regional(service: str, regions: Sequence[str], *resources: str) -> list[Template]:
-    return [
-        join("arn:", PARTITION, f":{service}:{region}:", ACCOUNT_ID, f":{resource}")
-        for region in regions
-        for resource in resources
-    ]
-
-
-def _iam(*resources: str) -> list[Template]:
-    return [join("arn:", PARTITION, ":iam::", ACCOUNT_ID, f":{resource}") for resource in resources]
-
-
-def _s3(*resources: str) -> list[Template]:
-    return [join("arn:", PARTITION, f":s3:::{resource}") for resource in resources]
-
-
-def _apigateway(regions: Sequence[str], *paths: str) -> list[Template]:
-    return [join("arn:", PARTITION, f":apigateway:{region}::{path}") for region in regions for path in paths]
-
-
-def _in_regions(regions: Sequence[str]) -> dict[str, Any]:
-    return {"StringEquals": {"aws:RequestedRegion": list(regions)}}
-
-
-def _statement(
-    sid: str, actions: Iterable[str], resources: Any, condition: dict[str, Any] | None = None, effect: str = "Allow"
-) -> dict[str, Any]:
-    statement: dict[str, Any] = {"Sid": sid, "Effect": effect, "Action": sorted(actions), "Resource": resources}
-    if condition:
-        statement["Condition"] = condition
-    return statement
-
-
-def _resourceless(
-    sid: str, actions: Sequence[str], regions: Sequence[str], extra: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    """Actions AWS authorizes on no resource (see RESOURCELESS_ACTIONS): "*", but only in the platform's regions."""
-    unknown = [a for a in actions if a not in RESOURCELESS_ACTIONS]
-    assert not unknown, f"{unknown} are not documented as resourceless"
-    condition = _in_regions(regions)
-    for operator, pairs in (extra or {}).items():
-        condition.setdefault(operator, {}).update(pairs)
-    return _statement(sid, actions, "*", condition)
-
-
-def _tags(kind: str, platform: str, env: str) -> dict[str, str]:
-    return {f"aws:{kind}/{TAG_PLATFORM}": platform, f"aws:{kind}/{TAG_ENVIRONMENT}": env}
-
-
-def _untagged_until_now() -> dict[str, Any]:
-    """A resource that carries no environment tag yet: being created, or adopted (the VPC's default security group)."""
-    return {"Null": {f"aws:ResourceTag/{TAG_ENVIRONMENT}": "true"}}
-
-
-def _tag_keys_kept() -> dict[str, Any]:
-    """Tag changes that leave the platform and environment tags alone: a role cannot hand a resource to another environment."""
-    return {"ForAllValues:StringNotEquals": {"aws:TagKeys": [TAG_PLATFORM, TAG_ENVIRONMENT]}}
-
-
-def _merge(*conditions: dict[str, Any]) -> dict[str, Any]:
-    merged: dict[str, Any] = {}
-    for condition in conditions:
-        for operator, pairs in condition.items():
-            merged.setdefault(operator, {}).update(pairs)
-    return merged
-
-
 # --------------------------------------------------------------------------- what every CI role reads
 
 
@@ -298,47 +276,19 @@ def platform_regions(platform: Platform, plans: dict[str, EnvironmentPlan]) -> l
     return [platform.region, *sorted(dr - {platform.region})]
 
 
-def read_statements(platform: Platform, regions: Sequence[str]) -> list[dict[str, Any]]:
+def read_statements(platform: Platform, regions: Sequence[str]) -> list[Statement]:
     """Configuration reads for `terraform plan`: metadata of the services the stacks use, never object or item contents."""
     prefix = platform.platform
-    return [
-        _resourceless(
-            "ReadServiceConfiguration",
-            [
-                "ec2:Describe*",
-                "eks:Describe*",
-                "eks:List*",
-                "elasticache:Describe*",
-                "elasticache:List*",
-                "elasticloadbalancing:Describe*",
-                "kms:DescribeKey",
-                "kms:GetKeyPolicy",
-                "kms:GetKeyRotationStatus",
-                "kms:ListAliases",
-                "kms:ListResourceTags",
-                "logs:Describe*",
-                "logs:GetLogDelivery",
-                "logs:ListLogDeliveries",
-                "logs:ListTagsForResource",
-                "logs:ListTagsLogGroup",
-                "mq:Describe*",
-                "mq:List*",
-                "rds:Describe*",
-                "rds:ListTagsForResource",
-                "secretsmanager:DescribeSecret",
-                "secretsmanager:GetRandomPassword",
-                "secretsmanager:GetResourcePolicy",
-                "secretsmanager:ListSecretVersionIds",
-            ],
-            regions,
-        ),
-        # HTTP API and VPC link ids are assigned by AWS; GET reads configuration only.
-        _statement(
-            "ReadHttpApis",
-            ["apigateway:GET"],
-            _apigateway(regions, "/apis", "/apis/*", "/vpclinks", "/vpclinks/*", "/tags/*"),
-        ),
-        _statement(
+    found = [
+        resourceless(
+            "ReadServiceConfiguration", sorted({a for f in FAMILIES for a in f.reads}), regions, RESOURCELESS_ACTIONS
+        )
+    ]
+    for family in FAMILIES:
+        if family.read_statements is not None:
+            found += family.read_statements(platform, regions)
+    found.append(
+        statement(
             "ReadRolesAndOidcProviders",
             [
                 "iam:GetOpenIDConnectProvider",
@@ -348,31 +298,20 @@ def read_statements(platform: Platform, regions: Sequence[str]) -> list[dict[str
                 "iam:ListInstanceProfilesForRole",
                 "iam:ListRolePolicies",
             ],
-            _iam(
+            iam_arns(
                 f"role/{prefix}-*",
                 f"role{CI_PATH}{prefix}-*",
                 *(f"oidc-provider/oidc.eks.{r}.amazonaws.com/id/*" for r in regions),
             ),
-        ),
-        _statement(
-            "ReadBucketConfiguration",
-            [
-                "s3:GetAccelerateConfiguration",
-                "s3:GetBucket*",
-                "s3:GetEncryptionConfiguration",
-                "s3:GetLifecycleConfiguration",
-                "s3:GetReplicationConfiguration",
-                "s3:ListBucket",
-            ],
-            _s3(f"{prefix}-*"),
-        ),
-    ]
+        )
+    )
+    return found
 
 
 # --------------------------------------------------------------------------- the state
 
 
-def state_statements(platform: Platform, stacks: Sequence[str], write: bool) -> list[dict[str, Any]]:
+def state_statements(platform: Platform, stacks: Sequence[str], write: bool) -> list[Statement]:
     """Read (and, for an apply role, write) the state of the named stacks (all of one account), taking their locks."""
     bucket = state_bucket_name(platform, account_of(platform, stacks[0]))
     keys = [state_key(platform, stack) for stack in stacks]
@@ -380,24 +319,26 @@ def state_statements(platform: Platform, stacks: Sequence[str], write: bool) -> 
     via = [f"{service}.{platform.region}.amazonaws.com" for service in ("s3", "dynamodb")]
     return [
         # The bucket holds only state objects; `terraform init` lists workspaces under env:/.
-        _statement("ListStateBucket", ["s3:ListBucket"], Ref("aws_s3_bucket.state", "arn")),
-        _statement(
+        statement("ListStateBucket", ["s3:ListBucket"], Ref("aws_s3_bucket.state", "arn")),
+        statement(
             "StateObjects",
             ["s3:GetObject", *(["s3:PutObject"] if write else [])],
             [join(Ref("aws_s3_bucket.state", "arn"), f"/{key}") for key in keys],
         ),
-        _statement(
+        statement(
             "StateLockFiles",
             ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
             [join(Ref("aws_s3_bucket.state", "arn"), f"/{key}.tflock") for key in keys],
         ),
-        _statement(
+        # dynamodb:LeadingKeys applies to item actions only: DescribeTable has a statement of its own.
+        statement("StateLockTableDescription", ["dynamodb:DescribeTable"], Ref("aws_dynamodb_table.locks", "arn")),
+        statement(
             "StateLockTable",
-            ["dynamodb:DeleteItem", "dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem"],
+            ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem"],
             Ref("aws_dynamodb_table.locks", "arn"),
             {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": lock_ids}},
         ),
-        _statement(
+        statement(
             "StateKeyThroughS3AndDynamoDb",
             ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
             Ref("aws_kms_key.state", "arn"),
@@ -406,21 +347,19 @@ def state_statements(platform: Platform, stacks: Sequence[str], write: bool) -> 
     ]
 
 
-def secret_value_statements(
-    platform: Platform, environments: Sequence[str], regions: Sequence[str]
-) -> list[dict[str, Any]]:
+def secret_value_statements(platform: Platform, environments: Sequence[str], regions: Sequence[str]) -> list[Statement]:
     """Refreshing a secret version reads its value: the connection secrets of the named environments, and no others."""
     p = platform.platform
     return [
-        _statement(
+        statement(
             "ConnectionSecretValues",
             ["secretsmanager:GetSecretValue"],
-            [arn for env in environments for arn in _regional("secretsmanager", regions[:1], f"secret:{p}/{env}/*")],
+            [arn for env in environments for arn in regional("secretsmanager", regions[:1], f"secret:{p}/{env}/*")],
         ),
-        _statement(
+        statement(
             "SecretsKeyThroughSecretsManager",
             ["kms:Decrypt"],
-            _regional("kms", regions[:1], "key/*"),
+            regional("kms", regions[:1], "key/*"),
             {
                 "StringEquals": {
                     f"aws:ResourceTag/{TAG_PLATFORM}": p,
@@ -434,492 +373,23 @@ def secret_value_statements(
 
 # --------------------------------------------------------------------------- what one apply role changes
 
-EC2_CREATES: dict[str, tuple[str, ...]] = {
-    "vpc": ("ec2:CreateVpc",),
-    "subnet": ("ec2:CreateSubnet",),
-    "internet-gateway": ("ec2:CreateInternetGateway",),
-    "elastic-ip": ("ec2:AllocateAddress",),
-    "natgateway": ("ec2:CreateNatGateway",),
-    "route-table": ("ec2:CreateRouteTable",),
-    "security-group": ("ec2:CreateSecurityGroup",),
-    "security-group-rule": ("ec2:AuthorizeSecurityGroupEgress", "ec2:AuthorizeSecurityGroupIngress"),
-    "vpc-endpoint": ("ec2:CreateVpcEndpoint",),
-    "vpc-flow-log": ("ec2:CreateFlowLogs",),
-    "launch-template": ("ec2:CreateLaunchTemplate",),
-}
-# On resources of the environment (by tag): the parent side of every create
-# (a subnet in a VPC, a NAT gateway on a subnet and an address) and every change.
-EC2_CHANGES = (
-    "ec2:Associate*",
-    "ec2:Attach*",
-    "ec2:AuthorizeSecurityGroupEgress",
-    "ec2:AuthorizeSecurityGroupIngress",
-    "ec2:CreateFlowLogs",
-    "ec2:CreateLaunchTemplateVersion",
-    "ec2:CreateNatGateway",
-    "ec2:CreateNetworkInterface",
-    "ec2:CreateRoute",
-    "ec2:CreateRouteTable",
-    "ec2:CreateSecurityGroup",
-    "ec2:CreateSubnet",
-    "ec2:CreateVpcEndpoint",
-    "ec2:DeleteFlowLogs",
-    "ec2:DeleteInternetGateway",
-    "ec2:DeleteLaunchTemplate",
-    "ec2:DeleteLaunchTemplateVersions",
-    "ec2:DeleteNatGateway",
-    "ec2:DeleteRoute",
-    "ec2:DeleteRouteTable",
-    "ec2:DeleteSecurityGroup",
-    "ec2:DeleteSubnet",
-    "ec2:DeleteVpc",
-    "ec2:DeleteVpcEndpoints",
-    "ec2:Detach*",
-    "ec2:Disassociate*",
-    "ec2:Modify*",
-    "ec2:ReleaseAddress",
-    "ec2:Replace*",
-    "ec2:Revoke*",
-    "ec2:UpdateSecurityGroupRuleDescriptionsEgress",
-    "ec2:UpdateSecurityGroupRuleDescriptionsIngress",
-)
 
-
-def network_statements(platform: Platform, env: str, region: str) -> list[dict[str, Any]]:
-    p = platform.platform
-    regions = [region]
-    # Existing resources are scoped by their tags: the resource type adds nothing to that.
-    all_types = _regional("ec2", regions, "*")
-    statements = [
-        _statement(
-            f"Create{''.join(part.title() for part in kind.split('-'))}Tagged",
-            actions,
-            _regional("ec2", regions, f"{kind}/*"),
-            {"StringEquals": _tags("RequestTag", p, env)},
-        )
-        for kind, actions in sorted(EC2_CREATES.items())
+def apply_statements(scope: ApplyScope) -> dict[str, list[Statement]]:
+    """Policy group → the statements of the families in that group, for one environment's apply role."""
+    groups: dict[str, list[Statement]] = {group: [] for group in POLICY_GROUPS}
+    groups["state"] = [
+        *state_statements(scope.platform, [scope.env], write=True),
+        *secret_value_statements(scope.platform, [scope.env], list(scope.regions)),
     ]
-    statements += [
-        _statement("ChangeOwnNetwork", EC2_CHANGES, all_types, {"StringEquals": _tags("ResourceTag", p, env)}),
-        _statement(
-            "TagOnCreate",
-            ["ec2:CreateTags"],
-            all_types,
-            {"StringEquals": {"ec2:CreateAction": sorted({a for actions in EC2_CREATES.values() for a in actions})}},
-        ),
-        _statement(
-            "RetagOwnNetwork",
-            ["ec2:CreateTags", "ec2:DeleteTags"],
-            all_types,
-            _merge({"StringEquals": _tags("ResourceTag", p, env)}, _tag_keys_kept()),
-        ),
-        # aws_default_security_group adopts the group AWS made with the VPC, untagged: it may be
-        # tagged into this environment (never out of another), then closed by ChangeOwnNetwork.
-        _statement(
-            "AdoptDefaultSecurityGroup",
-            ["ec2:CreateTags"],
-            _regional("ec2", regions, "security-group/*"),
-            _merge({"StringEquals": _tags("RequestTag", p, env)}, _untagged_until_now()),
-        ),
-        # Amazon MQ creates the broker's network interfaces with the caller's rights and
-        # does not tag them; their ids are AWS's: nothing narrower than the region exists.
-        _statement(
-            "BrokerNetworkInterfaces",
-            [
-                "ec2:CreateNetworkInterface",
-                "ec2:CreateNetworkInterfacePermission",
-                "ec2:DeleteNetworkInterface",
-                "ec2:DeleteNetworkInterfacePermission",
-                "ec2:DetachNetworkInterface",
-            ],
-            _regional("ec2", regions, "network-interface/*"),
-        ),
-    ]
-    return statements
+    for family in FAMILIES:
+        groups[family.group] += family.apply(scope)
+    return groups
 
 
-def key_statements(platform: Platform, env: str, regions: Sequence[str]) -> list[dict[str, Any]]:
-    p = platform.platform
-    keys = _regional("kms", regions, "key/*")
-    own = {"StringEquals": _tags("ResourceTag", p, env)}
-    return [
-        _resourceless(
-            "CreateTaggedKeys",
-            ["kms:CreateKey", "kms:TagResource"],
-            regions,
-            _merge({"StringEquals": _tags("RequestTag", p, env)}, _untagged_until_now()),
-        ),
-        _statement(
-            "ManageOwnKeys",
-            [
-                "kms:CreateAlias",
-                "kms:DeleteAlias",
-                "kms:DisableKeyRotation",
-                "kms:EnableKeyRotation",
-                "kms:PutKeyPolicy",
-                "kms:ScheduleKeyDeletion",
-                "kms:UpdateAlias",
-                "kms:UpdateKeyDescription",
-            ],
-            keys,
-            own,
-        ),
-        _statement("RetagOwnKeys", ["kms:TagResource", "kms:UntagResource"], keys, _merge(own, _tag_keys_kept())),
-        _statement(
-            "OwnAliases",
-            ["kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"],
-            _regional("kms", regions, f"alias/{p}-{env}-*"),
-        ),
-        # RDS, EKS, ElastiCache and Secrets Manager use the keys on the caller's behalf, through grants.
-        _statement(
-            "UseOwnKeysThroughServices",
-            ["kms:CreateGrant", "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
-            keys,
-            _merge(
-                own,
-                {"StringLike": {"kms:ViaService": [f"{service}.*.amazonaws.com" for service in KEY_USING_SERVICES]}},
-            ),
-        ),
-    ]
-
-
-def identity_statements(platform: Platform, env: str, regions: Sequence[str]) -> list[dict[str, Any]]:
-    p = platform.platform
-    roles = _iam(f"role/{p}-{env}-*")
-    eks_oidc = _iam(*(f"oidc-provider/oidc.eks.{r}.amazonaws.com/id/*" for r in regions[:1]))
-    return [
-        _statement(
-            "OwnRoles",
-            [
-                "iam:CreateRole",
-                "iam:DeleteRole",
-                "iam:DeleteRolePolicy",
-                "iam:PutRolePolicy",
-                "iam:TagRole",
-                "iam:UntagRole",
-                "iam:UpdateAssumeRolePolicy",
-                "iam:UpdateRole",
-                "iam:UpdateRoleDescription",
-            ],
-            roles,
-        ),
-        _statement(
-            "AttachOnlyTheStacksManagedPolicies",
-            ["iam:AttachRolePolicy", "iam:DetachRolePolicy"],
-            roles,
-            {
-                "ArnEquals": {
-                    "iam:PolicyARN": [
-                        join("arn:", PARTITION, f":iam::aws:policy/{name}") for name in ATTACHABLE_MANAGED_POLICIES
-                    ]
-                }
-            },
-        ),
-        _statement(
-            "PassOwnRolesToTheirServices",
-            ["iam:PassRole"],
-            roles,
-            {"StringEquals": {"iam:PassedToService": list(PASSED_TO_SERVICES)}},
-        ),
-        _statement(
-            "CreateClusterOidcProvider",
-            ["iam:CreateOpenIDConnectProvider", "iam:TagOpenIDConnectProvider"],
-            eks_oidc,
-            _merge({"StringEquals": _tags("RequestTag", p, env)}, _untagged_until_now()),
-        ),
-        _statement(
-            "ManageOwnClusterOidcProvider",
-            [
-                "iam:AddClientIDToOpenIDConnectProvider",
-                "iam:DeleteOpenIDConnectProvider",
-                "iam:RemoveClientIDFromOpenIDConnectProvider",
-                "iam:UntagOpenIDConnectProvider",
-                "iam:UpdateOpenIDConnectProviderThumbprint",
-            ],
-            eks_oidc,
-            {"StringEquals": _tags("ResourceTag", p, env)},
-        ),
-        _statement(
-            "ServiceLinkedRoles",
-            ["iam:CreateServiceLinkedRole"],
-            _iam("role/aws-service-role/*"),
-            {"StringEquals": {"iam:AWSServiceName": list(SERVICE_LINKED_ROLES)}},
-        ),
-    ]
-
-
-def cluster_statements(platform: Platform, env: str, region: str) -> list[dict[str, Any]]:
-    name = f"{platform.platform}-{env}-*"
-    regions = [region]
-    return [
-        _statement(
-            "OwnClusterNodeGroupsAddonsAccessEntries",
-            [
-                "eks:AssociateAccessPolicy",
-                "eks:AssociateEncryptionConfig",
-                "eks:CreateAccessEntry",
-                "eks:CreateAddon",
-                "eks:CreateCluster",
-                "eks:CreateNodegroup",
-                "eks:DeleteAccessEntry",
-                "eks:DeleteAddon",
-                "eks:DeleteCluster",
-                "eks:DeleteNodegroup",
-                "eks:DisassociateAccessPolicy",
-                "eks:TagResource",
-                "eks:UntagResource",
-                "eks:UpdateAccessEntry",
-                "eks:UpdateAddon",
-                "eks:UpdateClusterConfig",
-                "eks:UpdateClusterVersion",
-                "eks:UpdateNodegroupConfig",
-                "eks:UpdateNodegroupVersion",
-            ],
-            _regional(
-                "eks",
-                regions,
-                f"cluster/{name}",
-                f"nodegroup/{name}/*/*",
-                f"addon/{name}/*/*",
-                f"access-entry/{name}/*",
-            ),
-        ),
-    ]
-
-
-def edge_statements(platform: Platform, env: str, region: str) -> list[dict[str, Any]]:
-    p = platform.platform
-    name = f"{p}-{env}-*"
-    regions = [region]
-    return [
-        _statement(
-            "OwnLoadBalancer",
-            [
-                "elasticloadbalancing:AddTags",
-                "elasticloadbalancing:CreateListener",
-                "elasticloadbalancing:CreateLoadBalancer",
-                "elasticloadbalancing:CreateTargetGroup",
-                "elasticloadbalancing:DeleteListener",
-                "elasticloadbalancing:DeleteLoadBalancer",
-                "elasticloadbalancing:DeleteTargetGroup",
-                "elasticloadbalancing:ModifyListener",
-                "elasticloadbalancing:ModifyListenerAttributes",
-                "elasticloadbalancing:ModifyLoadBalancerAttributes",
-                "elasticloadbalancing:ModifyTargetGroup",
-                "elasticloadbalancing:ModifyTargetGroupAttributes",
-                "elasticloadbalancing:RemoveTags",
-                "elasticloadbalancing:SetSecurityGroups",
-                "elasticloadbalancing:SetSubnets",
-            ],
-            _regional(
-                "elasticloadbalancing",
-                regions,
-                f"loadbalancer/app/{name}/*",
-                f"targetgroup/{name}/*",
-                f"listener/app/{name}/*/*",
-                f"listener-rule/app/{name}/*/*/*",
-            ),
-        ),
-        _statement(
-            "CreateTaggedHttpApiAndVpcLink",
-            ["apigateway:POST"],
-            _apigateway(regions, "/apis", "/vpclinks"),
-            {"StringEquals": _tags("RequestTag", p, env)},
-        ),
-        _statement(
-            "ChangeOwnHttpApiAndVpcLink",
-            ["apigateway:DELETE", "apigateway:PATCH", "apigateway:POST", "apigateway:PUT"],
-            _apigateway(regions, "/apis/*", "/vpclinks/*", "/tags/*"),
-            {"StringEquals": _tags("ResourceTag", p, env)},
-        ),
-        # Routes, integrations and authorizers of an HTTP API cannot be tagged, and API
-        # Gateway V2 does not lend them their API's tags: the path is all AWS offers.
-        _statement(
-            "HttpApiChildren",
-            ["apigateway:DELETE", "apigateway:PATCH", "apigateway:POST"],
-            _apigateway(
-                regions,
-                *(
-                    f"/apis/*/{child}{tail}"
-                    for child in ("routes", "integrations", "authorizers", "stages")
-                    for tail in ("", "/*")
-                ),
-            ),
-        ),
-        _statement(
-            "OwnLogGroups",
-            [
-                "logs:AssociateKmsKey",
-                "logs:CreateLogGroup",
-                "logs:DeleteLogGroup",
-                "logs:DeleteRetentionPolicy",
-                "logs:DisassociateKmsKey",
-                "logs:PutRetentionPolicy",
-                "logs:TagLogGroup",
-                "logs:TagResource",
-                "logs:UntagLogGroup",
-                "logs:UntagResource",
-            ],
-            _regional("logs", regions, f"log-group:/aws/*/{p}-{env}/*", f"log-group:/aws/*/{p}-{env}-*"),
-        ),
-        # ElastiCache slow logs and API Gateway access logs are "log deliveries".
-        _resourceless(
-            "LogDeliveries",
-            ["logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:PutResourcePolicy", "logs:UpdateLogDelivery"],
-            regions,
-        ),
-    ]
-
-
-def data_statements(platform: Platform, plan: EnvironmentPlan, regions: Sequence[str]) -> list[dict[str, Any]]:
-    p = platform.platform
-    env = plan.name
-    name = f"{p}-{env}-*"
-    region = regions[:1]
-    statements = [
-        _statement(
-            "OwnDatabase",
-            [
-                "rds:AddTagsToResource",
-                "rds:CreateDBInstance",
-                "rds:CreateDBParameterGroup",
-                "rds:CreateDBSnapshot",
-                "rds:CreateDBSubnetGroup",
-                "rds:DeleteDBInstance",
-                "rds:DeleteDBInstanceAutomatedBackup",
-                "rds:DeleteDBParameterGroup",
-                "rds:DeleteDBSubnetGroup",
-                "rds:ModifyDBInstance",
-                "rds:ModifyDBParameterGroup",
-                "rds:ModifyDBSubnetGroup",
-                "rds:RebootDBInstance",
-                "rds:RemoveTagsFromResource",
-                "rds:ResetDBParameterGroup",
-                "rds:StartDBInstanceAutomatedBackupsReplication",
-                "rds:StopDBInstanceAutomatedBackupsReplication",
-            ],
-            # og:default:* is the engine's default option group every instance is created in;
-            # replicated backups get ids from AWS (auto-backup:ab-...).
-            _regional(
-                "rds",
-                regions,
-                f"db:{name}",
-                f"pg:{name}",
-                f"subgrp:{name}",
-                f"snapshot:{name}",
-                "og:default:*",
-                "auto-backup:*",
-            ),
-        ),
-        # manage_master_user_password: RDS creates its secret (rds!db-<id>) with the caller's rights.
-        _statement(
-            "DatabaseManagedSecret",
-            ["secretsmanager:CreateSecret", "secretsmanager:TagResource"],
-            _regional("secretsmanager", region, "secret:rds!db-*"),
-        ),
-        _statement(
-            "OwnCache",
-            [
-                "elasticache:AddTagsToResource",
-                "elasticache:CreateCacheCluster",
-                "elasticache:CreateCacheSubnetGroup",
-                "elasticache:CreateReplicationGroup",
-                "elasticache:CreateSnapshot",
-                "elasticache:CreateUser",
-                "elasticache:CreateUserGroup",
-                "elasticache:DecreaseReplicaCount",
-                "elasticache:DeleteCacheCluster",
-                "elasticache:DeleteCacheSubnetGroup",
-                "elasticache:DeleteReplicationGroup",
-                "elasticache:DeleteUser",
-                "elasticache:DeleteUserGroup",
-                "elasticache:IncreaseReplicaCount",
-                "elasticache:ModifyCacheCluster",
-                "elasticache:ModifyCacheSubnetGroup",
-                "elasticache:ModifyReplicationGroup",
-                "elasticache:ModifyUser",
-                "elasticache:ModifyUserGroup",
-                "elasticache:RemoveTagsFromResource",
-            ],
-            # parametergroup:default.* is the engine's default group a replication group starts in.
-            _regional(
-                "elasticache",
-                region,
-                f"replicationgroup:{name}",
-                f"cluster:{name}",
-                f"subnetgroup:{name}",
-                f"user:{name}",
-                f"usergroup:{name}",
-                f"snapshot:{name}",
-                "parametergroup:default.*",
-            ),
-        ),
-        _resourceless("CreateTaggedBroker", ["mq:CreateBroker"], region, {"StringEquals": _tags("RequestTag", p, env)}),
-        _statement(
-            "OwnBroker",
-            [
-                "mq:CreateTags",
-                "mq:CreateUser",
-                "mq:DeleteBroker",
-                "mq:DeleteTags",
-                "mq:DeleteUser",
-                "mq:RebootBroker",
-                "mq:UpdateBroker",
-                "mq:UpdateUser",
-            ],
-            _regional("mq", region, f"broker:{name}:*"),
-        ),
-        _statement(
-            "OwnConnectionSecrets",
-            [
-                "secretsmanager:CreateSecret",
-                "secretsmanager:DeleteResourcePolicy",
-                "secretsmanager:DeleteSecret",
-                "secretsmanager:GetSecretValue",
-                "secretsmanager:PutResourcePolicy",
-                "secretsmanager:PutSecretValue",
-                # Replicas in the DR region are made and removed through the primary secret.
-                "secretsmanager:RemoveRegionsFromReplication",
-                "secretsmanager:ReplicateSecretToRegions",
-                "secretsmanager:RestoreSecret",
-                "secretsmanager:TagResource",
-                "secretsmanager:UntagResource",
-                "secretsmanager:UpdateSecret",
-                "secretsmanager:UpdateSecretVersionStage",
-                "secretsmanager:ValidateResourcePolicy",
-            ],
-            _regional("secretsmanager", region, f"secret:{p}/{env}/*"),
-        ),
-        _statement(
-            "OwnBuckets",
-            [
-                "s3:CreateBucket",
-                "s3:DeleteBucket",
-                "s3:DeleteBucketPolicy",
-                "s3:ListBucketVersions",
-                "s3:PutBucketOwnershipControls",
-                "s3:PutBucketPolicy",
-                "s3:PutBucketPublicAccessBlock",
-                "s3:PutBucketTagging",
-                "s3:PutBucketVersioning",
-                "s3:PutEncryptionConfiguration",
-                "s3:PutLifecycleConfiguration",
-                "s3:PutReplicationConfiguration",
-            ],
-            _s3(name),
-        ),
-    ]
-    if not plan.deletion_protection.value:
-        # force_destroy: a disposable environment's bucket is emptied before it is deleted.
-        statements.append(
-            _statement("EmptyOwnDisposableBuckets", ["s3:DeleteObject", "s3:DeleteObjectVersion"], _s3(f"{name}/*"))
-        )
-    return statements
-
-
-def protect_delivery_identity() -> dict[str, Any]:
-    """No CI role may change a CI role, a CI policy or the GitHub OIDC provider: that is the bootstrap stack's, applied by a person."""
-    return _statement(
+def protect_delivery_identity() -> Statement:
+    """No CI role may change a CI role, a CI policy, a permissions boundary or the GitHub OIDC provider: that is the
+    bootstrap stack's, applied by a person."""
+    return statement(
         "NeverChangeTheDeliveryIdentity",
         [
             "iam:Add*",
@@ -930,11 +400,14 @@ def protect_delivery_identity() -> dict[str, Any]:
             "iam:PassRole",
             "iam:Put*",
             "iam:Remove*",
+            "iam:Set*",
             "iam:Tag*",
             "iam:Untag*",
             "iam:Update*",
         ],
-        _iam(f"role{CI_PATH}*", f"policy{CI_PATH}*", f"oidc-provider/{GITHUB_OIDC_HOST}"),
+        iam_arns(
+            f"role{CI_PATH}*", f"policy{CI_PATH}*", f"policy{BOUNDARY_PATH}*", f"oidc-provider/{GITHUB_OIDC_HOST}"
+        ),
         effect="Deny",
     )
 
@@ -942,7 +415,7 @@ def protect_delivery_identity() -> dict[str, Any]:
 # --------------------------------------------------------------------------- blocks
 
 
-def _managed_policy(address: str, name: str, description: str, statements: list[dict[str, Any]]) -> Resource:
+def _managed_policy(address: str, name: str, description: str, statements: list[Statement]) -> Resource:
     return Resource(
         "aws_iam_policy",
         address,
@@ -1113,33 +586,12 @@ def emit_delivery(platform: Platform, environments: Sequence[str] | None = None)
             github_trust(provider_arn, environment_subject(delivery, env)),
             APPLY_SESSION_SECONDS,
         )
-        families = {
-            "state": (
-                "its state and lock, its connection secrets' values",
-                [*state_statements(platform, [env], write=True), *secret_value_statements(platform, [env], regions)],
-            ),
-            "network": (
-                "its VPC, subnets, routes, security groups, launch template",
-                network_statements(platform, env, platform.region),
-            ),
-            "identity": (
-                "its roles, keys and the cluster's OIDC provider",
-                [*identity_statements(platform, env, env_regions), *key_statements(platform, env, env_regions)],
-            ),
-            "platform": (
-                "its EKS cluster, load balancer, HTTP API and log groups",
-                [*cluster_statements(platform, env, platform.region), *edge_statements(platform, env, platform.region)],
-            ),
-            "data": (
-                "its database, cache, broker, connection secrets and buckets",
-                data_statements(platform, plan, env_regions),
-            ),
-        }
+        scope = ApplyScope(platform, plan, tuple(env_regions))
         blocks.append(role)
         blocks.append(_attach(role, read))
-        for family, (what, statements) in families.items():
+        for group, statements in apply_statements(scope).items():
             managed = _managed_policy(
-                f"ci_{address}_{family}", f"{names[address]}-{family}", f"Apply {env}: {what}", statements
+                f"ci_{address}_{group}", f"{names[address]}-{group}", f"Apply {env}: {POLICY_GROUPS[group]}", statements
             )
             blocks += [managed, _attach(role, managed)]
     blocks += plan_key(platform, environments)

@@ -27,6 +27,7 @@ from tmsc.services.cluster import cluster_security_group
 from tmsc.services.context import Context
 from tmsc.services.identity import broker_readers, migration_role_arn, readers_of, workload_role_arn
 from tmsc.services.network import subnet_ids
+from tmsc.services.permissions import ApplyScope, CiPermissions, Statement, regional, resourceless, statement
 from tmsc.services.secrets import connection_secret, generated_password, generated_user_secret
 from tmsc.services.security import ingress_from_group, security_group
 
@@ -111,3 +112,71 @@ def emit_messaging(ctx: Context, name: str, service: RabbitMQ) -> dict[str, tupl
             ctx, name, workload, PASSWORD_DRAW, [workload_role_arn(workload), migration_role_arn()]
         )
     return {"messaging": blocks, "secrets": (*password_blocks, *secret, *users)}
+
+
+# --------------------------------------------------------------------------- what CI needs to apply it
+
+
+def ci_broker_statements(scope: ApplyScope) -> list[Statement]:
+    return [
+        resourceless(
+            "CreateTaggedBroker", ["mq:CreateBroker"], scope.home, CI_PERMISSIONS.resourceless, scope.request_tags()
+        ),
+        statement(
+            "OwnBroker",
+            [
+                "mq:CreateTags",
+                "mq:CreateUser",
+                "mq:DeleteBroker",
+                "mq:DeleteTags",
+                "mq:DeleteUser",
+                "mq:RebootBroker",
+                "mq:UpdateBroker",
+                "mq:UpdateUser",
+            ],
+            regional("mq", scope.home, f"broker:{scope.names}:*"),
+        ),
+    ]
+
+
+def ci_broker_network_statements(scope: ApplyScope) -> list[Statement]:
+    """Amazon MQ creates the broker's network interfaces with the caller's rights and does not tag them.
+
+    Their ids are AWS's, so the interface itself is scoped by region only (the subnet and security group it goes
+    into must be the environment's, by tag: network.py's ChangeOwnNetwork), and the permission that hands an interface to a service names Amazon
+    MQ (ec2:AuthorizedService, as the Amazon MQ developer guide prescribes).
+    """
+    interfaces = regional("ec2", scope.home, "network-interface/*")
+    return [
+        # The subnet and security-group side of CreateNetworkInterface is ChangeOwnNetwork's (by tag).
+        statement("BrokerNetworkInterfaces", ["ec2:CreateNetworkInterface"], interfaces),
+        statement(
+            "BrokerInterfacesForAmazonMqOnly",
+            ["ec2:CreateNetworkInterfacePermission"],
+            interfaces,
+            {"StringEquals": {"ec2:AuthorizedService": "mq.amazonaws.com"}},
+        ),
+        statement(
+            "RemoveBrokerNetworkInterfaces",
+            ["ec2:DeleteNetworkInterface", "ec2:DeleteNetworkInterfacePermission", "ec2:DetachNetworkInterface"],
+            interfaces,
+        ),
+    ]
+
+
+CI_PERMISSIONS = CiPermissions(
+    family="messaging",
+    group="data",
+    grants={"aws_mq_broker": "CreateTaggedBroker"},
+    apply=ci_broker_statements,
+    reads=("mq:Describe*", "mq:List*"),
+    resourceless={
+        "mq:Describe*": "broker ids are assigned by AWS",
+        "mq:List*": "ListBrokers takes no resource",
+        "mq:CreateBroker": "Amazon MQ's CreateBroker takes no resource-level permissions",
+    },
+    service_linked_roles=("mq.amazonaws.com",),
+)
+BROKER_NETWORK_CI_PERMISSIONS = CiPermissions(
+    family="messaging-network", group="network", grants={}, apply=ci_broker_network_statements
+)

@@ -5,6 +5,17 @@ from __future__ import annotations
 from tmsc.ir import Block, JsonDocument, Ref, Resource
 from tmsc.services.context import ACCOUNT_ID, Context, join, policy
 from tmsc.services.keys import encrypted_log_group
+from tmsc.services.permissions import (
+    ApplyScope,
+    CiPermissions,
+    Statement,
+    merge,
+    regional,
+    statement,
+    tag_keys_kept,
+    tags,
+    untagged_until_now,
+)
 
 TIERS = ("public", "private", "database")
 
@@ -210,3 +221,124 @@ def subnet_ids(ctx: Context, tier: str) -> list[Ref]:
 
 
 VPC_ID = Ref("aws_vpc.main", "id")
+
+
+# --------------------------------------------------------------------------- what CI needs to apply it
+
+EC2_CREATES: dict[str, tuple[str, ...]] = {
+    "vpc": ("ec2:CreateVpc",),
+    "subnet": ("ec2:CreateSubnet",),
+    "internet-gateway": ("ec2:CreateInternetGateway",),
+    "elastic-ip": ("ec2:AllocateAddress",),
+    "natgateway": ("ec2:CreateNatGateway",),
+    "route-table": ("ec2:CreateRouteTable",),
+    "security-group": ("ec2:CreateSecurityGroup",),
+    "security-group-rule": ("ec2:AuthorizeSecurityGroupEgress", "ec2:AuthorizeSecurityGroupIngress"),
+    "vpc-endpoint": ("ec2:CreateVpcEndpoint",),
+    "vpc-flow-log": ("ec2:CreateFlowLogs",),
+    "launch-template": ("ec2:CreateLaunchTemplate",),
+}
+# On resources of the environment (by tag): the parent side of every create
+# (a subnet in a VPC, a NAT gateway on a subnet and an address) and every change.
+EC2_CHANGES = (
+    "ec2:Associate*",
+    "ec2:Attach*",
+    "ec2:AuthorizeSecurityGroupEgress",
+    "ec2:AuthorizeSecurityGroupIngress",
+    "ec2:CreateFlowLogs",
+    "ec2:CreateLaunchTemplateVersion",
+    "ec2:CreateNatGateway",
+    "ec2:CreateNetworkInterface",
+    "ec2:CreateRoute",
+    "ec2:CreateRouteTable",
+    "ec2:CreateSecurityGroup",
+    "ec2:CreateSubnet",
+    "ec2:CreateVpcEndpoint",
+    "ec2:DeleteFlowLogs",
+    "ec2:DeleteInternetGateway",
+    "ec2:DeleteLaunchTemplate",
+    "ec2:DeleteLaunchTemplateVersions",
+    "ec2:DeleteNatGateway",
+    "ec2:DeleteRoute",
+    "ec2:DeleteRouteTable",
+    "ec2:DeleteSecurityGroup",
+    "ec2:DeleteSubnet",
+    "ec2:DeleteVpc",
+    "ec2:DeleteVpcEndpoints",
+    "ec2:Detach*",
+    "ec2:Disassociate*",
+    "ec2:Modify*",
+    "ec2:ReleaseAddress",
+    "ec2:Replace*",
+    "ec2:Revoke*",
+    "ec2:UpdateSecurityGroupRuleDescriptionsEgress",
+    "ec2:UpdateSecurityGroupRuleDescriptionsIngress",
+)
+
+
+def ci_network_statements(scope: ApplyScope) -> list[Statement]:
+    """EC2 ids are AWS's: everything is scoped by the environment's tags, set at creation."""
+    p, env = scope.prefix, scope.env
+    regions = scope.home
+    # Existing resources are scoped by their tags: the resource type adds nothing to that.
+    all_types = regional("ec2", regions, "*")
+    statements = [
+        statement(
+            f"Create{''.join(part.title() for part in kind.split('-'))}Tagged",
+            actions,
+            regional("ec2", regions, f"{kind}/*"),
+            scope.request_tags(),
+        )
+        for kind, actions in sorted(EC2_CREATES.items())
+    ]
+    statements += [
+        statement("ChangeOwnNetwork", EC2_CHANGES, all_types, scope.resource_tags()),
+        statement(
+            "TagOnCreate",
+            ["ec2:CreateTags"],
+            all_types,
+            {"StringEquals": {"ec2:CreateAction": sorted({a for actions in EC2_CREATES.values() for a in actions})}},
+        ),
+        statement(
+            "RetagOwnNetwork",
+            ["ec2:CreateTags", "ec2:DeleteTags"],
+            all_types,
+            merge(scope.resource_tags(), tag_keys_kept()),
+        ),
+        # aws_default_security_group adopts the group AWS made with the VPC, untagged: it may be
+        # tagged into this environment (never out of another), then closed by ChangeOwnNetwork.
+        statement(
+            "AdoptDefaultSecurityGroup",
+            ["ec2:CreateTags"],
+            regional("ec2", regions, "security-group/*"),
+            merge({"StringEquals": tags("RequestTag", p, env)}, untagged_until_now()),
+        ),
+    ]
+    return statements
+
+
+CI_PERMISSIONS = CiPermissions(
+    family="network",
+    group="network",
+    grants={
+        "aws_vpc": "CreateVpcTagged",
+        "aws_subnet": "CreateSubnetTagged",
+        "aws_internet_gateway": "CreateInternetGatewayTagged",
+        "aws_eip": "CreateElasticIpTagged",
+        "aws_nat_gateway": "CreateNatgatewayTagged",
+        "aws_route_table": "CreateRouteTableTagged",
+        "aws_route": "ChangeOwnNetwork",
+        "aws_route_table_association": "ChangeOwnNetwork",
+        "aws_security_group": "CreateSecurityGroupTagged",
+        "aws_default_security_group": "AdoptDefaultSecurityGroup",
+        "aws_vpc_security_group_egress_rule": "CreateSecurityGroupRuleTagged",
+        "aws_vpc_security_group_ingress_rule": "CreateSecurityGroupRuleTagged",
+        "aws_vpc_endpoint": "CreateVpcEndpointTagged",
+        "aws_flow_log": "CreateVpcFlowLogTagged",
+        "aws_launch_template": "CreateLaunchTemplateTagged",
+    },
+    apply=ci_network_statements,
+    reads=("ec2:Describe*",),
+    resourceless={"ec2:Describe*": "EC2 Describe calls take no resource-level permissions"},
+    passes_roles_to=("vpc-flow-logs.amazonaws.com",),
+)

@@ -16,8 +16,16 @@ from typing import Any
 
 from tmsc.ir import Block, DataSource, EphemeralResource, JsonDocument, Ref, Resource
 from tmsc.services.context import Context, policy
-from tmsc.services.delivery import ci_secret_readers
-from tmsc.services.keys import customer_key
+from tmsc.services.keys import environment_key
+from tmsc.services.permissions import (
+    ApplyScope,
+    CiPermissions,
+    Statement,
+    ci_deployer,
+    ci_secret_readers,
+    regional,
+    statement,
+)
 from tmsc.services.providers import DR_PROVIDER
 
 SECRETS_KEY = Ref("aws_kms_key.secrets", "arn")
@@ -50,8 +58,22 @@ def terraform_readers(ctx: Context) -> list[Any]:
     return [Ref(SESSION_CONTEXT.address, "issuer_arn"), *ci_secret_readers(ctx.platform, ctx.env_name)]
 
 
+# Every Secrets Manager action that changes who may reach a secret (Service Authorization Reference).
+POLICY_CHANGES = ["secretsmanager:DeleteResourcePolicy", "secretsmanager:PutResourcePolicy"]
+
+
+def deployers(ctx: Context) -> list[Any]:
+    """The principal applying now and the environment's CI apply role: who maintains a secret's resource policy.
+
+    Another principal (a second administrator) cannot change the policy until it applies through the CI role or
+    an account administrator removes the policy as root: that is the point.
+    """
+    return [Ref(SESSION_CONTEXT.address, "issuer_arn"), *ci_deployer(ctx.platform, ctx.env_name)]
+
+
 def emit_secrets_key(ctx: Context) -> tuple[Block, ...]:
-    key, alias = customer_key(
+    key, alias = environment_key(
+        ctx,
         "secrets",
         ctx.name("secrets"),
         f"Secrets Manager secrets of {ctx.name()}",
@@ -60,7 +82,8 @@ def emit_secrets_key(ctx: Context) -> tuple[Block, ...]:
     if replica_region is None:
         return (key, alias, SESSION_CONTEXT)
     # A KMS key never leaves its region: the replicas are encrypted under a key of the DR region.
-    dr_key, dr_alias = customer_key(
+    dr_key, dr_alias = environment_key(
+        ctx,
         "secrets_dr",
         ctx.name("secrets", "dr"),
         f"Replicas in {replica_region} of the Secrets Manager secrets of {ctx.name()}",
@@ -101,7 +124,16 @@ def _secret(
                         "Action": "secretsmanager:GetSecretValue",
                         "Resource": "*",
                         "Condition": {"StringNotEquals": {"aws:PrincipalArn": allowed}},
-                    }
+                    },
+                    # Who may read is this policy: only the deployer may change or remove it.
+                    {
+                        "Sid": "OnlyTheDeployerChangesThisPolicy",
+                        "Effect": "Deny",
+                        "Principal": {"AWS": "*"},
+                        "Action": POLICY_CHANGES,
+                        "Resource": "*",
+                        "Condition": {"StringNotEquals": {"aws:PrincipalArn": deployers(ctx)}},
+                    },
                 )
             ),
         },
@@ -224,3 +256,57 @@ def generated_password(
         {"secret_id": secret.ref("arn"), "version_id": version.ref("version_id")},
     )
     return (generator, secret, version, secret_policy, stored), stored.ref("secret_string")
+
+
+# --------------------------------------------------------------------------- what CI needs to apply them
+
+
+def ci_secret_statements(scope: ApplyScope) -> list[Statement]:
+    return [
+        statement(
+            "OwnConnectionSecrets",
+            [
+                "secretsmanager:CreateSecret",
+                "secretsmanager:DeleteResourcePolicy",
+                "secretsmanager:DeleteSecret",
+                "secretsmanager:GetSecretValue",
+                "secretsmanager:PutResourcePolicy",
+                "secretsmanager:PutSecretValue",
+                # Replicas in the DR region are made and removed through the primary secret.
+                "secretsmanager:RemoveRegionsFromReplication",
+                "secretsmanager:ReplicateSecretToRegions",
+                "secretsmanager:RestoreSecret",
+                "secretsmanager:TagResource",
+                "secretsmanager:UntagResource",
+                "secretsmanager:UpdateSecret",
+                "secretsmanager:UpdateSecretVersionStage",
+                "secretsmanager:ValidateResourcePolicy",
+            ],
+            regional("secretsmanager", scope.home, f"secret:{scope.prefix}/{scope.env}/*"),
+        ),
+    ]
+
+
+CI_PERMISSIONS = CiPermissions(
+    family="secrets",
+    group="data",
+    grants={
+        "aws_secretsmanager_secret": "OwnConnectionSecrets",
+        "aws_secretsmanager_secret_policy": "OwnConnectionSecrets",
+        "aws_secretsmanager_secret_version": "OwnConnectionSecrets",
+    },
+    apply=ci_secret_statements,
+    reads=(
+        "secretsmanager:DescribeSecret",
+        "secretsmanager:GetRandomPassword",
+        "secretsmanager:GetResourcePolicy",
+        "secretsmanager:ListSecretVersionIds",
+    ),
+    resourceless={
+        "secretsmanager:DescribeSecret": "plan refreshes the RDS-managed secret, named rds!db-<id> by AWS",
+        "secretsmanager:GetResourcePolicy": "follows DescribeSecret",
+        "secretsmanager:ListSecretVersionIds": "follows DescribeSecret",
+        "secretsmanager:GetRandomPassword": "generates a password, touches no resource",
+    },
+    service_linked_roles=(),
+)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from tmsc.ir import Block, Output, Resource
 from tmsc.model import Platform
+from tmsc.services.boundary import emit_boundaries
 from tmsc.services.delivery import delivery_outputs, emit_delivery
 from tmsc.services.keys import customer_key
 from tmsc.services.providers import (
@@ -80,6 +81,8 @@ def emit_bootstrap(
     files: dict[str, tuple[Block, ...]] = {
         "providers.tf.json": emit_providers(platform, stack, remote_state=False),
         "state.tf.json": (key, alias, *bucket, table),
+        # The permissions boundary of every role each environment's stack creates (services/boundary.py).
+        "boundary.tf.json": emit_boundaries(platform, environments),
         "outputs.tf.json": outputs,
     }
     if platform.delivery is not None:

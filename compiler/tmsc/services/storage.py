@@ -9,15 +9,17 @@ protection the source has, by construction.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import attrs
 
 from tmsc import facts
 from tmsc.ir import Block, JsonDocument, Ref, Resource, Template
-from tmsc.model import Bucket
+from tmsc.model import Bucket, Platform
 from tmsc.services.context import ACCOUNT_ID, Context, deny_insecure_transport, join, policy
-from tmsc.services.keys import customer_key
+from tmsc.services.keys import environment_key
+from tmsc.services.permissions import ApplyScope, CiPermissions, Statement, s3_arns, statement
 from tmsc.services.providers import DR_PROVIDER
 
 
@@ -127,7 +129,7 @@ def _bucket_resources(spec: BucketSpec) -> tuple[Resource, ...]:
 
 def emit_service_bucket(ctx: Context, name: str, service: Bucket) -> dict[str, tuple[Block, ...]]:
     """A bucket service of an environment, e.g. the attachments (receipts, PODs)."""
-    key, alias = customer_key(name, ctx.name(name), f"S3 bucket {ctx.name(name)}")
+    key, alias = environment_key(ctx, name, ctx.name(name), f"S3 bucket {ctx.name(name)}")
     protect = ctx.plan.deletion_protection
     # Bucket names are global: the account id keeps two accounts' platforms apart.
     bucket_name = Template((ctx.name(name) + "-", ACCOUNT_ID))
@@ -165,7 +167,8 @@ def replication(ctx: Context, source: BucketSpec, source_key: Resource) -> tuple
         return ()
     table = facts.disaster_recovery()
     name = source.address
-    key, alias = customer_key(
+    key, alias = environment_key(
+        ctx,
         f"{name}_dr",
         ctx.name(name, "dr"),
         f"S3 bucket {ctx.name(name, 'dr')} in {decision.value}: the replica of {ctx.name(name)}",
@@ -295,3 +298,73 @@ def replication_statements(
             },
         },
     ]
+
+
+# --------------------------------------------------------------------------- what CI needs to apply it
+
+
+def ci_bucket_read_statements(platform: Platform, regions: Sequence[str]) -> list[Statement]:
+    return [
+        statement(
+            "ReadBucketConfiguration",
+            [
+                "s3:GetAccelerateConfiguration",
+                "s3:GetBucket*",
+                "s3:GetEncryptionConfiguration",
+                "s3:GetLifecycleConfiguration",
+                "s3:GetReplicationConfiguration",
+                "s3:ListBucket",
+            ],
+            s3_arns(f"{platform.platform}-*"),
+        )
+    ]
+
+
+def ci_bucket_statements(scope: ApplyScope) -> list[Statement]:
+    name = scope.names
+    statements = [
+        statement(
+            "OwnBuckets",
+            [
+                "s3:CreateBucket",
+                "s3:DeleteBucket",
+                "s3:DeleteBucketPolicy",
+                "s3:ListBucketVersions",
+                "s3:PutBucketOwnershipControls",
+                "s3:PutBucketPolicy",
+                "s3:PutBucketPublicAccessBlock",
+                "s3:PutBucketTagging",
+                "s3:PutBucketVersioning",
+                "s3:PutEncryptionConfiguration",
+                "s3:PutLifecycleConfiguration",
+                "s3:PutReplicationConfiguration",
+            ],
+            s3_arns(name),
+        ),
+    ]
+    if not scope.plan.deletion_protection.value:
+        # force_destroy: a disposable environment's bucket is emptied before it is deleted.
+        statements.append(
+            statement("EmptyOwnDisposableBuckets", ["s3:DeleteObject", "s3:DeleteObjectVersion"], s3_arns(f"{name}/*"))
+        )
+    return statements
+
+
+CI_PERMISSIONS = CiPermissions(
+    family="storage",
+    group="data",
+    grants={
+        "aws_s3_bucket": "OwnBuckets",
+        "aws_s3_bucket_lifecycle_configuration": "OwnBuckets",
+        "aws_s3_bucket_ownership_controls": "OwnBuckets",
+        "aws_s3_bucket_policy": "OwnBuckets",
+        "aws_s3_bucket_public_access_block": "OwnBuckets",
+        "aws_s3_bucket_replication_configuration": "OwnBuckets",
+        "aws_s3_bucket_server_side_encryption_configuration": "OwnBuckets",
+        "aws_s3_bucket_versioning": "OwnBuckets",
+    },
+    apply=ci_bucket_statements,
+    read_statements=ci_bucket_read_statements,
+    # The replication role of regional DR is handed to S3.
+    passes_roles_to=("s3.amazonaws.com",),
+)

@@ -1,0 +1,1 @@
+"""IAM proofs over the policy documents the compiler emits: parliament's lint and the escalation evaluator."""
