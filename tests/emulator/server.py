@@ -73,6 +73,29 @@ _TLS_HANDSHAKE_TIMEOUT = 30.0
 RESET_TIMEOUT = 600.0
 
 
+# Ports this process has served an emulator on. A Terraform provider orphaned by an interrupted or killed
+# run goes on retrying its last requests against its emulator's port; were a later emulator handed the same
+# port by the OS, those requests would land in it (resources of another test appearing mid-test). A port is
+# therefore never served twice in one process.
+_served_ports: set[int] = set()
+
+
+def _start_on_a_fresh_port(host: str, port: int, serialize: bool, ssl_context: ssl.SSLContext | None) -> _MotoServer:
+    refused: list[_MotoServer] = []
+    try:
+        for _ in range(50):
+            server = _MotoServer(host, port, serialize=serialize, ssl_context=ssl_context)
+            server.start()
+            if port or server.port not in _served_ports:
+                _served_ports.add(server.port)
+                return server
+            refused.append(server)  # kept open until a fresh port is found, so the OS cannot hand it out again
+        raise RuntimeError("no port this process has not served an emulator on")
+    finally:
+        for server in refused:
+            server.stop()
+
+
 def write_tls_files(
     directory: str | os.PathLike[str], hosts: tuple[str, ...] = ("127.0.0.1", "localhost")
 ) -> tuple[Path, Path, Path]:
@@ -403,9 +426,8 @@ class Emulator:
         for key_, value in SERVER_ENV.items():
             self._saved_env[key_] = os.environ.get(key_)
             os.environ[key_] = value
-        server = _MotoServer(self.host, self.port, serialize=self.serialize_requests, ssl_context=ssl_context)
+        server = _start_on_a_fresh_port(self.host, self.port, self.serialize_requests, ssl_context)
         try:
-            server.start()
             self._server = server
             self.port = server.port
             self._wait_ready()
