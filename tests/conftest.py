@@ -69,33 +69,50 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """An xdist worker hands its emulator replays to the controller, which prints the summary."""
+    """An xdist worker hands its emulator notes to the controller, which prints the summary."""
     workeroutput = getattr(session.config, "workeroutput", None)
     if workeroutput is not None:
-        workeroutput["emulator_replayed"] = _replayed_here()
+        workeroutput["emulator_replayed"] = _noted_here("tests.emulator.server", "REPLAYED")
+        workeroutput["emulator_retried_applies"] = _noted_here("tests.emulator.workspace", "RETRIED_APPLIES")
 
 
-_REPLAYED_ON_WORKERS: list[str] = []
+_NOTED_ON_WORKERS: dict[str, list[str]] = {"emulator_replayed": [], "emulator_retried_applies": []}
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node: object, error: object) -> None:
-    _REPLAYED_ON_WORKERS.extend(getattr(node, "workeroutput", {}).get("emulator_replayed", []))
+    for key, notes in _NOTED_ON_WORKERS.items():
+        notes.extend(getattr(node, "workeroutput", {}).get(key, []))
 
 
-def _replayed_here() -> list[str]:
+def _noted_here(module: str, name: str) -> list[str]:
     import sys
 
-    server = sys.modules.get("tests.emulator.server")
-    return list(getattr(server, "REPLAYED", []))
+    return list(getattr(sys.modules.get(module), name, []))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """List the writes the emulator answered from their first attempt
-    (tests/emulator/server.py, RetryReplay): each is an answer the provider
-    never read and asked for again, which moto would have run twice."""
-    replayed = _replayed_here() + _REPLAYED_ON_WORKERS
-    if replayed:
-        terminalreporter.write_sep("-", f"emulator: {len(replayed)} retried write(s) answered from their first attempt")
-        for label in replayed:
-            terminalreporter.write_line(f"  {label}")
+    """List what the emulator's harness absorbed, so that it never passes unseen: the writes the
+    emulator answered from their first attempt (tests/emulator/server.py, RetryReplay: each is an
+    answer the provider never read and asked for again, which moto would have run twice), and the
+    applies run once more after failing on the connection alone (tests/emulator/workspace.py)."""
+    sections = (
+        (
+            "retried write(s) answered from their first attempt",
+            "tests.emulator.server",
+            "REPLAYED",
+            "emulator_replayed",
+        ),
+        (
+            "apply(s) run again after a connection failure",
+            "tests.emulator.workspace",
+            "RETRIED_APPLIES",
+            "emulator_retried_applies",
+        ),
+    )
+    for title, module, name, key in sections:
+        noted = _noted_here(module, name) + _NOTED_ON_WORKERS[key]
+        if noted:
+            terminalreporter.write_sep("-", f"emulator: {len(noted)} {title}")
+            for label in noted:
+                terminalreporter.write_line(f"  {label}")

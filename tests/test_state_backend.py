@@ -47,7 +47,7 @@ from typing import Any
 import pytest
 
 from .conftest import OUT
-from .emulator import TerraformError, TerraformWorkspace
+from .emulator import TerraformWorkspace
 from .emulator.workspace import RunningTerraform
 
 pytestmark = [pytest.mark.emulator, pytest.mark.terraform]
@@ -106,7 +106,7 @@ SECRETS = [
     "aws_secretsmanager_secret.database",
     "aws_secretsmanager_secret.messaging",
     "aws_secretsmanager_secret.messaging_password",
-    "aws_secretsmanager_secret_policy.messaging_password",
+    # Not its policy: the migration identity (an IRSA role) may read it, which pulls in the EKS cluster.
     "aws_secretsmanager_secret_version.messaging_password",
 ]
 # Subset C adds the PostgreSQL instance (Terraform brings its subnet group,
@@ -117,6 +117,30 @@ DATABASE = ["aws_db_instance.database", "aws_kms_alias.database"]
 SUBSET_A = NETWORK
 SUBSET_B = SUBSET_A + SECRETS
 SUBSET_C = SUBSET_B + DATABASE
+
+# The families a subset must not reach: each takes minutes on the emulator, and
+# a subset that pulled one in would leave the kill tests waiting on it (an
+# EKS cluster in flight when the SIGINT lands, for example) instead of on the
+# database create they are timed against.
+SLOW_FAMILIES = ("cluster.tf.json", "cache.tf.json", "messaging.tf.json")
+
+
+def dependency_closure(addresses: list[str]) -> set[str]:
+    """What `terraform apply -target=...` applies: the targets and every
+    resource they reference or depend on, transitively (out/dev)."""
+    known = _resources(DEV)
+    reference = re.compile(r"\$\{([a-z0-9_]+\.[A-Za-z0-9_-]+)[.\[}]")
+    closure, pending = set(), list(addresses)
+    while pending:
+        address = pending.pop()
+        if address in closure or address not in known:
+            continue
+        closure.add(address)
+        body = known[address]
+        pending.extend(reference.findall(json.dumps(body)))
+        pending.extend(body.get("depends_on", []))
+    return closure
+
 
 SECRETS_KEY_DESCRIPTION = _resources(DEV)["aws_kms_key.secrets"]["description"]
 DATABASE_IDENTIFIER = _resources(DEV)["aws_db_instance.database"]["identifier"]
@@ -488,29 +512,19 @@ def dev(emulator: Any, backend: Backend, tmp_path_factory: pytest.TempPathFactor
     return dev_workspace(emulator, tmp_path_factory, "dev")
 
 
-# Emulator transport hiccups seen while the machine was loaded, unrelated to
-# state: the provider loses a response on a connection that went away ("use of
-# closed network connection"), and -- most likely the same thing -- a retried
-# RevokeSecurityGroupEgress of a new group's default egress rule is answered
-# InvalidPermission.NotFound because the first attempt had removed it
-# (test_apply_platform.py meets it on destroy). Used only to converge after the
-# fault under test, never for the faulted run itself.
-EMULATOR_HICCUPS = ("use of closed network connection", "InvalidPermission.NotFound")
-
-
-def converge(workspace: TerraformWorkspace, *args: str) -> None:
-    """Apply, once more only when the first failed on an emulator hiccup."""
-    try:
-        workspace.apply(*args)
-    except TerraformError as error:
-        if not any(h in error.tail for h in EMULATOR_HICCUPS):
-            raise
-        workspace.apply(*args)
-
-
 # -----------------------------------------------------------------------------
 # Tests
 # -----------------------------------------------------------------------------
+def test_the_subsets_stay_clear_of_the_slow_families() -> None:
+    slow = {a for name in SLOW_FAMILIES for a in _resources(DEV, name)}
+    assert slow, "out/dev no longer has these files: update SLOW_FAMILIES"
+    for subset in (SUBSET_A, SUBSET_B, SUBSET_C):
+        assert not dependency_closure(subset) & slow, sorted(dependency_closure(subset) & slow)
+    # The closure finds what -target pulls in: the secret policy that names the migration role reaches
+    # the cluster (its OIDC provider), which is why subset B leaves it out.
+    assert dependency_closure(["aws_secretsmanager_secret_policy.messaging_password"]) & slow
+
+
 def test_each_environment_locks_with_both_mechanisms_in_the_bootstrap_bucket_and_table() -> None:
     state = _resources(BOOTSTRAP, "state.tf.json")
     bucket = state["aws_s3_bucket.state"]["bucket"]
@@ -643,7 +657,7 @@ def test_sigint_stops_gracefully_keeps_state_and_releases_the_lock(
     emulator: Any, backend: Backend, dev: TerraformWorkspace, started: list[RunningTerraform]
 ) -> None:
     if not set(SUBSET_A) <= managed_addresses(backend.state()):
-        converge(dev, *targets(SUBSET_A))  # run alone, this test starts by applying subset A
+        dev.apply(*targets(SUBSET_A))  # run alone, this test starts by applying subset A
     before = assert_sound_state(backend)
     kms = emulator.client("kms")
 
@@ -681,7 +695,7 @@ def test_sigint_stops_gracefully_keeps_state_and_releases_the_lock(
     ]
 
     started_at = time.monotonic()
-    converge(dev, *targets(SUBSET_B))
+    dev.apply(*targets(SUBSET_B))
     assert dev.plan(*targets(SUBSET_B)) == 0, dev.plan_text()
     state = assert_sound_state(backend, lineage=before["lineage"])
     orphans, dangling = compare(emulator, state)
@@ -697,7 +711,7 @@ def test_sigkill_leaves_the_lock_force_unlock_and_importing_the_orphans_converge
     emulator: Any, backend: Backend, dev: TerraformWorkspace, started: list[RunningTerraform]
 ) -> None:
     if not set(SUBSET_B) <= managed_addresses(backend.state()):
-        converge(dev, *targets(SUBSET_B))  # run alone, this test starts by applying subset B
+        dev.apply(*targets(SUBSET_B))  # run alone, this test starts by applying subset B
     before = assert_sound_state(backend)
     rds = emulator.client("rds")
 
@@ -768,7 +782,7 @@ def test_sigkill_leaves_the_lock_force_unlock_and_importing_the_orphans_converge
     orphans_file = dev.dir / "recovery_imports.tf.json"
     orphans_file.write_text(json.dumps({"import": [{"to": a, "id": i} for a, i in sorted(imports.items())]}, indent=2))
     try:
-        converge(dev, *targets(SUBSET_C))
+        dev.apply(*targets(SUBSET_C))
     finally:
         orphans_file.unlink()
     assert dev.plan(*targets(SUBSET_C)) == 0, dev.plan_text()

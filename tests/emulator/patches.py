@@ -454,6 +454,12 @@ def patch_rds() -> None:
     * DescribeDBParameterGroups with the name of a group that does not exist
       fails with DBParameterGroupNotFound, as on AWS (moto returned an empty
       list).
+    * ModifyDBInstance with ``ManageMasterUserPassword=true`` on an instance
+      whose master password Secrets Manager already manages keeps that secret,
+      as AWS does (the secret is created once, when management is turned on).
+      moto made a new ``rds!db-<uuid>`` secret on every such call, so an apply
+      that modified the instance for any other reason moved
+      ``master_user_secret[0].secret_arn`` and every output read from it.
     """
     from moto.core.responses import ActionResult
     from moto.rds import models as rds_models
@@ -485,6 +491,8 @@ def patch_rds() -> None:
 
     def update_factory(orig: Callable[..., Any]) -> Callable[..., Any]:
         def update(self: Any, *args: Any, **db_kwargs: Any) -> None:
+            if db_kwargs.get("manage_master_user_password") is True and hasattr(self, "master_user_secret"):
+                db_kwargs["manage_master_user_password"] = None
             orig(self, *args, **db_kwargs)
             enable = db_kwargs.get("enable_performance_insights")
             if enable is not None:

@@ -29,7 +29,7 @@ import pytest
 from tests.emulator import TerraformWorkspace, apply_patches, start_emulator
 from tests.emulator.patches import MOTO_VERSION
 from tests.emulator.stacks import STACKS, write_stack
-from tests.emulator.workspace import OVERRIDE_NAME
+from tests.emulator.workspace import OVERRIDE_NAME, only_transport_errors
 
 pytestmark = pytest.mark.emulator
 
@@ -284,6 +284,21 @@ def test_apply_patches_is_idempotent_and_pinned(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(moto, "__version__", "0.0.0")
     with pytest.raises(RuntimeError, match=MOTO_VERSION):
         patches.apply_patches()
+
+
+def test_only_a_connection_failure_reruns_an_apply() -> None:
+    closed = (
+        "Error: reading IAM Policies attached to Role (tms-prod-reporting): operation error IAM: "
+        "ListAttachedRolePolicies, exceeded maximum number of attempts, 2, https response error StatusCode: 200, "
+        "decomposing response: read tcp 127.0.0.1:50734->127.0.0.1:40363: use of closed network connection"
+    )
+    refused = (
+        "Error: creating Security Group (tms-dev-cluster): api error InvalidGroup.Duplicate: "
+        "The security group 'tms-dev-cluster' already exists"
+    )
+    assert only_transport_errors(f"aws_vpc.main: Creating...\n\n{closed}\n  with aws_iam_role.irsa_reporting,\n")
+    assert not only_transport_errors(f"{closed}\n\n{refused}\n")  # one answer from the API: not retried
+    assert not only_transport_errors("Apply complete! Resources: 1 added.\n")
 
 
 def test_workspace_override_never_touches_source(tmp_path: Path) -> None:
@@ -576,6 +591,24 @@ def test_patched_answers_match_aws(server: Any) -> None:
     params = rds.describe_db_parameters(DBParameterGroupName="fast-pg", Source="user")["Parameters"]
     assert [(p["ParameterName"], p["Source"]) for p in params] == [("b", "user")]
     assert _gone(lambda: rds.describe_db_parameter_groups(DBParameterGroupName="fast-none"), "DBParameterGroupNotFound")
+    # RDS: turning on master-password management that is already on keeps the secret.
+    rds.create_db_instance(
+        DBInstanceIdentifier="fast-db",
+        DBInstanceClass="db.t4g.micro",
+        Engine="postgres",
+        MasterUsername="admin",
+        ManageMasterUserPassword=True,
+        AllocatedStorage=20,
+    )
+
+    def master_secret() -> str:
+        (db,) = rds.describe_db_instances(DBInstanceIdentifier="fast-db")["DBInstances"]
+        return str(db["MasterUserSecret"]["SecretArn"])
+
+    secret = master_secret()
+    rds.modify_db_instance(DBInstanceIdentifier="fast-db", ManageMasterUserPassword=True, ApplyImmediately=True)
+    assert master_secret() == secret
+    rds.delete_db_instance(DBInstanceIdentifier="fast-db", SkipFinalSnapshot=True)
 
     # ElastiCache: parameter group, members, in-use refusals, deletion.
     ec = server.client("elasticache")

@@ -38,6 +38,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -110,6 +111,26 @@ _SCRUBBED_ENV = (
     "AWS_CONTAINER_CREDENTIALS_FULL_URI",
     "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
 )
+
+
+# Errors of the connection to the emulator itself, not answers from it. The
+# provider's SDK retries them (max_retries above), but on a loaded 2-core
+# machine both attempts of one read have failed this way (CI: "reading IAM
+# Policies attached to Role ...: decomposing response: read tcp ...: use of
+# closed network connection", after a 200). AWS would not be involved in such
+# a failure, so an apply whose every error is one of these is run once more;
+# an error AWS (or moto) answered is never retried.
+_TRANSPORT_ERROR = re.compile(r"use of closed network connection|connection reset by peer|broken pipe")
+# "<workspace log>: <first error line>" for each apply run again, for the
+# session summary (tests/conftest.py).
+RETRIED_APPLIES: list[str] = []
+
+
+def only_transport_errors(log_text: str) -> bool:
+    """True when the log names at least one error and every one is a
+    connection failure (_TRANSPORT_ERROR)."""
+    errors = [line for line in log_text.splitlines() if line.startswith("Error: ")]
+    return bool(errors) and all(_TRANSPORT_ERROR.search(line) for line in errors)
 
 
 class TerraformError(RuntimeError):
@@ -388,7 +409,19 @@ class TerraformWorkspace:
         self.run("init", *args)
 
     def apply(self, *extra: str) -> None:
-        self.run("apply", "-input=false", "-no-color", "-auto-approve", *extra)
+        """terraform apply; once more when it failed on the connection alone
+        (only_transport_errors): what the first run created is in the state,
+        so the second continues where it stopped."""
+        args = ("-input=false", "-no-color", "-auto-approve", *extra)
+        try:
+            self.run("apply", *args)
+        except TerraformError as err:
+            log_text = err.log_path.read_text(errors="replace")
+            if err.returncode != 1 or not only_transport_errors(log_text):
+                raise
+            first = next(line for line in log_text.splitlines() if line.startswith("Error: "))
+            RETRIED_APPLIES.append(f"{err.log_path}: {first}")
+            self.run("apply", *args)
 
     def plan(self, *extra: str, detailed_exitcode: bool = True) -> int:
         """Return terraform plan's exit code: 0 = no changes, 2 = changes
