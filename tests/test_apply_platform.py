@@ -396,8 +396,12 @@ def test_workload_roles_name_their_own_secrets_and_dbuser_only(applied: Applied)
 
     values = output_values(PLATFORM, applied.env, applied.workspace.output(raw=True), "terraform output -json")
     docs = documents(PLATFORM, applied.env, values)
-    iam, rds = applied.client("iam"), applied.client("rds")
+    iam, rds, cache = applied.client("iam"), applied.client("rds"), applied.client("elasticache")
     (instance,) = rds.describe_db_instances(DBInstanceIdentifier=f"tms-{applied.env}-database")["DBInstances"]
+    (replication_group,) = cache.describe_replication_groups(ReplicationGroupId=f"tms-{applied.env}-cache")[
+        "ReplicationGroups"
+    ]
+    group_arn = replication_group["ARN"]
     for name in PLATFORM.workloads:
         role = f"tms-{applied.env}-{name}"
         document = iam.get_role_policy(RoleName=role, PolicyName="least-privilege")["PolicyDocument"]
@@ -424,6 +428,23 @@ def test_workload_roles_name_their_own_secrets_and_dbuser_only(applied: Applied)
             ]
         else:
             assert connects == []
+        # Redis: elasticache:Connect as its own user of this cache, a member of the cache's user group, whose
+        # name is what the workload's Secret gives it.
+        users = {u["UserId"]: u for u in cache.describe_users()["Users"]}
+        (group,) = cache.describe_user_groups(UserGroupId=f"tms-{applied.env}-cache")["UserGroups"]
+        cache_connects = [s["Resource"] for s in document["Statement"] if s["Action"] == "elasticache:Connect"]
+        if "cache" in PLATFORM.workloads[name].reads:
+            user_name = values["redis_usernames"][name]
+            user = users[user_name]
+            assert user["UserName"] == user_name and user["Authentication"]["Type"] == "iam"
+            assert user_name in group["UserIds"]
+            assert cache_connects == [[group_arn, user["ARN"]]]
+            template = external["spec"]["target"]["template"]["data"]
+            assert template["CACHE_USERNAME"] == user_name
+        else:
+            assert cache_connects == [] and name not in values["redis_usernames"]
+    # The default user (switched off) and one user per reading workload: nobody else.
+    assert sorted(group["UserIds"]) == sorted([f"tms-{applied.env}-cache-default", *values["redis_usernames"].values()])
 
 
 def test_checkov_finds_nothing_in_the_plan_json(

@@ -10,7 +10,7 @@ import pytest
 from tmsc.load import load_platform
 
 from .conftest import EXAMPLE_SPEC
-from .stackview import StackView, compile_views, statements
+from .stackview import StackView, as_list, compile_views, statements
 
 # Address suffixes of prod's zones: from the zone IDs euw1-az1..3, the same physical zones in every account.
 PROD_ZONES = ("az1", "az2", "az3")
@@ -219,7 +219,25 @@ def test_cache(views: dict[str, StackView]) -> None:
     assert group["log_delivery_configuration"][0]["log_type"] == "slow-log"
     users = prod.of("aws_elasticache_user")
     assert users["cache_default"]["access_string"].startswith("off")
-    assert users["cache_app"]["authentication_mode"] == {"type": "iam"}
+    # One IAM-authenticated user per workload that reads the cache (odoo, tracking), none shared.
+    assert sorted(users) == ["cache_default", "cache_user_odoo", "cache_user_tracking"]
+    for workload in ("odoo", "tracking"):
+        user = users[f"cache_user_{workload}"]
+        assert user["authentication_mode"] == {"type": "iam"}
+        assert user["user_id"] == user["user_name"] == f"tms-prod-cache-user-{workload}"
+        assert (
+            f"${{aws_elasticache_user.cache_user_{workload}.user_id}}"
+            in (prod.of("aws_elasticache_user_group")["cache"]["user_ids"])
+        )
+        # Its role may connect as itself and as no other user.
+        (connect,) = [
+            s
+            for s in statements(json.loads(prod.of("aws_iam_role_policy")[f"irsa_{workload}"]["policy"]))
+            if "elasticache:Connect" in as_list(s["Action"])
+        ]
+        users_named = [r for r in connect["Resource"] if "aws_elasticache_user." in r]
+        assert users_named == [f"${{aws_elasticache_user.cache_user_{workload}.arn}}"]
+    assert "username" not in json.dumps(prod.of("aws_secretsmanager_secret_version").get("cache", {}))
     assert prod.of("aws_vpc_security_group_ingress_rule")["cache_from_cluster"]["from_port"] == 6379
 
 

@@ -26,9 +26,10 @@ from tmsc.services.controllers import (
 )
 from tmsc.services.database import emit_database
 from tmsc.services.identity import (
-    broker_readers,
+    cache_user_address,
     emit_identities,
     migration_role_arn,
+    reading_workloads,
     secrets_controller_role_arn,
     workload_role_arn,
 )
@@ -187,6 +188,7 @@ def kubernetes_outputs(platform: Platform) -> tuple[Output, ...]:
     cluster = cluster_name(platform)
     database, _ = platform.service_of_kind("postgres")
     broker, _ = platform.service_of_kind("rabbitmq")
+    cache, _ = platform.service_of_kind("redis")
     return (
         Output("vpc_id", VPC_ID, "VPC of the cluster (AWS Load Balancer Controller Helm value vpcId)."),
         Output(
@@ -223,8 +225,16 @@ def kubernetes_outputs(platform: Platform) -> tuple[Output, ...]:
         ),
         Output(
             "rabbitmq_user_secret_arns",
-            {w: broker_user_secret_arn(broker, w) for w in broker_readers(platform, broker)},
+            {w: broker_user_secret_arn(broker, w) for w in reading_workloads(platform, broker)},
             "ARN of each workload's own broker user secret (username, password), by workload.",
+        ),
+        Output(
+            "redis_usernames",
+            {
+                w: Ref(f"aws_elasticache_user.{cache_user_address(cache, w)}", "user_name")
+                for w in reading_workloads(platform, cache)
+            },
+            "Each workload's own ElastiCache user (IAM authentication: a token signed with its IRSA role), by workload.",
         ),
     )
 

@@ -15,7 +15,7 @@ What it renders, and why so:
 - one `ExternalSecret` per workload, filling the Secret `<workload>-connection` with each key of each secret
   the workload reads as an environment-variable name (`DATABASE_HOST`, `MESSAGING_PASSWORD`, ...): the pod
   takes it with `envFrom` (variables) or mounts it (one file per key). Its own database user is added by the
-  template, never the master user;
+  template (never the master user), and so is its own cache user;
 - the API's `TargetGroupBinding` (the workload that serves_api, its Service named like it);
 - the migration identity's bootstrap Jobs: the database users (SQL: CREATE ROLE … LOGIN, GRANT rds_iam,
   privileges on the application schema; idempotent) and the broker users (jobs/rabbitmq_users.py: PUT users and
@@ -35,7 +35,7 @@ import yaml
 
 from tmsc.model import MIGRATION_NAMESPACE, Platform, database_user
 from tmsc.services.controllers import CLUSTER_AUTOSCALER, LOAD_BALANCER_CONTROLLER
-from tmsc.services.identity import MIGRATION, SECRETS_CONTROLLER, broker_readers
+from tmsc.services.identity import MIGRATION, SECRETS_CONTROLLER, reading_workloads
 
 ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"
 ESO_API = "external-secrets.io/v1"
@@ -50,7 +50,7 @@ MANAGED_BY = {"app.kubernetes.io/managed-by": "tmsc"}
 # migration identity: the master user's name and its secret's ARN are never handed to a workload).
 CONNECTION_KEYS = {
     "postgres": ("host", "port", "dbname", "sslmode"),
-    "redis": ("host", "reader_host", "port", "tls", "auth", "username", "replication_group_id"),
+    "redis": ("host", "reader_host", "port", "tls", "auth", "replication_group_id"),
     "rabbitmq": ("url", "host", "port", "vhost"),
 }
 BROKER_USER_KEYS = ("username", "password")
@@ -83,6 +83,7 @@ def required_outputs(platform: Platform) -> tuple[str, ...]:
         "rds_master_secret_arn",
         "rabbitmq_admin_password_secret_arn",
         "rabbitmq_user_secret_arns",
+        "redis_usernames",
     ]
     return tuple(names)
 
@@ -195,6 +196,8 @@ def external_secret(platform: Platform, name: str, values: Mapping[str, Any]) ->
             literals[env_name(read, "region")] = platform.region
         elif kind == "redis":
             data += _data(values["redis_endpoint_secret_arn"], read, CONNECTION_KEYS[kind])
+            # Its own ElastiCache user, authenticated by a token its role signs (no password exists).
+            literals[env_name(read, "username")] = values["redis_usernames"][name]
         else:
             data += _data(values["rabbitmq_endpoint_secret_arn"], read, CONNECTION_KEYS[kind])
             data += _data(values["rabbitmq_user_secret_arns"][name], read, BROKER_USER_KEYS)
@@ -411,7 +414,7 @@ def migration_documents(platform: Platform, values: Mapping[str, Any]) -> list[d
             },
         }
     )
-    readers = broker_readers(platform, broker_name)
+    readers = reading_workloads(platform, broker_name)
     for workload in readers:
         docs.append(
             {

@@ -1,8 +1,9 @@
 """ElastiCache (Redis 7 or Valkey): TLS required, CMK at rest, IAM authentication, failover and replicas from the plan.
 
-Pods authenticate as an ElastiCache RBAC user with IAM authentication: they
-sign a token with their IRSA role (elasticache:Connect), so no password exists
-anywhere. The built-in "default" user is switched off.
+Each workload that reads the cache authenticates as an ElastiCache RBAC user of
+its own, with IAM authentication: it signs a token with its IRSA role, which
+may elasticache:Connect as that user only, so no password exists anywhere and
+no workload can act as another. The built-in "default" user is switched off.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from tmsc.ir import Block, Resource
 from tmsc.model import Redis
 from tmsc.services.cluster import cluster_security_group
 from tmsc.services.context import Context
-from tmsc.services.identity import readers_of
+from tmsc.services.identity import cache_user_address, readers_of, reading_workloads
 from tmsc.services.keys import encrypted_log_group, environment_key
 from tmsc.services.network import subnet_ids
 from tmsc.services.permissions import ApplyScope, CiPermissions, Statement, regional, statement
@@ -44,26 +45,29 @@ def emit_cache(ctx: Context, name: str, service: Redis) -> dict[str, tuple[Block
             "authentication_mode": {"type": "no-password-required"},
         },
     )
-    app_user_id = ctx.name(name, "app")
-    app_user = Resource(
-        "aws_elasticache_user",
-        f"{name}_app",
-        {
-            # IAM authentication needs user_id and user_name to be equal.
-            "user_id": app_user_id,
-            "user_name": app_user_id,
-            "engine": service.engine,
-            "access_string": "on ~* +@all -@dangerous",
-            "authentication_mode": {"type": "iam"},
-        },
-    )
+    workload_users = [
+        Resource(
+            "aws_elasticache_user",
+            cache_user_address(name, workload),
+            {
+                # IAM authentication needs user_id and user_name to be equal; "user" keeps a workload named
+                # "default" clear of the default user's ID.
+                "user_id": ctx.name(name, "user", workload),
+                "user_name": ctx.name(name, "user", workload),
+                "engine": service.engine,
+                "access_string": "on ~* +@all -@dangerous",
+                "authentication_mode": {"type": "iam"},
+            },
+        )
+        for workload in reading_workloads(ctx.platform, name)
+    ]
     user_group = Resource(
         "aws_elasticache_user_group",
         name,
         {
             "user_group_id": full_name,
             "engine": service.engine,
-            "user_ids": [default_user.ref("user_id"), app_user.ref("user_id")],
+            "user_ids": [default_user.ref("user_id"), *(user.ref("user_id") for user in workload_users)],
         },
     )
     failover = plan.cache_automatic_failover
@@ -126,7 +130,7 @@ def emit_cache(ctx: Context, name: str, service: Redis) -> dict[str, tuple[Block
         subnets,
         slow_log,
         default_user,
-        app_user,
+        *workload_users,
         user_group,
         group_resource,
     )
@@ -141,7 +145,6 @@ def emit_cache(ctx: Context, name: str, service: Redis) -> dict[str, tuple[Block
             "port": PORT,
             "tls": True,
             "auth": "iam",
-            "username": app_user_id,
             "replication_group_id": full_name,
         },
         write_only=False,

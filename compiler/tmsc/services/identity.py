@@ -51,8 +51,13 @@ def readers_of(platform: Platform, service: str) -> list[Ref]:
     ]
 
 
-def broker_readers(platform: Platform, service: str) -> list[str]:
-    """The workloads that get a user of their own on a broker: those that read it."""
+def cache_user_address(cache: str, workload: str) -> str:
+    """Terraform name of a workload's own ElastiCache user (never `<cache>_default`, the disabled default user)."""
+    return f"{cache}_user_{workload}"
+
+
+def reading_workloads(platform: Platform, service: str) -> list[str]:
+    """The workloads that read a service: each gets a user of its own on a broker or a cache."""
     return [name for name, w in sorted(platform.workloads.items()) if service in w.reads]
 
 
@@ -109,7 +114,7 @@ def workload_statements(ctx: Context, name: str, workload: Workload) -> list[dic
                     "Action": "elasticache:Connect",
                     "Resource": [
                         Ref(f"aws_elasticache_replication_group.{read}", "arn"),
-                        Ref(f"aws_elasticache_user.{read}_app", "arn"),
+                        Ref(f"aws_elasticache_user.{cache_user_address(read, name)}", "arn"),
                     ],
                 }
             )
@@ -177,7 +182,7 @@ def migration_secrets(platform: Platform) -> list[Any]:
             secrets += [connection_secret_arn(name), Ref(f"aws_db_instance.{name}", "master_user_secret[0].secret_arn")]
         if service.kind == "rabbitmq":
             secrets += [connection_secret_arn(name), password_secret_arn(name)]
-            secrets += [broker_user_secret_arn(name, w) for w in broker_readers(platform, name)]
+            secrets += [broker_user_secret_arn(name, w) for w in reading_workloads(platform, name)]
     return secrets
 
 

@@ -25,7 +25,7 @@ from tmsc.ir import Block, Resource, Template
 from tmsc.model import RabbitMQ
 from tmsc.services.cluster import cluster_security_group
 from tmsc.services.context import Context
-from tmsc.services.identity import broker_readers, migration_role_arn, readers_of, workload_role_arn
+from tmsc.services.identity import migration_role_arn, readers_of, reading_workloads, workload_role_arn
 from tmsc.services.network import subnet_ids
 from tmsc.services.permissions import ApplyScope, CiPermissions, Statement, regional, resourceless, statement
 from tmsc.services.secrets import connection_secret, generated_password, generated_user_secret
@@ -107,7 +107,7 @@ def emit_messaging(ctx: Context, name: str, service: RabbitMQ) -> dict[str, tupl
         write_only=False,
     )
     users: list[Block] = []
-    for workload in broker_readers(ctx.platform, name):
+    for workload in reading_workloads(ctx.platform, name):
         users += generated_user_secret(
             ctx, name, workload, PASSWORD_DRAW, [workload_role_arn(workload), migration_role_arn()]
         )
