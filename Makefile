@@ -19,7 +19,7 @@ CHECKOV_VENV    := .venv-checkov
 TMSC_TF_PLUGIN_DIR ?= $(wildcard /opt/tf-plugins)
 export TMSC_TF_PLUGIN_DIR
 
-.PHONY: venv checkov demo test check compile schema clean
+.PHONY: venv checkov crds demo test check compile schema clean
 
 # pytest-xdist workers for the test suite: each is a process with its own emulator, ports, scratch
 # directories and Terraform plugin cache. More workers than cores pays off: an emulator apply spends
@@ -45,6 +45,12 @@ $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION):
 	rm -f $(CHECKOV_VENV)/.installed-*
 	touch $@
 
+# The CRD schemas tests/test_kubernetes.py validates the rendered custom resources against: pinned PyPI and
+# npm packages, installed into a cache outside the work tree keyed by the pins (tests/crds/README.md). Needs
+# npm; a few seconds when the pins change, well under a second once cached.
+crds: venv
+	$(BIN)/python -m tests.crds.fetch
+
 compile: venv
 	$(BIN)/tmsc compile spec/platform.yaml
 
@@ -56,7 +62,7 @@ demo: venv
 	$(BIN)/python -m tests.demo --env dev
 
 # Both print their wall time at the end, passed or failed.
-test: venv checkov
+test: venv checkov crds
 	@start=$$(date +%s); \
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup --durations=15; rc=$$?; \
 	echo "make test: $$(( $$(date +%s) - start )) s wall time"; exit $$rc
@@ -64,7 +70,7 @@ test: venv checkov
 # Everything that needs no emulator: formatting, lint, types, then the tests not marked `emulator`
 # (unit tests, properties on fewer examples, the provider-schema check, terraform validate of every
 # stack, checkov, the docs and out/ staleness checks, the workflow checks).
-check: venv checkov
+check: venv checkov crds
 	@start=$$(date +%s); \
 	$(BIN)/ruff format --check --quiet $(PY_SOURCES) && \
 	$(BIN)/ruff check --quiet $(PY_SOURCES) && \
