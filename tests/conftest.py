@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -66,6 +67,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("xdist_group") is None:
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
+    """Under --dist loadgroup, refuse to run unless every test a worker collected carries its group in its id
+    (`<test>@<group>`), which is what the controller schedules by. Without it (pytest and pytest-xdist out of
+    step: see the pin in pyproject.toml) each module's tests are spread over every worker, each worker sets the
+    module's emulator fixtures up again, and a test no longer runs after the one before it in its module."""
+    if node.config.getvalue("dist") != "loadgroup":
+        return
+    ungrouped = [nodeid for nodeid in ids if nodeid.rfind("@") < nodeid.rfind("::")]
+    if ungrouped:
+        pytest.exit(
+            f"pytest-xdist did not put {len(ungrouped)} of {len(ids)} tests in their xdist_group (first: "
+            f"{ungrouped[0]}): this pytest and this pytest-xdist do not work together; install the versions "
+            "pinned in pyproject.toml",
+            returncode=pytest.ExitCode.USAGE_ERROR,
+        )
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
