@@ -81,3 +81,31 @@ def test_every_bad_spec_reads_as_the_pure_python_loader_reads_it(path: Path) -> 
     """Read or refused, with the same diagnostics: libyaml's reading is kept only when it has no error."""
     text = path.read_bytes().decode("utf-8", errors="replace")
     assert _reading(text, "parse_yaml") == _reading(text, "pure-python")
+
+
+def test_a_refused_spec_is_read_once_when_it_composed_and_twice_when_it_did_not(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """libyaml's refusal of what composed stands (the pure-Python loader would only repeat it, seconds for a large
+    document); a text libyaml cannot compose is read again for the pure-Python loader's located diagnostics. The
+    command reports the refusal itself: Typer does not read the spec once more."""
+    from tmsc import cli
+
+    readings: list[str] = []
+    parse = load._parse_yaml
+
+    def counted(text: str, file: str, fast: object) -> object:
+        readings.append("libyaml" if fast is not None else "pure-python")
+        return parse(text, file, fast)
+
+    monkeypatch.setattr(load, "_parse_yaml", counted)
+    duplicate = tmp_path / "duplicate.yaml"
+    duplicate.write_text("platform: tms\nplatform: tms\n")
+    unclosed = tmp_path / "unclosed.yaml"
+    unclosed.write_text("platform: [tms\n")
+    for spec, expected in ((duplicate, ["libyaml"]), (unclosed, ["libyaml", "pure-python"])):
+        readings.clear()
+        monkeypatch.setattr(sys, "argv", ["tmsc", "validate", str(spec)])
+        with pytest.raises(SystemExit) as exit_:
+            cli.main()
+        assert exit_.value.code == 2 and readings == expected, (spec.name, readings)

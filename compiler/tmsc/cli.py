@@ -44,10 +44,7 @@ def _build_app() -> Any:
     EnvOpt = Annotated[str | None, typer.Option("--env", help="Only this environment.")]
 
     def fail_spec(error: SpecError) -> None:
-        for diagnostic in error.diagnostics:
-            typer.echo(diagnostic.render(), err=True)
-        count = len(error.diagnostics)
-        typer.echo(f"{count} error{'s' if count != 1 else ''}; nothing was written.", err=True)
+        report_spec_error(error)
         raise typer.Exit(EXIT_SPEC_ERROR)
 
     @app.command()
@@ -397,6 +394,16 @@ def _plain_validate_argument(args: list[str]) -> Path | None:
     return spec
 
 
+def report_spec_error(error: SpecError) -> None:
+    """Every diagnostic on stderr, then the count (the caller exits EXIT_SPEC_ERROR)."""
+    import typer
+
+    for diagnostic in error.diagnostics:
+        typer.echo(diagnostic.render(), err=True)
+    count = len(error.diagnostics)
+    typer.echo(f"{count} error{'s' if count != 1 else ''}; nothing was written.", err=True)
+
+
 def _validate(spec: Path) -> str:
     """Check the spec; the summary line. Raises SpecError."""
     from tmsc.pipeline import check
@@ -433,7 +440,8 @@ def _without_pydantic_plugins() -> None:
 
 
 def _compile_without_typer(args: list[str]) -> bool:
-    """Run a plain, successful `tmsc compile` or `tmsc validate`; False (having written nothing) when Typer must take over."""
+    """Run a plain `tmsc compile` or `tmsc validate` (exiting EXIT_SPEC_ERROR on a refused spec); False (having
+    written nothing) when Typer must take over."""
     parsed = _plain_compile_arguments(args)
     spec = _plain_validate_argument(args) if parsed is None else None
     if (parsed is None and spec is None) or any(k.startswith("_") and k.endswith("_COMPLETE") for k in os.environ):
@@ -442,8 +450,11 @@ def _compile_without_typer(args: list[str]) -> bool:
     try:
         try:
             message = _compile(*parsed) if parsed is not None else _validate(spec) if spec is not None else ""
-        except SpecError:
-            return False  # Typer runs the command again and reports every diagnostic the way it always has
+        except SpecError as error:
+            # Reported here as the Typer command reports it: running the command again through Typer would
+            # read (and refuse) the spec a second time, seconds for a large one.
+            report_spec_error(error)
+            sys.exit(EXIT_SPEC_ERROR)
         _echo(message)
     except KeyboardInterrupt:
         sys.exit(130)  # as Typer exits on Ctrl-C

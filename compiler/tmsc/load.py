@@ -337,14 +337,21 @@ def format_path(path: KeyPath) -> str:
     return out
 
 
+class _NotYaml(SpecError):
+    """The text did not compose into YAML nodes: a syntax error, a character YAML refuses, nesting too deep."""
+
+
 def parse_yaml(text: str, file: str) -> tuple[Any, _Positions]:
     """YAML text → (plain Python data, positions). Raises SpecError on any YAML problem."""
     fast = c_loader(text)
     if fast is not None:
         try:
             return _parse_yaml(text, file, fast)
-        except SpecError:
-            pass  # read again by the pure-Python loader, whose diagnostics tmsc words and locates
+        except _NotYaml:
+            pass  # read again by the pure-Python loader, whose syntax diagnostics tmsc words and locates
+        # A refusal of what did compose stands: libyaml's nodes are the pure-Python loader's, and the walk over
+        # them is the same code (tests/test_yaml_fast.py compares both readings of every bad spec). Reading
+        # again would only repeat it, slowly: a 60,000-value document took 5 s more in the pure-Python loader.
     return _parse_yaml(text, file, None)
 
 
@@ -355,7 +362,7 @@ def _parse_yaml(text: str, file: str, fast: Any) -> tuple[Any, _Positions]:
     except yaml.reader.ReaderError as exc:
         # Raised before parsing starts, for a character YAML does not allow anywhere (C0 controls, U+FFFE...).
         line = text.count("\n", 0, exc.position) + 1 if isinstance(exc.position, int) else None
-        raise SpecError(
+        raise _NotYaml(
             [
                 Diagnostic(
                     file,
@@ -370,7 +377,7 @@ def _parse_yaml(text: str, file: str, fast: Any) -> tuple[Any, _Positions]:
         try:
             node = loader.get_single_node()
         except RecursionError:
-            raise SpecError(
+            raise _NotYaml(
                 [
                     Diagnostic(
                         file,
@@ -382,9 +389,9 @@ def _parse_yaml(text: str, file: str, fast: Any) -> tuple[Any, _Positions]:
                 ]
             ) from None
         except yaml.MarkedYAMLError as exc:
-            raise SpecError([_yaml_diagnostic(exc, file)]) from None
+            raise _NotYaml([_yaml_diagnostic(exc, file)]) from None
         except yaml.YAMLError as exc:
-            raise SpecError([Diagnostic(file, None, "", f"not valid YAML: {exc}", None)]) from None
+            raise _NotYaml([Diagnostic(file, None, "", f"not valid YAML: {exc}", None)]) from None
         if node is None:
             raise SpecError([Diagnostic(file, 1, "", "the spec is empty", "start from spec/platform.yaml")])
         walker = _Walker(file, loader)
