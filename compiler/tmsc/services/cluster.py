@@ -11,7 +11,7 @@ from typing import Any
 
 from tmsc.ir import Block, JsonDocument, Ref, Resource, Template
 from tmsc.model import EksCluster, Platform
-from tmsc.services.context import ACCOUNT_ID, PARTITION, Context, join, policy
+from tmsc.services.context import ACCOUNT_ID, PARTITION, Context, join, policy, service_role
 from tmsc.services.keys import encrypted_log_group, environment_key
 from tmsc.services.network import subnet_ids
 from tmsc.services.permissions import (
@@ -59,27 +59,6 @@ def oidc_provider(platform: Platform) -> tuple[Ref, Ref]:
 
 def managed_policy(name: str) -> Template:
     return join("arn:", PARTITION, f":iam::aws:policy/{name}")
-
-
-def service_role(address: str, name: str, service: str) -> Resource:
-    return Resource(
-        "aws_iam_role",
-        address,
-        {
-            "name": name,
-            "assume_role_policy": JsonDocument(
-                policy(
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": service},
-                        "Action": ["sts:AssumeRole", "sts:TagSession"]
-                        if service == "eks.amazonaws.com"
-                        else "sts:AssumeRole",
-                    }
-                )
-            ),
-        },
-    )
 
 
 def attach(address: str, role: Resource, policy_name: str) -> Resource:

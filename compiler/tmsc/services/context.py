@@ -7,7 +7,7 @@ from typing import Any
 import attrs
 
 from tmsc.derive import EnvironmentPlan
-from tmsc.ir import Ref, Template
+from tmsc.ir import JsonDocument, Ref, Resource, Template
 from tmsc.model import Environment, Platform
 
 ACCOUNT_ID = Ref("data.aws_caller_identity.current", "account_id")
@@ -63,6 +63,19 @@ ACCOUNT_ROOT = join("arn:", PARTITION, ":iam::", ACCOUNT_ID, ":root")
 
 def policy(*statements: dict[str, Any]) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+def service_role(address: str, name: str, service: str, *, this_account_only: bool = False) -> Resource:
+    """An IAM role an AWS service assumes. this_account_only: only on behalf of this account's resources
+    (aws:SourceAccount), the confused-deputy guard for services acting on resources another account could own."""
+    trust: dict[str, Any] = {
+        "Effect": "Allow",
+        "Principal": {"Service": service},
+        "Action": ["sts:AssumeRole", "sts:TagSession"] if service == "eks.amazonaws.com" else "sts:AssumeRole",
+    }
+    if this_account_only:
+        trust["Condition"] = {"StringEquals": {"aws:SourceAccount": ACCOUNT_ID}}
+    return Resource("aws_iam_role", address, {"name": name, "assume_role_policy": JsonDocument(policy(trust))})
 
 
 def deny_insecure_transport(resources: list[Any]) -> dict[str, Any]:

@@ -11,8 +11,8 @@ from typing import Any
 from tmsc import facts
 from tmsc.ir import Block, Ref, Resource
 from tmsc.model import Postgres
-from tmsc.services.cluster import cluster_security_group, managed_policy, service_role
-from tmsc.services.context import Context
+from tmsc.services.cluster import cluster_security_group, managed_policy
+from tmsc.services.context import Context, service_role
 from tmsc.services.identity import readers_of
 from tmsc.services.keys import encrypted_log_group, environment_key
 from tmsc.services.network import subnet_ids

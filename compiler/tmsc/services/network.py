@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tmsc.ir import Block, JsonDocument, Ref, Resource
-from tmsc.services.context import ACCOUNT_ID, Context, join, policy
+from tmsc.services.context import Context, join, policy, service_role
 from tmsc.services.keys import encrypted_log_group
 from tmsc.services.permissions import (
     ApplyScope,
@@ -165,24 +165,8 @@ def emit_network(ctx: Context) -> tuple[Block, ...]:
 def flow_logs(ctx: Context, vpc: Resource) -> tuple[Block, ...]:
     """Every accepted and rejected flow to a KMS-encrypted log group (CIS 3.9)."""
     group = encrypted_log_group(ctx, "flow_logs", f"/aws/vpc/{ctx.name()}/flow-logs")
-    role = Resource(
-        "aws_iam_role",
-        "flow_logs",
-        {
-            "name": ctx.name("flow-logs"),
-            "assume_role_policy": JsonDocument(
-                policy(
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                        # Confused-deputy guard: only this account's flow logs may assume the role.
-                        "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT_ID}},
-                    }
-                )
-            ),
-        },
-    )
+    # Only this account's flow logs may assume the role.
+    role = service_role("flow_logs", ctx.name("flow-logs"), "vpc-flow-logs.amazonaws.com", this_account_only=True)
     role_policy = Resource(
         "aws_iam_role_policy",
         "flow_logs",

@@ -17,7 +17,7 @@ import attrs
 from tmsc import facts
 from tmsc.ir import Block, JsonDocument, Ref, Resource, Template
 from tmsc.model import Bucket, Platform
-from tmsc.services.context import ACCOUNT_ID, Context, deny_insecure_transport, join, policy
+from tmsc.services.context import ACCOUNT_ID, Context, deny_insecure_transport, join, policy, service_role
 from tmsc.services.keys import environment_key
 from tmsc.services.permissions import ApplyScope, CiPermissions, Statement, s3_arns, statement
 from tmsc.services.providers import DR_PROVIDER
@@ -178,23 +178,9 @@ def replication(ctx: Context, source: BucketSpec, source_key: Resource) -> tuple
     replica_blocks = emit_bucket(replica)
     source_arn = Ref(f"aws_s3_bucket.{name}", "arn")
     replica_arn = replica_blocks[0].ref("arn")
-    role = Resource(
-        "aws_iam_role",
-        f"{name}_replication",
-        {
-            "name": ctx.name(name, "replication"),
-            "assume_role_policy": JsonDocument(
-                policy(
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": "s3.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                        # S3 of this account only: no other account's bucket can make S3 act as this role.
-                        "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT_ID}},
-                    }
-                )
-            ),
-        },
+    # S3 of this account only: no other account's bucket can make S3 act as this role.
+    role = service_role(
+        f"{name}_replication", ctx.name(name, "replication"), "s3.amazonaws.com", this_account_only=True
     )
     role_policy = Resource(
         "aws_iam_role_policy",
