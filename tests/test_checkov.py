@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +32,7 @@ import pytest
 from .checkov import (
     ADDRESS,
     CHECK_ID,
+    Scan,
     expected_failures,
     failures,
     known_parse_errors,
@@ -43,7 +43,7 @@ from .checkov import (
     plan_skip_checks,
     require_checkov,
     results_by_check,
-    run_checkov,
+    run_checkov_scans,
     skip_checks,
     skips,
     write_line,
@@ -137,16 +137,12 @@ def scans(
         document = json.loads((copy / "providers.tf.json").read_text())
         document.pop("terraform", None)
         (providers / f"{stack}_providers.tf.json").write_text(json.dumps(document, indent=2) + "\n")
-    jobs: dict[tuple[str, str], tuple[Path, list[str]]] = {
-        (stack, "unskipped"): (copy, []) for stack, copy in copies.items()
-    }
-    jobs |= {(stack, "skipped"): (copy, skip_checks(stack)) for stack, copy in copies.items()}
-    jobs[("providers", "unskipped")] = (providers, [])
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        futures = {key: pool.submit(run_checkov, directory, skip) for key, (directory, skip) in jobs.items()}
-        reports = {key: future.result() for key, future in futures.items()}
-    for key, (directory, _) in jobs.items():
-        reports[key]["directory"] = directory
+    jobs = {(stack, "unskipped"): Scan(copy) for stack, copy in copies.items()}
+    jobs |= {(stack, "skipped"): Scan(copy, tuple(skip_checks(stack))) for stack, copy in copies.items()}
+    jobs[("providers", "unskipped")] = Scan(providers)
+    reports = run_checkov_scans(jobs)
+    for key, scan in jobs.items():
+        reports[key]["directory"] = scan.directory
     _print_figures(request, reports)
     return reports
 

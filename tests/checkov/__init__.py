@@ -17,11 +17,12 @@ import json
 import os
 import re
 import subprocess
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 import pytest
@@ -31,8 +32,10 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 SKIPS_FILE = Path(__file__).with_name("skips.yaml")
 CHECKOV_VARIABLE = "TMSC_CHECKOV"  # path of the checkov executable, if not the Makefile's venv
 DEFAULT_CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
+BATCH = Path(__file__).with_name("batch.py")
 CHECK_ID = re.compile(r"^CKV2?_AWS_\d+$")
 ADDRESS = re.compile(r"^aws_[a-z0-9_]+\.[A-Za-z0-9_-]+$")
+K = TypeVar("K")
 
 
 @attrs.frozen
@@ -141,19 +144,47 @@ def pinned_version() -> str:
     return match.group(1)
 
 
-def run_checkov(target: Path, skip: Sequence[str] = (), framework: str = "terraform_json") -> dict[str, Any]:
-    """checkov's JSON report of a directory of *.tf.json files (or, with framework="terraform_plan", a plan JSON file)."""
-    directory = target if target.is_dir() else target.parent
-    command = [str(checkov_executable()), "--framework", framework, "--skip-download", "--compact", "-o", "json"]
-    command += ["-d", str(target)] if target.is_dir() else ["-f", str(target)]
-    if skip:
-        command += ["--skip-check", ",".join(skip)]
+@attrs.frozen
+class Scan:
+    """One checkov run: a directory of *.tf.json files (or, with framework="terraform_plan", a plan JSON file)."""
+
+    target: Path
+    skip: tuple[str, ...] = ()
+    framework: str = "terraform_json"
+
+    @property
+    def directory(self) -> Path:
+        return self.target if self.target.is_dir() else self.target.parent
+
+    @property
+    def arguments(self) -> list[str]:
+        arguments = ["--framework", self.framework, "--skip-download", "--compact", "-o", "json"]
+        arguments += ["-d", str(self.target)] if self.target.is_dir() else ["-f", str(self.target)]
+        if self.skip:
+            arguments += ["--skip-check", ",".join(self.skip)]
+        return arguments
+
+
+def _checkov_environment() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BC_", "CKV_", "PRISMA_"))}
     env.update({"LOG_LEVEL": "CRITICAL", "CHECKOV_EXPERIMENTAL_TERRAFORM_MANAGED_MODULES": "False"})
-    proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, cwd=directory)
+    return env
+
+
+def _checkov_python() -> Path | None:
+    """The interpreter of a pip-installed checkov (its script's #! line); None for any other kind of executable."""
+    with checkov_executable().open("rb") as script:
+        first = script.readline()
+    interpreter = Path(first.removeprefix(b"#!").strip().decode(errors="replace"))
+    if first.startswith(b"#!") and interpreter.name.startswith("python") and interpreter.is_file():
+        return interpreter
+    return None
+
+
+def _report(stdout: str, code: int, stderr: str, framework: str) -> dict[str, Any]:
     # 0: no failed check, 1: some failed; anything else (or no JSON) is checkov itself failing.
-    assert proc.returncode in (0, 1), f"checkov exited {proc.returncode}:\n{proc.stderr[-3000:]}"
-    report = json.loads(proc.stdout)
+    assert code in (0, 1), f"checkov exited {code}:\n{stderr[-3000:]}"
+    report = json.loads(stdout)
     if isinstance(report, list):  # one entry per framework; we run one
         (report,) = [r for r in report if r.get("check_type") == framework]
     if "results" not in report:  # checkov found nothing to scan: a bare summary
@@ -163,6 +194,54 @@ def run_checkov(target: Path, skip: Sequence[str] = (), framework: str = "terraf
             "summary": report,
         }
     return report
+
+
+def run_checkov_scans(scans: Mapping[K, Scan], parallel: int = os.cpu_count() or 2) -> dict[K, dict[str, Any]]:
+    """checkov's JSON report of each scan.
+
+    A pip-installed checkov (the Makefile's) runs all the scans from one import
+    (tests/checkov/batch.py): a fresh checkov process per scan spends about 3 s of
+    CPU importing before it reads a file, three quarters of a stack's scan. Any
+    other executable named by TMSC_CHECKOV runs once per scan.
+    """
+    keys = list(scans)
+    python = _checkov_python()
+    with tempfile.TemporaryDirectory(prefix="tmsc-checkov-") as work:
+        outputs = [(Path(work) / f"{i}.out", Path(work) / f"{i}.err") for i in range(len(keys))]
+        if python is None:
+            with ThreadPoolExecutor(max_workers=parallel) as pool:
+                codes = list(pool.map(lambda i: _run_alone(scans[keys[i]], *outputs[i]), range(len(keys))))
+        else:
+            jobs = [
+                {"argv": scans[key].arguments, "cwd": str(scans[key].directory), "stdout": str(out), "stderr": str(err)}
+                for key, (out, err) in zip(keys, outputs, strict=True)
+            ]
+            (Path(work) / "jobs.json").write_text(json.dumps(jobs))
+            proc = subprocess.run(
+                [str(python), str(BATCH), str(Path(work) / "jobs.json"), str(parallel)],
+                capture_output=True,
+                text=True,
+                env=_checkov_environment(),
+                timeout=600,
+            )
+            assert proc.returncode == 0, f"tests/checkov/batch.py exited {proc.returncode}:\n{proc.stderr[-3000:]}"
+            codes = json.loads(proc.stdout)["codes"]
+        return {
+            key: _report(out.read_text(), code, err.read_text(), scans[key].framework)
+            for key, code, (out, err) in zip(keys, codes, outputs, strict=True)
+        }
+
+
+def _run_alone(scan: Scan, stdout: Path, stderr: Path) -> int:
+    with stdout.open("w") as out, stderr.open("w") as err:
+        command = [str(checkov_executable()), *scan.arguments]
+        env = _checkov_environment()
+        return subprocess.run(command, stdout=out, stderr=err, env=env, timeout=600, cwd=scan.directory).returncode
+
+
+def run_checkov(target: Path, skip: Sequence[str] = (), framework: str = "terraform_json") -> dict[str, Any]:
+    """checkov's JSON report of one directory of *.tf.json files (or a plan JSON file)."""
+    return run_checkov_scans({0: Scan(target, tuple(skip), framework)})[0]
 
 
 def resource_address(record: dict[str, Any], directory: Path) -> str:
@@ -205,10 +284,10 @@ def scan_twice(
     target: Path, skip: list[str], framework: str = "terraform_json"
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """(report without skips, report with `--skip-check skip`) of one target, the two scans run side by side."""
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        unskipped = pool.submit(run_checkov, target, [], framework)
-        skipped = pool.submit(run_checkov, target, skip, framework)
-        return unskipped.result(), skipped.result()
+    reports = run_checkov_scans(
+        {"unskipped": Scan(target, (), framework), "skipped": Scan(target, tuple(skip), framework)}
+    )
+    return reports["unskipped"], reports["skipped"]
 
 
 def mismatch(
