@@ -75,7 +75,7 @@ check: venv checkov crds
 	$(BIN)/ruff format --check --quiet $(PY_SOURCES) && \
 	$(BIN)/ruff check --quiet $(PY_SOURCES) && \
 	$(BIN)/mypy && \
-	HYPOTHESIS_PROFILE=check TMSC_FUZZ_EXAMPLES=30 \
+	HYPOTHESIS_PROFILE=check \
 	  $(BIN)/pytest -q -m "not emulator" -n $(CHECK_WORKERS) --dist loadgroup; rc=$$?; \
 	echo "make check: $$(( $$(date +%s) - start )) s wall time"; exit $$rc
 

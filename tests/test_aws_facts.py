@@ -20,6 +20,7 @@ from tmsc.derive import Infeasible, plan_platform, version_findings
 from tmsc.explain import explain_lines
 from tmsc.model import Platform
 
+from .conftest import examples
 from .stackview import compile_views
 from .strategies import spec_documents
 
@@ -183,7 +184,7 @@ def _required_zones(target: float) -> int:
     return derive.HA_AZ_COUNT if target > derive.SINGLE_AZ_SLA_PERCENT else derive.BASE_AZ_COUNT
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     region=st.sampled_from(sorted(ZONES.regions)),
     targets=st.lists(st.sampled_from([95.0, 99.0, 99.5, 99.6, 99.9]), min_size=3, max_size=3),
@@ -259,7 +260,7 @@ def _zones_feasible(region: facts.Region, target: float, pinned: list[str] | Non
     return len(pinned) == needed and len(set(pinned)) == needed and all(z in region.eks_zone_ids for z in pinned)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=platforms_anywhere())
 def test_any_platform_compiles_iff_its_region_has_the_zones_it_derives_and_uses_only_those(
     case: tuple[dict[str, Any], dict[str, list[str] | None]],

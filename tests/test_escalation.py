@@ -39,7 +39,7 @@ from tmsc.services.boundary import BOUNDARY_PATH, boundary_name
 from tmsc.services.permissions import CI_PATH, TAG_ENVIRONMENT, TAG_PLATFORM
 from tmsc.services.providers import lock_table_name, state_bucket_name, state_key
 
-from .conftest import EXAMPLE_SPEC
+from .conftest import EXAMPLE_SPEC, examples
 from .iam import evaluator
 from .iam.emitted import ACCOUNT, KEY_ID
 from .iam.evaluator import ALLOW, Principal, Request, decide
@@ -419,7 +419,9 @@ def test_the_evaluator_follows_aws_semantics() -> None:
     assert not evaluator.arn_matches("arn:aws:iam::1:role/tms-dev-*", "arn:aws:iam::1:role/tmsc-ci/tms-dev-x")
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=examples(8), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 @given(doc=spec_documents(max_environments=3))
 def test_no_role_of_a_generated_platform_can_escalate(doc: dict[str, Any]) -> None:
     assume("tfstate" not in doc["environments"])

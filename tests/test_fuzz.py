@@ -22,7 +22,7 @@ Inputs, from least to most spec-like:
   inserted; and text-level edits of their YAML: a key line duplicated, the text
   truncated, characters inserted, a line's indentation changed.
 
-TMSC_FUZZ_EXAMPLES scales the examples per test (default below, ~40 s here);
+TMSC_FUZZ_EXAMPLES sets the examples per test (150, a fifth of it in `make check`);
 the counts of what ran and how it ended are printed at the end of the module.
 """
 
@@ -48,9 +48,10 @@ from tmsc.diagnostics import SpecError
 from tmsc.model import Platform
 from tmsc.pipeline import build
 
+from .conftest import examples
 from .strategies import spec_documents
 
-EXAMPLES = int(os.environ.get("TMSC_FUZZ_EXAMPLES", "150"))
+EXAMPLES = int(os.environ.get("TMSC_FUZZ_EXAMPLES") or examples(150))
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=None,

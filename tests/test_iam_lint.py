@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from tmsc.load import load_platform
 from tmsc.model import Platform
 
-from .conftest import EXAMPLE_SPEC
+from .conftest import EXAMPLE_SPEC, examples
 from .iam.emitted import emitted_policies
 from .iam.lint import BLOCKING, Finding, lint, reviewed
 from .stackview import compile_views
@@ -84,7 +84,7 @@ def test_parliament_is_the_linter_it_claims_to_be() -> None:
     assert {"RESOURCE_MISMATCH", "UNKNOWN_CONDITION_FOR_ACTION"} <= issues
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(10), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(doc=spec_documents(max_environments=3))
 def test_parliament_finds_nothing_unreviewed_in_generated_platforms(doc: dict[str, Any]) -> None:
     assume("tfstate" not in doc["environments"])  # refused with a delivery section

@@ -29,7 +29,7 @@ from tmsc.load import load_platform
 from tmsc.model import Platform, database_user
 from tmsc.services.identity import MIGRATION
 
-from .conftest import EXAMPLE_SPEC, REPO
+from .conftest import EXAMPLE_SPEC, REPO, examples
 from .crds.schemas import CustomResources
 from .stackview import StackView, as_list, compile_views, statements
 from .strategies import spec_documents
@@ -148,7 +148,9 @@ def test_example_workloads_read_exactly_their_own_secrets(example: tuple[Platfor
 
 
 @settings(
-    max_examples=int(os.environ.get("TMSC_K8S_EXAMPLES", "25")), deadline=None, suppress_health_check=list(HealthCheck)
+    max_examples=int(os.environ.get("TMSC_K8S_EXAMPLES") or examples(25)),
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
 )
 @given(spec_documents(max_environments=2))
 def test_generated_workloads_read_exactly_their_own_secrets(document: dict[str, Any]) -> None:

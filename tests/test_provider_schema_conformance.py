@@ -13,7 +13,7 @@ from tmsc.compile import compile_platform
 from tmsc.model import Platform
 from tmsc.render import stack_documents
 
-from .conftest import OUT
+from .conftest import OUT, examples
 from .provider_schema.check import check_document, check_stack, load_schema
 from .strategies import spec_documents
 
@@ -30,7 +30,7 @@ def test_schema_file_is_the_pinned_provider() -> None:
     assert schema["provider_version"] == "5.100.0"
 
 
-@settings(max_examples=30)
+@settings(max_examples=examples(30))
 @given(doc=spec_documents())
 def test_generated_platforms_match_the_provider_schema(doc: dict[str, Any]) -> None:
     schema = load_schema()

@@ -42,7 +42,7 @@ from tmsc.model import Platform
 from tmsc.services.delivery import PLAN_CONTEXT_KEY, plan_key_alias
 from tmsc.services.providers import account_of, accounts, bootstrap_stack, state_bucket_name, state_key
 
-from .conftest import EXAMPLE_SPEC, REPO
+from .conftest import EXAMPLE_SPEC, REPO, examples
 from .stackview import StackView, as_list, compile_views, statements
 from .strategies import spec_documents
 
@@ -314,7 +314,7 @@ def test_the_checker_sees_a_pull_request_role_that_reads_production() -> None:
     assert any("kms:Decrypt" in f for f in found)
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=examples(15), deadline=None)
 @given(doc=spec_documents(max_environments=3), split=st.booleans(), data=st.data())
 def test_generated_platforms_keep_production_from_pull_requests(doc: dict[str, Any], split: bool, data: Any) -> None:
     doc["delivery"] = {"github_repository": "some-org/some-repo"}

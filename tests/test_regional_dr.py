@@ -23,6 +23,7 @@ from tmsc.explain import explain_lines
 from tmsc.model import Platform
 from tmsc.services.providers import DR_PROVIDER
 
+from .conftest import examples
 from .stackview import StackView, compile_views, statements
 from .strategies import spec_documents
 
@@ -229,7 +230,7 @@ def test_explain_says_for_each_data_store_how_its_rpo_is_met_in_a_regional_disas
 # --------------------------------------------------------------------------- any platform
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(doc=spec_documents(max_environments=3))
 def test_every_environment_with_a_dr_region_copies_its_bucket_and_secrets_there_and_no_other_does(
     doc: dict[str, Any],

@@ -28,7 +28,7 @@ from tmsc.diagnostics import SpecError
 from tmsc.load import load_spec_text
 from tmsc.schema import platform_schema, public_cidr_pattern, vpc_cidr_pattern
 
-from .conftest import EXAMPLE_SPEC, REPO
+from .conftest import EXAMPLE_SPEC, REPO, examples
 from .strategies import spec_documents
 
 VALIDATOR = jsonschema.Draft202012Validator(platform_schema())
@@ -392,7 +392,7 @@ def mistakes(draw: st.DrawFn) -> tuple[str, Doc]:
 
 # --------------------------------------------------------------------------- properties
 
-AGREEMENT = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+AGREEMENT = settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @AGREEMENT

@@ -26,6 +26,7 @@ from tmsc.explain import explain_lines
 from tmsc.model import Platform
 from tmsc.pipeline import build, check
 
+from .conftest import examples
 from .strategies import spec_documents
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -268,7 +269,7 @@ def _sizes_of(plan: Any) -> list[str]:
     ]
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(doc=spec_documents(max_environments=1), data=st.data())
 def test_a_stricter_requirement_never_yields_a_smaller_instance_nor_fewer_zones(doc: dict, data: st.DataObject) -> None:
     ((name, env),) = doc["environments"].items()
@@ -317,7 +318,7 @@ def _compatible(resources: dict[str, Any]) -> None:
         assert architectures == {facts.ami_types().rows[group["ami_type"]].fields["architecture"]}
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(doc=spec_documents(max_environments=3))
 def test_for_random_targets_every_compiled_size_is_a_compatible_row_of_its_table(
     doc: dict, tmp_path_factory: Any
@@ -348,7 +349,7 @@ def test_the_example_compiles_to_compatible_rows() -> None:
         )
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=examples(80), deadline=None)
 @given(
     target=st.sampled_from([95.0, 99.0, 99.5, 99.51, 99.9]),
     broker=st.sampled_from(sorted(facts.broker_types().rows)),
