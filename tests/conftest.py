@@ -39,6 +39,8 @@ settings.register_profile("check", max_examples=20, deadline=None, suppress_heal
 settings.register_profile("ci", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "default")
 settings.load_profile(PROFILE)
+# `make check`: the loop run on every change (the Makefile sets the profile).
+CHECK_LOOP = PROFILE == "check"
 
 
 def examples(full: int) -> int:
@@ -47,7 +49,7 @@ def examples(full: int) -> int:
     The profiles above scale the properties that take the profile's count; this
     scales the others the same way (the check profile's 20 is a fifth of the default's 100).
     """
-    return max(2, full // 5) if PROFILE == "check" else full
+    return max(2, full // 5) if CHECK_LOOP else full
 
 
 @pytest.fixture(scope="session")

@@ -24,7 +24,8 @@ Every file is compiled and validated in-process through tmsc.cli.main, the
 console script's own entry point. The malformed and generated files are also
 compiled and validated as real subprocesses of the console script, as are a
 few derived ones (compile only); those subprocesses all start together in one
-session fixture, which keeps the suite fast. Where a case runs as a
+session fixture, which keeps the suite fast. `make check` runs a sample of the
+malformed ones as subprocesses (CHECK_LOOP_SUBPROCESSES). Where a case runs as a
 subprocess, compile's results come from it.
 """
 
@@ -45,6 +46,8 @@ import pytest
 
 from tmsc import cli
 
+from .conftest import CHECK_LOOP
+
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "bad_specs"
 GOOD_SPEC = ROOT / "spec" / "platform.yaml"
@@ -56,6 +59,16 @@ DERIVED_NUMBERS = (
 )  # spec/platform.yaml with one edit; the rest are malformed
 # Derived specs that also run as subprocesses: a model error, a derive refusal, a YAML-level error.
 SUBPROCESS_DERIVED = {"08_rpo_below_log_shipping", "14_duplicate_key", "15_password_field"}
+# `make check` runs the console script on these malformed cases only (every case still runs in process, and
+# `make test` runs all of them as subprocesses too): a refusal of the bytes, of the YAML, of what composed,
+# of the model, and the file over the size limit. A process start costs ~0.3 s of CPU, ~50 of them 15 s.
+CHECK_LOOP_SUBPROCESSES = {
+    "55_non_utf8",
+    "50_not_yaml",
+    "53_alias_bomb",
+    "200_state_bucket_with_several_accounts",
+    "99_huge_file",
+}
 # A guard against a hang, not a speed target (bench/ measures speed): the largest cases cost seconds
 # of CPU, and under `make test` they share two cores with the emulator workers.
 TIMEOUT = 600
@@ -75,12 +88,23 @@ class Case:
 
     @property
     def malformed(self) -> bool:
-        number = re.match(r"(\d+)_", self.name)
-        return number is None or not any(int(number.group(1)) in numbers for numbers in DERIVED_NUMBERS)
+        return malformed(self.name)
 
     @property
     def in_subprocess(self) -> bool:
-        return self.malformed or self.name in SUBPROCESS_DERIVED
+        return in_subprocess(self.name)
+
+
+def malformed(name: str) -> bool:
+    number = re.match(r"(\d+)_", name)
+    return number is None or not any(int(number.group(1)) in numbers for numbers in DERIVED_NUMBERS)
+
+
+def in_subprocess(name: str) -> bool:
+    """Whether the console script runs the case (compile; validate too when malformed)."""
+    if name in SUBPROCESS_DERIVED:
+        return True
+    return malformed(name) and (not CHECK_LOOP or name in CHECK_LOOP_SUBPROCESSES)
 
 
 def parse_header(path: Path) -> Case:
@@ -131,19 +155,19 @@ def generated_cases(directory: Path) -> list[Case]:
     ]
 
 
-def params(*, message: bool, exit_code: bool, only_malformed: bool = False) -> list:
+def params(*, message: bool, exit_code: bool, only_subprocess: bool = False) -> list:
     """Corpus cases (plus the generated ones) as pytest params, with the strict xfails that apply.
 
     exit_code also covers the out/ check: a spec wrongly accepted is compiled, and writes.
     """
     out = []
     for case in CASES:
-        if only_malformed and not case.malformed:
+        if only_subprocess and not (case.malformed and case.in_subprocess):
             continue
         reasons = [r for r, use in ((case.xfail, message), (case.xfail_exit, exit_code)) if r and use]
         marks = [pytest.mark.xfail(strict=True, reason="; ".join(reasons))] if reasons else []
         out.append(pytest.param(case.name, id=case.name, marks=marks))
-    out.extend(pytest.param(name, id=name) for name in GENERATED)
+    out.extend(pytest.param(name, id=name) for name in GENERATED if in_subprocess(name) or not only_subprocess)
     return out
 
 
@@ -291,6 +315,9 @@ def test_corpus_files_are_well_formed() -> None:
         assert path.stat().st_size < 100_000, f"{path.name}: commit no big files; generate them in the test"
     numbers = [p.name.split("_", 1)[0] for p in files]
     assert len(set(numbers)) == len(numbers), "corpus numbers must be unique"
+    names = {path.stem for path in files} | set(GENERATED)
+    assert names >= (SUBPROCESS_DERIVED | CHECK_LOOP_SUBPROCESSES), "a case run as a subprocess is not in the corpus"
+    assert all(malformed(name) for name in CHECK_LOOP_SUBPROCESSES)
 
 
 def test_derived_specs_differ_little_from_platform_yaml() -> None:
@@ -332,7 +359,7 @@ def test_validate_refuses(name: str, runner: Runner) -> None:
     assert_exit_2(run)
 
 
-@pytest.mark.parametrize("name", params(message=True, exit_code=True, only_malformed=True))
+@pytest.mark.parametrize("name", params(message=True, exit_code=True, only_subprocess=True))
 def test_validate_subprocess_refuses(name: str, runner: Runner) -> None:
     run = runner.validate(name, subprocess_=True)
     assert_refused_cleanly(runner.cases[name], run)
