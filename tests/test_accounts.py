@@ -106,7 +106,14 @@ def test_without_accounts_the_providers_name_none() -> None:
 
 
 @pytest.mark.terraform
-@pytest.mark.parametrize("stack", ["prod", "bootstrap-333333333333"])
+# An xdist group per stack, as in test_terraform.py: terraform validate is this module's cost.
+@pytest.mark.parametrize(
+    "stack",
+    [
+        pytest.param(stack, marks=pytest.mark.xdist_group(f"accounts-validate-{stack}"))
+        for stack in ("prod", "bootstrap-333333333333")
+    ],
+)
 def test_the_account_stacks_are_valid_terraform(platform: Platform, stack: str, tmp_path: Path) -> None:
     (compiled,) = [s for s in compile_platform(platform) if s.name == stack]
     for name, text in render_stack(compiled).items():

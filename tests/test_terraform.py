@@ -16,7 +16,12 @@ STACKS = sorted(p.name for p in OUT.iterdir() if p.is_dir())
 pytestmark = pytest.mark.terraform
 
 
-@pytest.mark.parametrize("stack", STACKS)
+# Each stack in an xdist group of its own: the validations share no fixture and each takes ~3 s of CPU
+# (terraform loads the provider's schema in every process), so spread over the workers they keep the one
+# that draws them, late in the run, from finishing long after the others.
+@pytest.mark.parametrize(
+    "stack", [pytest.param(stack, marks=pytest.mark.xdist_group(f"terraform-validate-{stack}")) for stack in STACKS]
+)
 def test_terraform_validate(stack: str, tmp_path: Path) -> None:
     work = tmp_path / stack
     work.mkdir()
