@@ -64,7 +64,8 @@ demo: venv
 # Both print their wall time at the end, passed or failed.
 test: venv checkov crds
 	@start=$$(date +%s); \
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup --durations=15; rc=$$?; \
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder --durations=15 \
+	  --record-group-durations build/test-group-durations.json; rc=$$?; \
 	echo "make test: $$(( $$(date +%s) - start )) s wall time"; exit $$rc
 
 # Everything that needs no emulator: formatting, lint, types, then the tests not marked `emulator`

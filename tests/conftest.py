@@ -7,6 +7,8 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, settings
 
+from . import scheduling
+
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_SPEC = REPO / "spec" / "platform.yaml"
 
@@ -75,10 +77,32 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     again. A test that carries its own `xdist_group` mark keeps it: test_apply_platform applies dev
     and prod in groups of their own, so the two applies run side by side. Each worker is a process
     of its own, with its own emulator, ports, scratch directories and Terraform plugin cache.
+    Groups are then ordered longest first (tests/scheduling.py).
     """
+    groups = []
     for item in items:
-        if item.get_closest_marker("xdist_group") is None:
+        mark = item.get_closest_marker("xdist_group")
+        if mark is None:
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
+            mark = item.get_closest_marker("xdist_group")
+        assert mark is not None
+        groups.append(mark.kwargs.get("name", mark.args[0] if mark.args else "default"))
+    if config.getvalue("dist") == "loadgroup":  # a serial run keeps each module's tests together
+        items[:] = scheduling.longest_first(items, groups, scheduling.recorded_seconds())
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--record-group-durations",
+        metavar="PATH",
+        help="write the seconds each xdist group took to PATH (tests/scheduling.py; make test writes them to build/)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    path = config.getoption("--record-group-durations")
+    if path and not hasattr(config, "workerinput"):  # the xdist controller, or a run without xdist
+        config.pluginmanager.register(scheduling.GroupDurations(Path(path)), "tmsc-group-durations")
 
 
 @pytest.hookimpl(optionalhook=True)
