@@ -128,10 +128,10 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     workeroutput = getattr(session.config, "workeroutput", None)
     if workeroutput is not None:
         workeroutput["emulator_replayed"] = _noted_here("tests.emulator.server", "REPLAYED")
-        workeroutput["emulator_retried_applies"] = _noted_here("tests.emulator.workspace", "RETRIED_APPLIES")
+        workeroutput["emulator_retried_runs"] = _noted_here("tests.emulator.workspace", "RETRIED_RUNS")
 
 
-_NOTED_ON_WORKERS: dict[str, list[str]] = {"emulator_replayed": [], "emulator_retried_applies": []}
+_NOTED_ON_WORKERS: dict[str, list[str]] = {"emulator_replayed": [], "emulator_retried_runs": []}
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -150,7 +150,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """List what the emulator's harness absorbed, so that it never passes unseen: the writes the
     emulator answered from their first attempt (tests/emulator/server.py, RetryReplay: each is an
     answer the provider never read and asked for again, which moto would have run twice), and the
-    applies run once more after failing on the connection alone (tests/emulator/workspace.py)."""
+    terraform commands run once more after failing on the connection alone (tests/emulator/workspace.py)."""
     sections = (
         (
             "retried write(s) answered from their first attempt",
@@ -159,10 +159,10 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             "emulator_replayed",
         ),
         (
-            "apply(s) run again after a connection failure",
+            "terraform apply, plan or destroy run again after a connection failure",
             "tests.emulator.workspace",
-            "RETRIED_APPLIES",
-            "emulator_retried_applies",
+            "RETRIED_RUNS",
+            "emulator_retried_runs",
         ),
     )
     for title, module, name, key in sections:

@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from tests.emulator import TerraformWorkspace, apply_patches, start_emulator
+from tests.emulator import TerraformWorkspace, apply_patches, start_emulator, workspace
 from tests.emulator.patches import MOTO_VERSION
 from tests.emulator.stacks import STACKS, write_stack
 from tests.emulator.workspace import OVERRIDE_NAME, only_transport_errors
@@ -299,6 +299,52 @@ def test_only_a_connection_failure_reruns_an_apply() -> None:
     assert only_transport_errors(f"aws_vpc.main: Creating...\n\n{closed}\n  with aws_iam_role.irsa_reporting,\n")
     assert not only_transport_errors(f"{closed}\n\n{refused}\n")  # one answer from the API: not retried
     assert not only_transport_errors("Apply complete! Resources: 1 added.\n")
+
+
+CLOSED_CONNECTION = (
+    "Error: reading ElastiCache Replication Group (tms-dev-cache): operation error ElastiCache: "
+    "DescribeReplicationGroups, exceeded maximum number of attempts, 2, https response error StatusCode: 200, "
+    "decomposing response: read tcp 127.0.0.1:39300->127.0.0.1:38489: use of closed network connection"
+)
+
+
+@pytest.mark.parametrize("verb", ["apply", "plan", "destroy"])
+def test_apply_plan_and_destroy_run_once_more_after_a_dropped_connection_and_only_then(
+    verb: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stand-in terraform fails its first run the way the provider does when the connection to the emulator
+    drops; the workspace runs the command once more and lists it. An error the API answered fails at once."""
+    src = write_stack("database", tmp_path / "src")
+    calls = tmp_path / "calls"
+    fake = tmp_path / "terraform"
+    fake.write_text(
+        "#!/bin/sh\n"
+        f'echo "$1" >> "{calls}"\n'
+        f'if [ "$(wc -l < "{calls}")" -eq 1 ]; then printf \'%s\\n\' "$FIRST_ERROR" >&2; exit 1; fi\n'
+        'if [ "$1" = plan ]; then exit 2; fi\n'
+    )
+    fake.chmod(0o755)
+
+    class FakeEmu:
+        def env(self) -> dict[str, str]:
+            return {"AWS_ENDPOINT_URL": "http://127.0.0.1:1"}
+
+    def run(first_error: str, where: str) -> Any:
+        calls.unlink(missing_ok=True)
+        monkeypatch.setenv("FIRST_ERROR", first_error)
+        return getattr(TerraformWorkspace(src, FakeEmu(), tmp_path / where, terraform=str(fake)), verb)()
+
+    retried: list[str] = []  # this test's own, kept out of the session summary
+    monkeypatch.setattr(workspace, "RETRIED_RUNS", retried)
+    result = run(CLOSED_CONNECTION, "dropped")
+    assert calls.read_text().split() == [verb, verb]
+    assert result == (2 if verb == "plan" else None)
+    assert len(retried) == 1 and CLOSED_CONNECTION in retried[0]
+
+    with pytest.raises(workspace.TerraformError):
+        run("Error: creating DB Instance (orders): api error InvalidParameterCombination: no", "answered")
+    assert calls.read_text().split() == [verb]
+    assert len(retried) == 1
 
 
 def test_workspace_override_never_touches_source(tmp_path: Path) -> None:

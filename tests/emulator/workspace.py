@@ -118,12 +118,12 @@ _SCRUBBED_ENV = (
 # machine both attempts of one read have failed this way (CI: "reading IAM
 # Policies attached to Role ...: decomposing response: read tcp ...: use of
 # closed network connection", after a 200). AWS would not be involved in such
-# a failure, so an apply whose every error is one of these is run once more;
-# an error AWS (or moto) answered is never retried.
+# a failure, so an apply, plan or destroy whose every error is one of these
+# is run once more; an error AWS (or moto) answered is never retried.
 _TRANSPORT_ERROR = re.compile(r"use of closed network connection|connection reset by peer|broken pipe")
-# "<workspace log>: <first error line>" for each apply run again, for the
+# "<workspace log>: <first error line>" for each command run again, for the
 # session summary (tests/conftest.py).
-RETRIED_APPLIES: list[str] = []
+RETRIED_RUNS: list[str] = []
 
 
 def only_transport_errors(log_text: str) -> bool:
@@ -408,38 +408,37 @@ class TerraformWorkspace:
             args.append(f"-plugin-dir={plugin_dir}")
         self.run("init", *args)
 
-    def apply(self, *extra: str) -> None:
-        """terraform apply; once more when it failed on the connection alone
-        (only_transport_errors): what the first run created is in the state,
-        so the second continues where it stopped."""
-        args = ("-input=false", "-no-color", "-auto-approve", *extra)
+    def run_past_a_dropped_connection(self, verb: str, *args: str, ok_codes: tuple[int, ...] = (0,)) -> int:
+        """``run``, once more when the command failed on the connection alone
+        (only_transport_errors). Safe for apply and destroy, whose first run
+        left in the state what it did, and for plan, which changes nothing."""
         try:
-            self.run("apply", *args)
+            return self.run(verb, *args, ok_codes=ok_codes)[0]
         except TerraformError as err:
             log_text = err.log_path.read_text(errors="replace")
             if err.returncode != 1 or not only_transport_errors(log_text):
                 raise
             first = next(line for line in log_text.splitlines() if line.startswith("Error: "))
-            RETRIED_APPLIES.append(f"{err.log_path}: {first}")
-            self.run("apply", *args)
+            RETRIED_RUNS.append(f"{err.log_path}: {first}")
+            return self.run(verb, *args, ok_codes=ok_codes)[0]
+
+    def apply(self, *extra: str) -> None:
+        self.run_past_a_dropped_connection("apply", "-input=false", "-no-color", "-auto-approve", *extra)
 
     def plan(self, *extra: str, detailed_exitcode: bool = True) -> int:
         """Return terraform plan's exit code: 0 = no changes, 2 = changes
         (with detailed_exitcode). The plan text is in ``self.last_log``."""
         args = ["-input=false", "-no-color", "-lock=false", *extra]
         if detailed_exitcode:
-            args.append("-detailed-exitcode")
-            code, _ = self.run("plan", *args, ok_codes=(0, 2))
-        else:
-            code, _ = self.run("plan", *args)
-        return code
+            return self.run_past_a_dropped_connection("plan", *args, "-detailed-exitcode", ok_codes=(0, 2))
+        return self.run_past_a_dropped_connection("plan", *args)
 
     def plan_text(self) -> str:
         """The text of the last command's log (e.g. the drift a plan found)."""
         return self.last_log.read_text() if self.last_log else ""
 
     def destroy(self, *extra: str) -> None:
-        self.run("destroy", "-input=false", "-no-color", "-auto-approve", *extra)
+        self.run_past_a_dropped_connection("destroy", "-input=false", "-no-color", "-auto-approve", *extra)
 
     def output(self, raw: bool = False) -> dict[str, Any]:
         """``terraform output -json`` as {name: value} (raw=True: as printed)."""
