@@ -87,7 +87,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             mark = item.get_closest_marker("xdist_group")
         assert mark is not None
         groups.append(mark.kwargs.get("name", mark.args[0] if mark.args else "default"))
-    if config.getvalue("dist") == "loadgroup":  # a serial run keeps each module's tests together
+    # On an xdist worker --dist reads "no" and `loadgroup` says what the controller runs; a serial run
+    # keeps each module's tests together.
+    if getattr(config.option, "loadgroup", False) or config.getvalue("dist") == "loadgroup":
         items[:] = scheduling.longest_first(items, groups, scheduling.recorded_seconds())
 
 

@@ -86,3 +86,27 @@ def test_a_recorded_run_reads_back_in_the_kept_form(tmp_path: Path) -> None:
     assert other.endswith(module.name), seconds
     assert seconds["slow"] >= 1
     assert json.loads(record.read_text())["about"] == scheduling.ABOUT
+
+
+def test_a_worker_receives_the_recorded_longest_group_first() -> None:
+    """Under --dist loadgroup --no-loadscope-reorder (make test), the one worker of `-n 1` runs the group with
+    the larger recorded figure first, whatever the command line's order: what xdist's workers collect is the
+    order, and on a worker --dist reads "no"."""
+    kept = scheduling.recorded_seconds()
+    modules = [group for group in kept if group.endswith(".py") and (REPO / group).is_file()]
+    quick = [group for group in modules if 0 < kept[group] <= 2]
+    idle = [group for group in modules if kept[group] == 0]
+    assert quick and idle, "no quick modules with distinct figures in tests/group_durations.json"
+    longer, shorter = max(quick, key=lambda group: kept[group]), idle[0]
+    command = [sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider", "-n", "1", "--dist", "loadgroup"]
+    proc = subprocess.run(
+        [*command, "--no-loadscope-reorder", shorter, longer],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    # "[gw0] [ 50%] PASSED tests/test_x.py::test_y", in the order the worker ran them
+    ran = [line.split()[-1] for line in proc.stdout.splitlines() if line.startswith("[gw0] ") and " PASSED " in line]
+    assert ran and scheduling.group_of(ran[0]) == longer, (longer, ran[:3])
