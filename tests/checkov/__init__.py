@@ -7,8 +7,9 @@ Reused by every scan of the same platform: out/<stack> (tests/test_checkov.py,
 `expected_failures(stack)` the (check, resource address) pairs an unskipped
 scan must report, no more and no fewer; `plan_skip_checks` and
 `plan_expected_failures` are the same for a plan JSON, after the reviewed
-plan_differences of skips.yaml. `scan_twice` runs the two scans and
-`mismatch` says what differs from the reviewed list.
+plan_differences of skips.yaml. `run_checkov_scans` runs several scans
+from one import of checkov (tests/checkov/batch.py), `scan_twice` the two of
+one target, and `mismatch` says what differs from the reviewed list.
 """
 
 from __future__ import annotations
