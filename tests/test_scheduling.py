@@ -11,6 +11,19 @@ from . import scheduling
 from .conftest import REPO
 
 
+def pytest_on_one_worker(*arguments: str) -> subprocess.CompletedProcess[str]:
+    """pytest run from the repository on one xdist worker under --dist loadgroup, as make test runs; it must pass."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "1", "--dist", "loadgroup", *arguments],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    return proc
+
+
 def test_group_of_reads_the_loadgroup_suffix_and_falls_back_to_the_module() -> None:
     assert scheduling.group_of("tests/test_a.py::test_x[1]@apply-dev") == "apply-dev"
     assert scheduling.group_of("tests/test_a.py::test_x@tests/test_a.py") == "tests/test_a.py"
@@ -53,32 +66,9 @@ def test_a_recorded_run_reads_back_in_the_kept_form(tmp_path: Path) -> None:
         "def test_quick():\n    pass\n"
     )
     # The suite's own conftest (for the option) on a module outside it: run from the repository, rootdir there.
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "--confcutdir",
-            str(REPO),
-            "-p",
-            "tests.conftest",
-            "-n",
-            "1",
-            "--dist",
-            "loadgroup",
-            "--record-group-durations",
-            str(record),
-            str(module),
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    pytest_on_one_worker(
+        "-q", "--confcutdir", str(REPO), "-p", "tests.conftest", "--record-group-durations", str(record), str(module)
     )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
     seconds = scheduling.recorded_seconds(record)
     # The other group is the module's, as pytest names it from its rootdir.
     assert len(seconds) == 2 and "slow" in seconds, seconds
@@ -98,15 +88,7 @@ def test_a_worker_receives_the_recorded_longest_group_first() -> None:
     idle = [group for group in modules if kept[group] == 0]
     assert quick and idle, "no quick modules with distinct figures in tests/group_durations.json"
     longer, shorter = max(quick, key=lambda group: kept[group]), idle[0]
-    command = [sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider", "-n", "1", "--dist", "loadgroup"]
-    proc = subprocess.run(
-        [*command, "--no-loadscope-reorder", shorter, longer],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    proc = pytest_on_one_worker("-v", "--no-loadscope-reorder", shorter, longer)
     # "[gw0] [ 50%] PASSED tests/test_x.py::test_y", in the order the worker ran them
     ran = [line.split()[-1] for line in proc.stdout.splitlines() if line.startswith("[gw0] ") and " PASSED " in line]
     assert ran and scheduling.group_of(ran[0]) == longer, (longer, ran[:3])
